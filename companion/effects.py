@@ -1,0 +1,87 @@
+"""What flows into and out of the session engine: commands in, effects out.
+
+Every input source (buttons, keys, voice) produces the same `Command`; every
+output adapter (speech, page, journal) consumes effects. Plain frozen data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+
+class CommandName(StrEnum):
+    """Everything a partner can ask of a running session."""
+
+    START = "start"
+    PAUSE = "pause"
+    RESUME = "resume"
+    NEXT = "next"
+    BACK = "back"
+    REPEAT = "repeat"
+    STOP = "stop"
+    TIMEOUT = "timeout"
+    SLOWER = "slower"
+    FASTER = "faster"
+    READY = "ready"
+    MORE_TIME = "more_time"
+    RETURN = "return"
+
+
+@dataclass(frozen=True)
+class Command:
+    """A request from a partner, whatever the source."""
+
+    name: CommandName
+    source: Literal["page", "key", "voice", "cli", "test"] = "page"
+    script: str = ""
+    """For START: the script id."""
+    partner: Literal["a", "b", ""] = ""
+    """For READY: who is ready ("" when it cannot be told, e.g. by voice)."""
+    minutes: float = 0.0
+    """For TIMEOUT: the agreed break length (0 = the break script's default)."""
+
+
+CueName = Literal["countdown", "inhale", "inhale2", "hold", "exhale", "warning", "end"]
+
+
+@dataclass(frozen=True)
+class Speak:
+    """Say this line now (stopping anything still playing)."""
+
+    text: str
+    caption: str
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A short non-verbal sound: breathing phases sound different from each other."""
+
+    name: CueName
+    word: str = ""
+    """Spoken after the tone when cues are spoken ("in", "out", "hold"); "" for chime only."""
+
+
+@dataclass(frozen=True)
+class StopSound:
+    """Silence the voice and any cue at once (pause, stop, skip)."""
+
+
+MilestoneKind = Literal[
+    "started", "step", "paused", "resumed", "timeout", "returned", "ended"
+]
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """Something the journal records: never what anybody said."""
+
+    kind: MilestoneKind
+    script: str
+    step: int = -1
+    detail: str = ""
+    """For "ended": "completed" or "stopped"."""
+
+
+Effect = Speak | Cue | StopSound | Milestone
