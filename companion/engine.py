@@ -1,0 +1,688 @@
+"""The session engine: pure. Commands and ticks in, effects out, time passed in.
+
+A step unfolds into *phases* (a spoken line, an inhale, a speaker's floor, a
+break...). Each phase has a length in active seconds, or waits for a command.
+Every timer is arithmetic on the `now` each call brings: pausing stores when,
+resuming shifts the phase start by the paused span, so paused time is never
+counted. The engine reads no clock, starts no thread and does no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from companion.effects import (
+    Command,
+    CommandName,
+    Cue,
+    CueName,
+    Effect,
+    Milestone,
+    Speak,
+    StopSound,
+)
+from companion.script import (
+    Break,
+    Breathe,
+    Names,
+    Ready,
+    Say,
+    Script,
+    Silence,
+    Step,
+    Turn,
+    other,
+)
+
+PhaseKind = Literal[
+    "say",
+    "silence",
+    "countdown",
+    "inhale",
+    "inhale2",
+    "hold",
+    "exhale",
+    "end",
+    "floor",
+    "paraphrase",
+    "break",
+    "ready",
+    "choice",
+]
+
+LINE_GAP_SECONDS = 1.0
+"""Quiet after each spoken line, so the guide never rushes from one idea to the next."""
+SPOKEN_CUE_CYCLES = 3
+"""Breathing cues are spoken for the first cycles only, then tones alone: a guide that
+does not talk all the time."""
+PACE_STEP = 1.1
+"""Each "slower" lengthens every breathing phase by 10%; "faster" undoes one step."""
+PACE_LIMITS = (0.5, 2.0)
+END_CUE_SECONDS = 1.5
+BREATH_WORDS: dict[str, str] = {
+    "inhale": "in",
+    "inhale2": "and in",
+    "hold": "hold",
+    "exhale": "out",
+}
+COUNTDOWN_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def estimate_speech_seconds(text: str, words_per_minute: float = 150.0) -> float:
+    """How long a line takes to say when no voice has rendered it: words at a calm rate."""
+    words = len(re.findall(r"[\w']+", text))
+    return 0.3 + words * 60.0 / words_per_minute
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time has reached (or passed) the engine's next deadline."""
+
+
+Event = Command | Tick
+
+
+@dataclass(frozen=True)
+class BreathInfo:
+    cycle: int
+    cycles: int | None
+    """None when the step runs for minutes rather than a count."""
+
+
+@dataclass(frozen=True)
+class FloorInfo:
+    speaker: Literal["a", "b"]
+    stage: Literal["floor", "paraphrase"]
+    round: int
+    rounds: int
+    warning_seconds: float
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A stretch of a step with one length and one look on the page."""
+
+    kind: PhaseKind
+    seconds: float | None
+    """Active seconds; None waits for a command (ready, choice)."""
+    start: tuple[Effect, ...] = ()
+    caption: str = ""
+    marks: tuple[tuple[float, Effect], ...] = ()
+    """Effects due at offsets inside the phase (a turn's warning, break prompts)."""
+    breath: BreathInfo | None = None
+    floor: FloorInfo | None = None
+    ready_who: str = ""
+    more_minutes: float = 0.0
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One cue in a preview: when it starts, in which step, what it is."""
+
+    at: float
+    step: int
+    kind: str
+    text: str
+    seconds: float
+
+
+@dataclass
+class _Frame:
+    """A script being run; a time-out pushes a second frame on top of the first."""
+
+    script: Script
+    index: int = 0
+    phases: Iterator[Phase] = field(default_factory=lambda: iter(()))
+    break_minutes: float = 0.0
+
+
+class Engine:
+    """Runs one guided session at a time. Not thread-safe: one owner drives it."""
+
+    def __init__(
+        self,
+        library: Mapping[str, Script],
+        *,
+        break_script_id: str = "time-out",
+        names: Names | None = None,
+        speech_seconds: Callable[[str], float] = estimate_speech_seconds,
+        record_timeline: bool = False,
+    ) -> None:
+        self.library = library
+        self.break_script_id = break_script_id
+        self.names = names or Names()
+        self.speech_seconds = speech_seconds
+        self.pace = 1.0
+        self.timeline: list[TimelineEntry] | None = [] if record_timeline else None
+        self._frames: list[_Frame] = []
+        self._phase: Phase | None = None
+        self._phase_started = 0.0
+        self._paused_at: float | None = None
+        self._marks_fired = 0
+        self._ready: set[str] = set()
+        self._caption = ""
+        self._ended: str | None = None
+        self._started_at = 0.0
+
+    # -- queries -----------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return bool(self._frames)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
+
+    @property
+    def script(self) -> Script | None:
+        return self._frames[0].script if self._frames else None
+
+    def elapsed(self, now: float) -> float:
+        """Active seconds spent in the current phase (paused time excluded)."""
+        if self._phase is None:
+            return 0.0
+        until = self._paused_at if self._paused_at is not None else now
+        return max(0.0, until - self._phase_started)
+
+    def remaining(self, now: float) -> float | None:
+        if self._phase is None or self._phase.seconds is None:
+            return None
+        return max(0.0, self._phase.seconds - self.elapsed(now))
+
+    def next_deadline(self) -> float | None:
+        """When `Tick` is next due, or None while paused, waiting or idle."""
+        phase = self._phase
+        if phase is None or self._paused_at is not None:
+            return None
+        offsets = [offset for offset, _ in phase.marks[self._marks_fired :]]
+        if phase.seconds is not None:
+            offsets.append(phase.seconds)
+        return self._phase_started + min(offsets) if offsets else None
+
+    # -- events ------------------------------------------------------------
+
+    def handle(self, event: Event, now: float) -> list[Effect]:
+        """Apply one event at time `now`; return what the outputs should do."""
+        if isinstance(event, Tick):
+            return self._tick(now)
+        effects = self._tick(now)  # catch up first, so a command acts on the present phase
+        handler = getattr(self, f"_on_{event.name.value}")
+        result: list[Effect] = handler(event, now)
+        return effects + result
+
+    def set_names(self, names: Names) -> None:
+        self.names = names
+
+    def _tick(self, now: float) -> list[Effect]:
+        effects: list[Effect] = []
+        deadline = self.next_deadline()
+        while deadline is not None and now >= deadline and self._phase is not None:
+            phase = self._phase
+            pending = phase.marks[self._marks_fired :]
+            # Compare offsets, not `deadline - start`: float rounding must not skip a mark.
+            if pending and (phase.seconds is None or pending[0][0] <= phase.seconds):
+                self._marks_fired += 1
+                effects.extend(self._fire(pending[0][1], deadline))
+            else:
+                effects.extend(self._advance(deadline))
+            deadline = self.next_deadline()
+        return effects
+
+    # -- commands ----------------------------------------------------------
+
+    def _on_start(self, command: Command, now: float) -> list[Effect]:
+        script = self.library.get(command.script)
+        if script is None:
+            return []
+        effects: list[Effect] = []
+        if self._frames:
+            effects.extend(self._end("stopped"))
+        self._ended = None
+        self._started_at = now
+        self._frames = [_Frame(script)]
+        effects.append(Milestone("started", script.id))
+        effects.extend(self._enter_step(now))
+        return effects
+
+    def _on_pause(self, command: Command, now: float) -> list[Effect]:
+        if not self._frames or self._paused_at is not None:
+            return []
+        self._paused_at = now
+        return [StopSound(), Milestone("paused", self._top.script.id, self._top.index)]
+
+    def _on_resume(self, command: Command, now: float) -> list[Effect]:
+        if self._paused_at is None or self._phase is None:
+            return []
+        self._phase_started += now - self._paused_at
+        self._paused_at = None
+        effects: list[Effect] = [Milestone("resumed", self._top.script.id, self._top.index)]
+        if self._phase.kind == "say":
+            # Resume restarts the interrupted line from its beginning.
+            self._phase_started = now
+            effects.extend(self._phase.start)
+        return effects
+
+    def _on_next(self, command: Command, now: float) -> list[Effect]:
+        if not self._frames:
+            return []
+        if self._phase is not None and self._phase.kind == "choice":
+            return self._on_return(command, now)
+        self._paused_at = None
+        self._top.index += 1
+        return [StopSound(), *self._enter_step(now)]
+
+    def _on_back(self, command: Command, now: float) -> list[Effect]:
+        if not self._frames:
+            return []
+        self._paused_at = None
+        self._top.index = max(0, self._top.index - 1)
+        return [StopSound(), *self._enter_step(now)]
+
+    def _on_repeat(self, command: Command, now: float) -> list[Effect]:
+        if not self._frames:
+            return []
+        if self._phase is not None and self._phase.kind == "say":
+            self._paused_at = None
+            return [StopSound(), *self._begin_phase(self._phase, now)]
+        if self._caption:
+            return [Speak(self._caption, self._caption)]
+        return []
+
+    def _on_stop(self, command: Command, now: float) -> list[Effect]:
+        if not self._frames:
+            return []
+        return [StopSound(), *self._end("stopped")]
+
+    def _on_timeout(self, command: Command, now: float) -> list[Effect]:
+        break_script = self.library.get(self.break_script_id)
+        if break_script is None or self._in_timeout:
+            return []
+        effects: list[Effect] = [StopSound()]
+        self._paused_at = None
+        if not self._frames:
+            self._ended = None
+            self._started_at = now
+            effects.append(Milestone("started", break_script.id))
+        else:
+            effects.append(Milestone("timeout", self._top.script.id, self._top.index))
+        self._frames.append(_Frame(break_script, break_minutes=max(0.0, command.minutes)))
+        effects.extend(self._enter_step(now))
+        return effects
+
+    def _on_slower(self, command: Command, now: float) -> list[Effect]:
+        self.pace = min(PACE_LIMITS[1], self.pace * PACE_STEP)
+        return []
+
+    def _on_faster(self, command: Command, now: float) -> list[Effect]:
+        self.pace = max(PACE_LIMITS[0], self.pace / PACE_STEP)
+        return []
+
+    def _on_ready(self, command: Command, now: float) -> list[Effect]:
+        phase = self._phase
+        if phase is None or phase.kind != "ready":
+            return []
+        self._ready.add(command.partner or "any")
+        who = phase.ready_who
+        satisfied = (
+            "any" in self._ready
+            or (who == "either" and bool(self._ready))
+            or (who == "both" and {"a", "b"} <= self._ready)
+            or (who in ("a", "b") and who in self._ready)
+        )
+        return self._advance(now) if satisfied else []
+
+    def _on_more_time(self, command: Command, now: float) -> list[Effect]:
+        phase = self._phase
+        if phase is None or phase.kind != "choice":
+            return []
+        minutes = command.minutes if command.minutes > 0 else phase.more_minutes
+        more = Phase(
+            "break", minutes * 60.0, caption=self._caption, more_minutes=phase.more_minutes
+        )
+        callback = self._say_phase(self._caption) if self._caption else None
+        choice = phase
+        self._top.phases = iter([p for p in (callback, choice) if p is not None])
+        return self._begin_phase(more, now)
+
+    def _on_return(self, command: Command, now: float) -> list[Effect]:
+        phase = self._phase
+        if phase is None or phase.kind != "choice":
+            return []
+        if len(self._frames) > 1:
+            return self._leave_timeout(now)
+        self._top.index += 1
+        return self._enter_step(now)
+
+    # -- progression -------------------------------------------------------
+
+    @property
+    def _top(self) -> _Frame:
+        return self._frames[-1]
+
+    @property
+    def _in_timeout(self) -> bool:
+        return any(frame.script.id == self.break_script_id for frame in self._frames)
+
+    def _enter_step(self, now: float) -> list[Effect]:
+        """Start the top frame's current step, or finish the frame if none is left."""
+        frame = self._top
+        if frame.index >= len(frame.script.steps):
+            return self._finish_frame(now)
+        frame.phases = self._phases(frame.script.steps[frame.index], frame)
+        return self._advance(now, finished_step=False)
+
+    def _advance(self, now: float, *, finished_step: bool = True) -> list[Effect]:
+        """Move to the next phase of the current step, or on to the next step."""
+        frame = self._top
+        phase = next(frame.phases, None)
+        if phase is not None:
+            return self._begin_phase(phase, now)
+        effects: list[Effect] = []
+        if finished_step:
+            effects.append(Milestone("step", frame.script.id, frame.index))
+        frame.index += 1
+        return effects + self._enter_step(now)
+
+    def _finish_frame(self, now: float) -> list[Effect]:
+        if len(self._frames) > 1:
+            return self._leave_timeout(now)
+        return [Cue("end"), *self._end("completed")]
+
+    def _leave_timeout(self, now: float) -> list[Effect]:
+        self._frames.pop()
+        frame = self._top
+        # Back to the exact step the time-out interrupted, from its start.
+        return [
+            StopSound(),
+            Milestone("returned", frame.script.id, frame.index),
+            *self._enter_step(now),
+        ]
+
+    def _end(self, how: Literal["completed", "stopped"]) -> list[Effect]:
+        script = self._frames[0].script.id if self._frames else ""
+        self._frames = []
+        self._phase = None
+        self._paused_at = None
+        self._ended = how
+        return [Milestone("ended", script, detail=how)]
+
+    def _begin_phase(self, phase: Phase, now: float) -> list[Effect]:
+        self._phase = phase
+        self._phase_started = now
+        self._marks_fired = 0
+        self._ready = set()
+        if phase.caption:
+            self._caption = phase.caption
+        self._record(now, phase.kind, phase.caption or _cue_word(phase.start), phase.seconds)
+        return list(phase.start)
+
+    def _fire(self, effect: Effect, now: float) -> list[Effect]:
+        if isinstance(effect, Speak):
+            self._caption = effect.caption
+            self._record(now, "say", effect.caption, self.speech_seconds(effect.text))
+        elif isinstance(effect, Cue):
+            self._record(now, effect.name, effect.word, 0.0)
+        return [effect]
+
+    def _record(self, now: float, kind: str, text: str, seconds: float | None) -> None:
+        if self.timeline is not None and self._frames:
+            self.timeline.append(
+                TimelineEntry(now - self._started_at, self._top.index, kind, text, seconds or 0.0)
+            )
+
+    # -- steps into phases -------------------------------------------------
+
+    def _say_phase(self, text: str, caption: str = "") -> Phase:
+        spoken = self.names.fill(text)
+        shown = self.names.fill(caption) if caption else spoken
+        seconds = self.speech_seconds(spoken) + LINE_GAP_SECONDS
+        return Phase("say", seconds, start=(Speak(spoken, shown),), caption=shown)
+
+    def _phases(self, step: Step, frame: _Frame) -> Iterator[Phase]:
+        if isinstance(step, Say):
+            yield self._say_phase(step.text, step.caption)
+        elif isinstance(step, Silence):
+            yield Phase("silence", step.seconds, caption=self.names.fill(step.caption))
+        elif isinstance(step, Ready):
+            # One waiting phase that speaks as it opens: "ready" counts even mid-question.
+            said = self._say_phase(step.text)
+            yield Phase("ready", None, start=said.start, caption=said.caption, ready_who=step.who)
+        elif isinstance(step, Breathe):
+            yield from self._breathe(step)
+        elif isinstance(step, Turn):
+            yield from self._turn(step)
+        elif isinstance(step, Break):
+            yield from self._break(step, frame.break_minutes)
+
+    def _breathe(self, step: Breathe) -> Iterator[Phase]:
+        spoken = step.cues == "spoken"
+        for count in range(step.countdown, 0, -1):
+            word = COUNTDOWN_WORDS[count - 1] if spoken and count <= 10 else ""
+            yield Phase("countdown", 1.0, start=(Cue("countdown", word),))
+        budget = step.minutes * 60.0 if step.minutes is not None else math.inf
+        breathed = 0.0
+        cycle = 0
+        while (step.cycles is not None and cycle < step.cycles) or (
+            step.cycles is None and breathed < budget
+        ):
+            cycle += 1
+            info = BreathInfo(cycle, step.cycles)
+            say_words = spoken and cycle <= SPOKEN_CUE_CYCLES
+            for kind, base in (
+                ("inhale", step.inhale),
+                ("inhale2", step.inhale2),
+                ("hold", step.hold_in),
+                ("exhale", step.exhale),
+                ("hold", step.hold_out),
+            ):
+                if base <= 0:
+                    continue
+                seconds = base * self.pace  # read at each phase: pace changes apply at once
+                breathed += seconds
+                word = BREATH_WORDS[kind] if say_words else ""
+                cue: CueName = kind  # type: ignore[assignment]
+                yield Phase(kind, seconds, start=(Cue(cue, word),), breath=info)  # type: ignore[arg-type]
+        yield Phase("end", END_CUE_SECONDS, start=(Cue("end"),))
+
+    def _turn(self, step: Turn) -> Iterator[Phase]:
+        speaker = step.first
+        for round_number in range(1, step.rounds + 1):
+            for _ in range(2):
+                listener = other(speaker)
+                fill = {"speaker": self.names.of(speaker), "listener": self.names.of(listener)}
+                if step.speaker_prompt:
+                    yield self._say_phase(self.names.fill(step.speaker_prompt, **fill))
+                warning: tuple[tuple[float, Effect], ...] = ()
+                if 0 < step.warning_seconds < step.floor_seconds:
+                    at = step.floor_seconds - step.warning_seconds
+                    warning = ((at, Cue("warning")),)
+                yield Phase(
+                    "floor",
+                    step.floor_seconds,
+                    marks=warning,
+                    floor=FloorInfo(
+                        speaker, "floor", round_number, step.rounds, step.warning_seconds
+                    ),
+                )
+                if step.paraphrase_prompt:
+                    yield self._say_phase(self.names.fill(step.paraphrase_prompt, **fill))
+                yield Phase(
+                    "paraphrase",
+                    step.paraphrase_seconds,
+                    floor=FloorInfo(speaker, "paraphrase", round_number, step.rounds, 0.0),
+                )
+                speaker = listener
+
+    def _break(self, step: Break, minutes_override: float) -> Iterator[Phase]:
+        minutes = max(step.minutes, minutes_override) if minutes_override else step.minutes
+        marks: list[tuple[float, Effect]] = []
+        offset = 0.0
+        for prompt in step.soothing:
+            line = self.names.fill(prompt)
+            marks.append((offset, Speak(line, line)))
+            offset += self.speech_seconds(line) + step.soothe_gap
+        yield Phase("break", minutes * 60.0, marks=tuple(marks), more_minutes=step.more_minutes)
+        if step.callback:
+            yield self._say_phase(step.callback)
+        yield Phase("choice", None, caption=self._caption, more_minutes=step.more_minutes)
+
+    # -- the page's view ---------------------------------------------------
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        """The state every page shows (docs/protocol.md), as of `now`."""
+        phase = self._phase
+        state: dict[str, Any] = {
+            "status": self._status(),
+            "script": None,
+            "step": None,
+            "caption": self._caption,
+            "phase": None,
+            "breath": None,
+            "floor": None,
+            "break": None,
+            "waiting": None,
+            "timeout": None,
+            "names": {"a": self.names.a, "b": self.names.b},
+            "ended": self._ended,
+            "pace": round(self.pace, 3),
+        }
+        if not self._frames or phase is None:
+            return state
+        frame = self._top
+        remaining = self.remaining(now)
+        state["script"] = {"id": frame.script.id, "title": frame.script.title}
+        step_kind = (
+            "choice" if phase.kind == "choice" else _step_kind(frame.script.steps, frame.index)
+        )
+        state["step"] = {"index": frame.index, "count": len(frame.script.steps), "kind": step_kind}
+        state["phase"] = {"kind": phase.kind, "seconds": phase.seconds, "remaining": remaining}
+        if phase.breath is not None:
+            step = frame.script.steps[frame.index]
+            cycle_seconds = step.cycle_seconds if isinstance(step, Breathe) else 0.0
+            state["breath"] = {
+                "name": phase.kind,
+                "seconds": phase.seconds,
+                "remaining": remaining,
+                "pace": round(self.pace, 3),
+                "per_minute": round(60.0 / (cycle_seconds * self.pace), 2)
+                if cycle_seconds
+                else None,
+                "cycle": phase.breath.cycle,
+                "cycles": phase.breath.cycles,
+            }
+        elif phase.kind == "countdown":
+            state["breath"] = {
+                "name": "countdown",
+                "seconds": 1.0,
+                "remaining": remaining,
+                "pace": round(self.pace, 3),
+                "per_minute": None,
+                "cycle": 0,
+                "cycles": None,
+            }
+        if phase.floor is not None:
+            floor = phase.floor
+            state["floor"] = {
+                "speaker": self.names.of(floor.speaker),
+                "listener": self.names.of(other(floor.speaker)),
+                "stage": floor.stage,
+                "seconds": phase.seconds,
+                "remaining": remaining,
+                "round": floor.round,
+                "rounds": floor.rounds,
+                "warning": bool(
+                    floor.warning_seconds
+                    and remaining is not None
+                    and remaining <= floor.warning_seconds
+                ),
+            }
+        if phase.kind == "break":
+            state["break"] = {
+                "seconds": phase.seconds,
+                "remaining": remaining,
+                "more_minutes": phase.more_minutes,
+            }
+        if phase.kind == "ready":
+            state["waiting"] = {
+                "for": "ready",
+                "who": phase.ready_who,
+                "ready": sorted(self._ready - {"any"}),
+                "prompt": phase.caption,
+            }
+        elif phase.kind == "choice":
+            state["waiting"] = {
+                "for": "return",
+                "prompt": phase.caption,
+                "more_minutes": phase.more_minutes,
+            }
+        if len(self._frames) > 1:
+            interrupted = self._frames[0]
+            state["timeout"] = {"return_step": interrupted.index, "title": interrupted.script.title}
+        return state
+
+    def _status(self) -> str:
+        if not self._frames:
+            return "ended" if self._ended else "idle"
+        if self._paused_at is not None:
+            return "paused"
+        if self._phase is not None and self._phase.seconds is None:
+            return "waiting"
+        return "running"
+
+
+def _step_kind(steps: tuple[Step, ...], index: int) -> str:
+    kinds = {
+        Say: "say",
+        Silence: "silence",
+        Breathe: "breathe",
+        Turn: "turn",
+        Break: "break",
+        Ready: "ready",
+    }
+    return kinds[type(steps[index])] if 0 <= index < len(steps) else ""
+
+
+def _cue_word(effects: tuple[Effect, ...]) -> str:
+    for effect in effects:
+        if isinstance(effect, Cue):
+            return effect.word
+    return ""
+
+
+def preview(
+    script: Script,
+    names: Names | None = None,
+    speech_seconds: Callable[[str], float] = estimate_speech_seconds,
+    *,
+    break_script: Script | None = None,
+) -> list[TimelineEntry]:
+    """The cue timeline of a script as the engine would run it, computed instantly.
+
+    Ready gates and the end-of-break choice are answered at once ("ready",
+    "come back"), so the offsets show the script's own timing.
+    """
+    library = {script.id: script}
+    if break_script is not None:
+        library.setdefault(break_script.id, break_script)
+    engine = Engine(library, names=names, speech_seconds=speech_seconds, record_timeline=True)
+    now = 0.0
+    engine.handle(Command(CommandName.START, source="cli", script=script.id), now)
+    # A script is finite; the guard only protects against a runaway loop bug.
+    for _ in range(1_000_000):
+        if not engine.running:
+            break
+        deadline = engine.next_deadline()
+        if deadline is not None:
+            now = max(now, deadline)
+            engine.handle(Tick(), now)
+            continue
+        kind = engine._phase.kind if engine._phase else ""
+        answer = CommandName.READY if kind == "ready" else CommandName.RETURN
+        engine.handle(Command(answer, source="cli"), now)
+    assert engine.timeline is not None
+    return engine.timeline

@@ -1,0 +1,484 @@
+"""The session engine, specified as tables of (time, event) -> effects and state.
+
+No threads, no sleeps: time is a number we pass in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from companion.effects import Command, CommandName, Cue, Effect, Milestone, Speak, StopSound
+from companion.engine import LINE_GAP_SECONDS, Engine, Tick, preview
+from companion.script import Break, Breathe, Names, Ready, Say, Script, Silence, Turn
+
+
+def fixed_speech(text: str) -> float:
+    """Every line takes 2 s to say: keeps the tables readable."""
+    return 2.0
+
+
+SAY = 2.0 + LINE_GAP_SECONDS
+
+BREATHING = Script(
+    "breathing",
+    "Breathing",
+    "",
+    (
+        Say("Let's breathe."),
+        Breathe(inhale=4, exhale=6, cycles=2, countdown=0),
+        Say("Well done."),
+    ),
+)
+TURNS = Script(
+    "turns",
+    "Turns",
+    "",
+    (
+        Ready("{b}, are you ready to listen?", who="b"),
+        Turn(first="a", floor_seconds=90, paraphrase_seconds=45, warning_seconds=15, rounds=1),
+    ),
+)
+TIME_OUT = Script(
+    "time-out",
+    "Time-out",
+    "",
+    (
+        Say("Let's take a break."),
+        Break(
+            minutes=20,
+            soothing=("Breathe slowly.",),
+            soothe_gap=30,
+            callback="It's time to come back.",
+            more_minutes=10,
+        ),
+        Say("Welcome back."),
+    ),
+)
+QUIET = Script("quiet", "Quiet", "", (Silence(10), Silence(10), Silence(10)))
+LIBRARY = {s.id: s for s in (BREATHING, TURNS, TIME_OUT, QUIET)}
+
+
+def new_engine() -> Engine:
+    return Engine(LIBRARY, names=Names("Sam", "Alex"), speech_seconds=fixed_speech)
+
+
+def cmd(name: str, **kw: Any) -> Command:
+    return Command(CommandName(name), source="test", **kw)
+
+
+@dataclass
+class Run:
+    """Drive an engine through (time, event) pairs, keeping every effect."""
+
+    engine: Engine
+    effects: list[tuple[float, Effect]]
+
+    def at(self, now: float, event: Command | Tick) -> list[Effect]:
+        out = self.engine.handle(event, now)
+        self.effects.extend((now, e) for e in out)
+        return out
+
+    def state(self, now: float) -> dict[str, Any]:
+        return self.engine.snapshot(now)
+
+
+def run() -> Run:
+    return Run(new_engine(), [])
+
+
+# -- starting and speaking --------------------------------------------------
+
+
+def test_start_speaks_the_first_line_with_its_caption_and_journals_the_start() -> None:
+    r = run()
+    assert r.at(0, cmd("start", script="breathing")) == [
+        Milestone("started", "breathing"),
+        Speak("Let's breathe.", "Let's breathe."),
+    ]
+    assert r.state(0)["status"] == "running"
+    assert r.state(0)["caption"] == "Let's breathe."
+
+
+def test_a_spoken_line_lasts_its_speech_plus_a_calm_gap_then_breathing_begins() -> None:
+    r = run()
+    r.at(0, cmd("start", script="breathing"))
+    assert r.engine.next_deadline() == SAY
+    assert r.at(SAY, Tick()) == [Milestone("step", "breathing", 0), Cue("inhale", "in")]
+    assert r.state(SAY + 1)["breath"]["name"] == "inhale"
+    assert r.state(SAY + 1)["breath"]["remaining"] == pytest.approx(3.0)
+
+
+def test_unknown_script_starts_nothing() -> None:
+    r = run()
+    assert r.at(0, cmd("start", script="nope")) == []
+    assert r.state(0)["status"] == "idle"
+
+
+# -- pause and resume -------------------------------------------------------
+
+PAUSE_TABLE = [
+    # (pause at, resume at, expected remaining of the inhale right after resume)
+    (SAY + 1.0, SAY + 100.0, 3.0),
+    (SAY + 3.5, SAY + 3.6, 0.5),
+    (SAY + 0.0, SAY + 7.0, 4.0),
+]
+
+
+@pytest.mark.parametrize(("pause_at", "resume_at", "left"), PAUSE_TABLE)
+def test_pause_freezes_the_timer_exactly_and_resume_continues_where_it_was(
+    pause_at: float, resume_at: float, left: float
+) -> None:
+    r = run()
+    r.at(0, cmd("start", script="breathing"))
+    r.at(SAY, Tick())
+    assert StopSound() in r.at(pause_at, cmd("pause"))
+    assert r.engine.next_deadline() is None
+    assert r.state(resume_at)["status"] == "paused"
+    assert r.state(resume_at)["breath"]["remaining"] == pytest.approx(left)
+    r.at(resume_at, cmd("resume"))
+    assert r.state(resume_at)["breath"]["remaining"] == pytest.approx(left)
+    assert r.engine.next_deadline() == pytest.approx(resume_at + left)
+
+
+def test_resume_restarts_the_interrupted_line_from_its_beginning() -> None:
+    r = run()
+    r.at(0, cmd("start", script="breathing"))
+    r.at(1.5, cmd("pause"))
+    effects = r.at(30, cmd("resume"))
+    assert Speak("Let's breathe.", "Let's breathe.") in effects
+    assert r.engine.next_deadline() == pytest.approx(30 + SAY)
+
+
+def test_pause_and_resume_are_ignored_when_they_make_no_sense() -> None:
+    r = run()
+    assert r.at(0, cmd("pause")) == []
+    r.at(0, cmd("start", script="quiet"))
+    assert r.at(1, cmd("resume")) == []
+    r.at(2, cmd("pause"))
+    assert r.at(3, cmd("pause")) == []
+
+
+# -- moving through steps ---------------------------------------------------
+
+
+def test_next_skips_to_the_next_step_and_silences_the_voice() -> None:
+    r = run()
+    r.at(0, cmd("start", script="quiet"))
+    assert r.at(3, cmd("next"))[0] == StopSound()
+    assert r.state(3)["step"]["index"] == 1
+    assert r.engine.next_deadline() == 13
+
+
+def test_back_returns_to_the_previous_step_and_never_before_the_first() -> None:
+    r = run()
+    r.at(0, cmd("start", script="quiet"))
+    r.at(10, Tick())
+    r.at(12, cmd("back"))
+    assert r.state(12)["step"]["index"] == 0
+    r.at(13, cmd("back"))
+    assert r.state(13)["step"]["index"] == 0
+    assert r.engine.next_deadline() == 23
+
+
+def test_repeat_says_the_current_line_again_from_its_start() -> None:
+    r = run()
+    r.at(0, cmd("start", script="breathing"))
+    assert r.at(2.5, cmd("repeat")) == [StopSound(), Speak("Let's breathe.", "Let's breathe.")]
+    assert r.engine.next_deadline() == pytest.approx(2.5 + SAY)
+
+
+def test_next_while_paused_moves_on_and_runs_again() -> None:
+    r = run()
+    r.at(0, cmd("start", script="quiet"))
+    r.at(1, cmd("pause"))
+    r.at(5, cmd("next"))
+    assert r.state(5)["status"] == "running"
+    assert r.engine.next_deadline() == 15
+
+
+def test_the_last_step_ends_the_session_as_completed_with_a_clear_end_cue() -> None:
+    r = run()
+    r.at(0, cmd("start", script="quiet"))
+    effects = r.at(30, Tick())
+    assert effects[-2:] == [Cue("end"), Milestone("ended", "quiet", detail="completed")]
+    assert r.state(30)["status"] == "ended"
+    assert r.state(30)["ended"] == "completed"
+
+
+def test_stop_ends_at_once_from_anywhere() -> None:
+    r = run()
+    r.at(0, cmd("start", script="quiet"))
+    assert r.at(4, cmd("stop")) == [StopSound(), Milestone("ended", "quiet", detail="stopped")]
+    assert r.engine.next_deadline() is None
+    assert r.state(4)["ended"] == "stopped"
+
+
+def test_starting_another_script_stops_the_running_one_first() -> None:
+    r = run()
+    r.at(0, cmd("start", script="quiet"))
+    effects = r.at(1, cmd("start", script="breathing"))
+    assert effects[0] == Milestone("ended", "quiet", detail="stopped")
+    assert effects[1] == Milestone("started", "breathing")
+
+
+# -- breathing --------------------------------------------------------------
+
+
+def test_breathing_cues_sound_different_and_the_exhale_is_longer() -> None:
+    timeline = preview(BREATHING, speech_seconds=fixed_speech)
+    phases = [(e.kind, e.seconds, e.text) for e in timeline if e.step == 1]
+    assert phases == [
+        ("inhale", 4.0, "in"),
+        ("exhale", 6.0, "out"),
+        ("inhale", 4.0, "in"),
+        ("exhale", 6.0, "out"),
+        ("end", 1.5, ""),
+    ]
+
+
+def test_slower_lengthens_the_next_breath_and_faster_shortens_it() -> None:
+    r = run()
+    r.at(0, cmd("start", script="breathing"))
+    r.at(SAY, Tick())  # inhale 4 s
+    r.at(SAY + 1, cmd("slower"))
+    r.at(SAY + 4, Tick())  # exhale starts at the slower pace
+    assert r.state(SAY + 4)["breath"]["seconds"] == pytest.approx(6.6)
+    assert r.state(SAY + 4)["breath"]["per_minute"] == pytest.approx(60 / 11, abs=0.01)
+    r.at(SAY + 5, cmd("faster"))
+    r.at(SAY + 5, cmd("faster"))
+    assert r.engine.pace == pytest.approx(1 / 1.1)
+
+
+def test_spoken_cues_fall_silent_after_three_cycles_so_the_guide_does_not_talk_all_the_time() -> (
+    None
+):
+    script = Script("b", "B", "", (Breathe(inhale=4, exhale=6, cycles=5, countdown=0),))
+    words = [e.text for e in preview(script) if e.kind == "inhale"]
+    assert words == ["in", "in", "in", "", ""]
+
+
+def test_breathing_by_minutes_finishes_the_last_cycle() -> None:
+    script = Script("b", "B", "", (Breathe(inhale=4, exhale=6, minutes=1, countdown=3),))
+    timeline = preview(script)
+    assert [e.text for e in timeline if e.kind == "countdown"] == ["three", "two", "one"]
+    assert len([e for e in timeline if e.kind == "inhale"]) == 6
+    assert timeline[-1].kind == "end"
+
+
+# -- ready gates ------------------------------------------------------------
+
+
+def test_a_ready_gate_waits_for_the_named_partner() -> None:
+    r = run()
+    r.at(0, cmd("start", script="turns"))
+    assert r.engine.next_deadline() is None
+    state = r.state(500)
+    assert state["status"] == "waiting"
+    assert state["waiting"] == {
+        "for": "ready",
+        "who": "b",
+        "ready": [],
+        "prompt": "Alex, are you ready to listen?",
+    }
+    assert r.at(501, cmd("ready", partner="a")) == []
+    r.at(502, cmd("ready", partner="b"))
+    assert r.state(502)["floor"]["speaker"] == "Sam"
+
+
+def test_ready_said_aloud_opens_any_gate() -> None:
+    r = run()
+    r.at(0, cmd("start", script="turns"))
+    r.at(10, cmd("ready"))
+    assert r.state(10)["phase"]["kind"] == "floor"
+
+
+# -- speaker-listener turns -------------------------------------------------
+
+
+def test_the_floor_alternates_with_the_configured_times_and_a_gentle_warning() -> None:
+    timeline = [e for e in preview(TURNS, Names("Sam", "Alex"), fixed_speech) if e.step == 1]
+    assert [(e.kind, e.seconds) for e in timeline] == [
+        ("floor", 90),
+        ("warning", 0),
+        ("paraphrase", 45),
+        ("floor", 90),
+        ("warning", 0),
+        ("paraphrase", 45),
+    ]
+    floor_a, warn_a, _, floor_b, _, _ = timeline
+    assert warn_a.at - floor_a.at == 75
+    assert floor_b.at - floor_a.at == 135
+
+
+def test_the_page_sees_who_has_the_floor_and_when_the_warning_is_on() -> None:
+    r = run()
+    r.at(0, cmd("start", script="turns"))
+    r.at(1, cmd("ready"))
+    assert r.state(2)["floor"] == {
+        "speaker": "Sam",
+        "listener": "Alex",
+        "stage": "floor",
+        "seconds": 90,
+        "remaining": 89,
+        "round": 1,
+        "rounds": 1,
+        "warning": False,
+    }
+    assert Cue("warning") in r.at(76, Tick())
+    assert r.state(80)["floor"]["warning"] is True
+    r.at(91, Tick())
+    assert r.state(91)["floor"]["stage"] == "paraphrase"
+    assert r.state(91)["floor"]["speaker"] == "Sam"
+
+
+# -- time-out ---------------------------------------------------------------
+
+
+def test_time_out_from_the_middle_of_a_turn_runs_the_break_and_offers_to_come_back() -> None:
+    r = run()
+    r.at(0, cmd("start", script="turns"))
+    r.at(1, cmd("ready"))
+    effects = r.at(30, cmd("timeout"))
+    assert effects[:2] == [StopSound(), Milestone("timeout", "turns", 1)]
+    assert r.state(30)["timeout"] == {"return_step": 1, "title": "Turns"}
+    r.at(30 + SAY, Tick())
+    assert r.state(30 + SAY)["break"]["seconds"] == 1200
+    end_of_break = 30 + SAY + 1200
+    r.at(end_of_break + SAY, Tick())
+    waiting = r.state(end_of_break + SAY)["waiting"]
+    assert waiting["for"] == "return"
+    assert waiting["prompt"] == "It's time to come back."
+    effects = r.at(end_of_break + SAY + 5, cmd("return"))
+    assert Milestone("returned", "turns", 1) in effects
+    state = r.state(end_of_break + SAY + 5)
+    assert state["timeout"] is None
+    assert state["step"]["index"] == 1
+    assert state["floor"]["remaining"] == 90  # the exact step, from its start
+
+
+def test_we_need_more_time_sets_a_new_return_time() -> None:
+    r = run()
+    r.at(0, cmd("timeout"))
+    r.at(SAY, Tick())
+    r.at(SAY + 1200 + SAY, Tick())
+    r.at(2000, cmd("more_time"))
+    assert r.state(2000)["break"]["seconds"] == 600
+    r.at(2600, Tick())
+    r.at(2600 + SAY, Tick())
+    assert r.state(2600 + SAY)["waiting"]["for"] == "return"
+
+
+def test_the_agreed_break_length_is_never_below_the_scripts_minimum() -> None:
+    r = run()
+    r.at(0, cmd("timeout", minutes=45))
+    r.at(SAY, Tick())
+    assert r.state(SAY)["break"]["seconds"] == 45 * 60
+    r2 = run()
+    r2.at(0, cmd("timeout", minutes=5))
+    r2.at(SAY, Tick())
+    assert r2.state(SAY)["break"]["seconds"] == 20 * 60
+
+
+def test_soothing_prompts_are_spoken_during_the_break() -> None:
+    r = run()
+    r.at(0, cmd("timeout"))
+    assert Speak("Breathe slowly.", "Breathe slowly.") in r.at(SAY, Tick())
+
+
+def test_time_out_during_a_time_out_changes_nothing() -> None:
+    r = run()
+    r.at(0, cmd("timeout"))
+    assert r.at(1, cmd("timeout")) == []
+
+
+def test_stop_during_a_time_out_ends_everything() -> None:
+    r = run()
+    r.at(0, cmd("start", script="quiet"))
+    r.at(1, cmd("timeout"))
+    r.at(2, cmd("stop"))
+    assert r.state(2)["status"] == "ended"
+    assert r.state(2)["timeout"] is None
+
+
+# -- properties over random command sequences -------------------------------
+
+COMMANDS = [c for c in CommandName if c is not CommandName.START]
+events = st.lists(
+    st.tuples(
+        st.floats(min_value=0, max_value=120, allow_nan=False),
+        st.one_of(
+            st.sampled_from(COMMANDS).map(lambda c: Command(c, source="test")),
+            st.just(Tick()),
+            st.sampled_from(sorted(LIBRARY)).map(
+                lambda s: Command(CommandName.START, source="test", script=s)
+            ),
+        ),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=events)
+def test_no_timer_is_ever_negative_and_paused_time_is_never_counted(
+    events: list[tuple[float, Command | Tick]],
+) -> None:
+    engine = new_engine()
+    now = 0.0
+    engine.handle(Command(CommandName.START, source="test", script="turns"), now)
+    for gap, event in events:
+        before = engine.snapshot(now)
+        was_paused = engine.paused
+        now += gap
+        if was_paused:
+            # Nothing moves while paused, however long the pause.
+            assert engine.snapshot(now)["phase"] == before["phase"]
+        engine.handle(event, now)
+        state = engine.snapshot(now)
+        for part in ("phase", "breath", "floor", "break"):
+            if state[part] and state[part]["remaining"] is not None:
+                assert 0 <= state[part]["remaining"] <= state[part]["seconds"] + 1e-9
+        deadline = engine.next_deadline()
+        assert deadline is None or deadline >= now - 1e-9
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pauses=st.lists(
+        st.tuples(st.floats(0.1, 30, allow_nan=False), st.floats(0, 300, allow_nan=False)),
+        max_size=8,
+    )
+)
+def test_a_turn_lasts_exactly_its_floor_time_plus_what_was_paused(
+    pauses: list[tuple[float, float]],
+) -> None:
+    engine = Engine(LIBRARY, speech_seconds=fixed_speech, record_timeline=True)
+    engine.handle(Command(CommandName.START, source="test", script="turns"), 0)
+    engine.handle(Command(CommandName.READY, source="test"), 0)
+    now = 0.0
+    paused_total = 0.0
+    for run_for, pause_for in pauses:
+        deadline = engine.next_deadline()
+        assert deadline is not None
+        if now + run_for >= deadline and engine.snapshot(now)["phase"]["remaining"] <= run_for:
+            break  # the floor would end before this pause; stop pausing
+        now += run_for
+        engine.handle(Tick(), now)
+        engine.handle(Command(CommandName.PAUSE, source="test"), now)
+        now += pause_for
+        paused_total += pause_for
+        engine.handle(Command(CommandName.RESUME, source="test"), now)
+    while engine.snapshot(now)["floor"]["stage"] == "floor":
+        deadline = engine.next_deadline()
+        assert deadline is not None
+        now = deadline
+        engine.handle(Tick(), now)
+    assert engine.timeline is not None
+    floor = next(e for e in engine.timeline if e.kind == "floor")
+    paraphrase = next(e for e in engine.timeline if e.kind == "paraphrase")
+    assert paraphrase.at - floor.at == pytest.approx(90 + paused_total)
