@@ -1,0 +1,253 @@
+"""The companion assembled: library, engine and runner at the centre, adapters around.
+
+`Companion` is what the web layer drives (`companion.web.Controller`). Every
+adapter is optional: with no voice, no microphone or no model the session still
+runs, and `status()` says in one sentence what is off and why.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from companion.clock import Clock, MonotonicClock
+from companion.effects import Command, Cue, Effect, Milestone, Speak, StopSound
+from companion.engine import Engine, estimate_speech_seconds, preview
+from companion.hub import Hub
+from companion.loader import Library, default_library_dir, load_library
+from companion.runner import Runner
+from companion.script import Names, Script
+
+if TYPE_CHECKING:
+    from companion.speech_out import SpeechOut
+
+log = logging.getLogger(__name__)
+
+BREAK_SCRIPT_ID = "time-out"
+
+
+@dataclass(frozen=True)
+class Options:
+    """How this companion runs; built from the command line or by tests."""
+
+    scripts_dir: Path = field(default_factory=default_library_dir)
+    names: Names = field(default_factory=Names)
+    voice: bool = True
+    """False: captions only, no text-to-speech and no sound device."""
+    voice_name: str = ""
+    rate: int = 150
+    """Words per minute: calm and unhurried."""
+    volume: float = 0.9
+    listen_engine: str = "auto"
+    """"auto" (vosk if a model is installed, else pocketsphinx), "vosk", "pocketsphinx" or "off"."""
+    data_dir: Path | None = None
+    cache_dir: Path | None = None
+    journal: bool = True
+
+
+def script_info(script: Script, names: Names | None = None) -> dict[str, Any]:
+    """What the page's picker shows of a script, with its length from the engine itself."""
+    timeline = preview(script, names)
+    seconds = max((entry.at + entry.seconds for entry in timeline), default=0.0)
+    return {
+        "id": script.id,
+        "title": script.title,
+        "summary": script.summary,
+        "tags": list(script.tags),
+        "seconds": round(seconds),
+    }
+
+
+def spoken_lines(script: Script, names: Names, break_script: Script | None = None) -> list[str]:
+    """Every line and cue word a script can say, for rendering ahead of time."""
+    lines: dict[str, None] = {}
+    for entry in preview(script, names, break_script=break_script):
+        if entry.text:
+            lines[entry.text] = None
+    return list(lines)
+
+
+class Companion:
+    """One running companion: owns the runner thread and the adapters."""
+
+    def __init__(self, options: Options, *, clock: Clock | None = None) -> None:
+        self.options = options
+        self.hub = Hub()
+        self.library: Library = load_library(options.scripts_dir)
+        for problem in self.library.errors:
+            log.warning("%s", problem)
+        self._names = options.names
+        self._voice_status: dict[str, Any] = {"on": False, "reason": "The voice is starting."}
+        self._listen_status: dict[str, Any] = {
+            "on": False,
+            "engine": "off",
+            "reason": "Listening is off.",
+        }
+        self.speech: SpeechOut | None = None
+        self._listener: Any = None
+        self._journal: Any = None
+        self.engine = Engine(
+            self.library,
+            break_script_id=BREAK_SCRIPT_ID,
+            names=options.names,
+            speech_seconds=self._speech_seconds,
+        )
+        self.runner = Runner(
+            self.engine,
+            clock or MonotonicClock(),
+            on_effects=self._on_effects,
+            on_state=lambda state: self.hub.publish("state", state),
+            prepare=self._prepare,
+        )
+        self._scripts = [script_info(s, options.names) for s in self.library.values()]
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every part; none of them blocks or raises for missing hardware."""
+        self._start_voice()
+        self._start_journal()
+        self._start_listening()
+        self.runner.start()
+        self.hub.publish("status", self.status())
+        if self.speech is not None:
+            threading.Thread(target=self._warm_voice, name="companion-warm", daemon=True).start()
+
+    def close(self) -> None:
+        self.runner.close()
+        for part in (self._listener, self.speech, self._journal):
+            if part is not None:
+                try:
+                    part.close()
+                except Exception:  # closing must finish whatever one part does
+                    log.exception("closing %r failed", part)
+        self.hub.close()
+
+    # -- the web layer's Controller ------------------------------------------
+
+    def submit(self, command: Command) -> None:
+        self.runner.submit(command)
+
+    def set_names(self, names: Names) -> None:
+        self._names = names
+        self.runner.submit(names)
+
+    def scripts(self) -> list[dict[str, object]]:
+        return list(self._scripts)
+
+    def status(self) -> dict[str, object]:
+        if self.speech is not None:
+            voice = self.speech.status()
+            self._voice_status = {"on": voice.on, "reason": voice.reason}
+        if self._listener is not None:
+            listening = self._listener.status()
+            self._listen_status = {
+                "on": listening.on,
+                "engine": listening.engine,
+                "reason": listening.reason,
+            }
+        return {"voice": dict(self._voice_status), "listening": dict(self._listen_status)}
+
+    def state(self) -> dict[str, object]:
+        return self.runner.state()
+
+    # -- adapters ------------------------------------------------------------
+
+    def _start_voice(self) -> None:
+        if not self.options.voice:
+            self._voice_status = {
+                "on": False,
+                "reason": "The voice is off (--no-voice), so the companion shows captions only.",
+            }
+            return
+        from companion.speech_out import SpeechOut, VoiceSettings
+
+        settings = VoiceSettings(
+            voice=self.options.voice_name, rate=self.options.rate, volume=self.options.volume
+        )
+        self.speech = SpeechOut(settings, self._cache_dir())
+        self.speech.start()
+
+    def _start_journal(self) -> None:
+        if not self.options.journal:
+            return
+        try:
+            from companion.journal import JournalRecorder, open_journal
+        except ImportError:
+            return
+        self._journal = JournalRecorder(open_journal(self.options.data_dir))
+
+    def _start_listening(self) -> None:
+        if self.options.listen_engine == "off":
+            self._listen_status = {
+                "on": False,
+                "engine": "off",
+                "reason": "Listening is off (--engine off).",
+            }
+            return
+        try:
+            from companion.speech_in import Listener, ListenSettings
+        except ImportError:
+            return
+        settings = ListenSettings(engine=self.options.listen_engine)
+        self._listener = Listener(settings, on_heard=self._on_heard, speaking=self._speaking)
+        self._listener.start()
+
+    def _cache_dir(self) -> Path:
+        if self.options.cache_dir is not None:
+            return self.options.cache_dir
+        import platformdirs
+
+        return Path(platformdirs.user_cache_dir("companion")) / "voice"
+
+    def _speech_seconds(self, text: str) -> float:
+        if self.speech is not None:
+            return self.speech.seconds(text)
+        return estimate_speech_seconds(text, self.options.rate)
+
+    def _prepare(self, script: Script, progress: Callable[[int, int], None]) -> None:
+        if self.speech is None or not self.speech.status().on:
+            return
+        lines = spoken_lines(script, self._names, self.library.get(BREAK_SCRIPT_ID))
+        self.speech.prepare(lines, progress)
+
+    def _warm_voice(self) -> None:
+        """Render every built-in line in the background so any start speaks at once."""
+        assert self.speech is not None
+        break_script = self.library.get(BREAK_SCRIPT_ID)
+        for script in list(self.library.values()):
+            if not self.speech.status().on:
+                return
+            try:
+                self.speech.prepare(spoken_lines(script, self._names, break_script))
+            except Exception:
+                log.exception("rendering %s ahead failed", script.id)
+
+    def _on_effects(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, Speak | Cue | StopSound) and self.speech is not None:
+                self.speech.handle(effect)
+            elif isinstance(effect, Milestone) and self._journal is not None:
+                try:
+                    self._journal.record(effect)
+                except Exception:  # the journal must never stop a session
+                    log.exception("the journal could not record %r", effect)
+
+    def _on_heard(self, heard: Any) -> None:
+        if heard.command is not None:
+            self.submit(Command(heard.command, source="voice"))
+        self.hub.publish(
+            "heard",
+            {"text": heard.text, "command": str(heard.command or ""), "action": ""},
+        )
+
+    def _speaking(self) -> Any:
+        from companion.speech_in import SpeakingNow
+
+        if self.speech is None:
+            return SpeakingNow("", 0.0)
+        return SpeakingNow(self.speech.playing_text(), self.speech.last_sound_end())

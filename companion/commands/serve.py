@@ -1,0 +1,143 @@
+"""`companion serve`: start the companion on 127.0.0.1 and open the page."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import threading
+import webbrowser
+from pathlib import Path
+from typing import Any
+
+from companion.errors import CompanionError
+from companion.script import Names
+
+DEFAULT_PORT = 8765
+PORT_TRIES = 10
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="start the companion and open its page (the default command)",
+        description="Start the companion on this machine and open its page in the browser. "
+        "Nothing is reachable from other machines unless you choose --host.",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help=f"port to listen on (default: {DEFAULT_PORT}, or the next free one)",
+    )
+    parser.add_argument("--no-browser", action="store_true", help="do not open the page")
+    parser.add_argument("--names", default="", help='partner names, e.g. "Sam,Alex"')
+    parser.add_argument("--no-voice", action="store_true", help="captions only: no spoken guidance")
+    parser.add_argument("--voice", default="", help="text-to-speech voice id or name")
+    parser.add_argument(
+        "--rate",
+        type=int,
+        default=150,
+        help="speaking rate, words per minute (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--volume", type=float, default=0.9, help="voice volume 0..1 (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "vosk", "pocketsphinx", "off"),
+        default="auto",
+        help="speech recogniser for voice commands (default: vosk if a model is installed, "
+        "else pocketsphinx)",
+    )
+    parser.add_argument("--data-dir", type=Path, default=None, help="where the journal lives")
+    parser.add_argument(
+        "--scripts-dir",
+        type=Path,
+        default=None,
+        help="a folder of scripts to use instead of the built-in library",
+    )
+    parser.set_defaults(func=run)
+
+
+def parse_names(text: str) -> Names:
+    if not text:
+        return Names()
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise CompanionError(
+            f'--names takes two names separated by a comma, e.g. "Sam,Alex"; got "{text}"'
+        )
+    return Names(parts[0], parts[1])
+
+
+def run(args: argparse.Namespace) -> int:
+    from werkzeug.serving import make_server
+
+    from companion.app import Companion, Options
+    from companion.web import create_app
+
+    options_kwargs: dict[str, Any] = {
+        "names": parse_names(args.names),
+        "voice": not args.no_voice,
+        "voice_name": args.voice,
+        "rate": args.rate,
+        "volume": min(1.0, max(0.0, args.volume)),
+        "listen_engine": args.engine,
+        "data_dir": args.data_dir or _env_path("COMPANION_DATA_DIR"),
+    }
+    if args.scripts_dir is not None:
+        if not args.scripts_dir.is_dir():
+            raise CompanionError(f"--scripts-dir {args.scripts_dir} is not a folder")
+        options_kwargs["scripts_dir"] = args.scripts_dir
+    companion = Companion(Options(**options_kwargs))
+
+    ports = [args.port] if args.port is not None else range(DEFAULT_PORT, DEFAULT_PORT + PORT_TRIES)
+    server = None
+    for port in ports:
+        allowed = {f"127.0.0.1:{port}", f"localhost:{port}", f"{args.host}:{port}"}
+        app = create_app(companion, allowed_hosts=allowed)
+        try:
+            server = make_server(args.host, port, app, threaded=True)
+            break
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise CompanionError(
+                    f"cannot listen on {args.host}:{port}: {error.strerror}"
+                ) from None
+    if server is None:
+        tried = (
+            f"port {args.port}"
+            if args.port is not None
+            else f"ports {DEFAULT_PORT}-{DEFAULT_PORT + PORT_TRIES - 1}"
+        )
+        raise CompanionError(f"{tried} already in use; choose another with --port")
+
+    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    url = f"http://{shown_host}:{server.server_port}/"
+    companion.start()
+    print(f"companion is running at {url}  (Ctrl+C to stop)", flush=True)
+    status = companion.status()
+    for part in ("voice", "listening"):
+        info = status[part]
+        assert isinstance(info, dict)
+        if not info.get("on"):
+            print(f"  {part}: off. {info.get('reason', '')}", flush=True)
+    if not args.no_browser:
+        threading.Timer(0.5, lambda: webbrowser.open(url)).start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("\ncompanion stopped.")
+    finally:
+        server.server_close()
+        companion.close()
+    return 0
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Install whatever is missing for companion on Debian/Ubuntu: system packages, then a
+# virtual environment in .venv with the package. `--test` adds what the test suite needs.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_tests=0
+[ "${1:-}" = "--test" ] && want_tests=1
+
+say() { printf '\033[1mcompanion setup:\033[0m %s\n' "$*"; }
+
+# System packages: the voice (espeak-ng), the sound device layer (PortAudio), Python's venv.
+packages=(espeak-ng libespeak-ng1 libportaudio2 python3-venv)
+# Tests also synthesise noise (sox) and drive a real browser (chromium).
+[ "$want_tests" = 1 ] && packages+=(sox chromium)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null; then
+    say "please install these with your package manager, then run this again: ${missing[*]}"
+    exit 1
+  fi
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  say "installing system packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  say "companion needs Python 3.11 or newer (Debian 12, Ubuntu 24.04); set PYTHON=/path/to/python3.11"
+  exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  "$python" -m venv .venv
+fi
+extras=""
+[ "$want_tests" = 1 ] && extras="[test]"
+# Reinstall only when pyproject.toml changed since the last install.
+stamp=".venv/.installed$( [ "$want_tests" = 1 ] && echo -test)"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  say "installing Python packages into .venv"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".${extras}"
+  touch "$stamp"
+fi

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Quickstart, command two: install what is missing (test tools included), then run
+# the linters, the type checker and the whole test suite. CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh --test
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== mypy"
+.venv/bin/mypy
+echo "== pytest"
+exec .venv/bin/pytest "$@"
