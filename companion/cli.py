@@ -15,6 +15,9 @@ from companion.errors import CompanionError
 COMMAND_MODULES: tuple[str, ...] = (
     "serve",
     "library",
+    "journal",
+    "homework",
+    "authoring",
 )
 
 
@@ -36,10 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # `companion` and `companion --port 9000` both mean serve.
-    known = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
-    if not any(arg in known for arg in args_list) and not {"-h", "--help", "--version"} & set(
-        args_list
-    ):
+    if not set(args_list) & (command_names(parser) | {"-h", "--help", "--version"}):
         args_list.insert(0, "serve")
     args = parser.parse_args(args_list)
     logging.basicConfig(
@@ -53,7 +53,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `companion preview x | head` closed the pipe early: not an error worth a traceback.
+        sys.stderr.close()
+        return 0
     return status
+
+
+def command_names(parser: argparse.ArgumentParser) -> set[str]:
+    """The names of the registered subcommands."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
 
 
 if __name__ == "__main__":

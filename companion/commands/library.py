@@ -1,0 +1,275 @@
+"""`companion scripts`, `companion check` and `companion preview`: the script library.
+
+All three work instantly and offline: nothing is spoken, heard or started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from companion.errors import CompanionError, ScriptError
+from companion.loader import Library, check_script, default_library_dir, load_library, load_script
+from companion.script import Break, Breathe, Names, Script, Turn, other
+
+if TYPE_CHECKING:
+    from companion.engine import TimelineEntry
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    """Add the `scripts`, `check` and `preview` subcommands."""
+    scripts = subparsers.add_parser(
+        "scripts",
+        help="list the guided scripts in the library",
+        description="List the guided scripts in the library: id, title, length and summary.",
+    )
+    scripts.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    _add_scripts_dir(scripts)
+    scripts.set_defaults(func=run_scripts)
+
+    check = subparsers.add_parser(
+        "check",
+        help="check script files for mistakes",
+        description="Check script files and print each problem as FILE:LINE: message. "
+        "Exits with status 1 if any file has an error; warnings alone do not fail.",
+    )
+    check.add_argument("files", nargs="+", metavar="FILE", help="script files (.toml) to check")
+    check.add_argument("--json", action="store_true", help="print the results as JSON")
+    check.set_defaults(func=run_check)
+
+    preview = subparsers.add_parser(
+        "preview",
+        help="show when each cue of a script happens, without playing it",
+        description="Print the timeline of a script's cues with their offsets from the start, "
+        "instantly and silently. Ready gates are taken as answered at once.",
+    )
+    preview.add_argument("script", metavar="SCRIPT", help="a library id or a script file path")
+    preview.add_argument("--json", action="store_true", help="print the timeline as JSON")
+    preview.add_argument(
+        "--names", default="", help='partner names for {a} and {b}, e.g. "Sam,Alex"'
+    )
+    _add_scripts_dir(preview)
+    preview.set_defaults(func=run_preview)
+
+
+def _add_scripts_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scripts-dir",
+        type=Path,
+        default=None,
+        help="the script library folder (default: the built-in scripts)",
+    )
+
+
+# -- scripts ------------------------------------------------------------------
+
+
+def run_scripts(args: argparse.Namespace) -> int:
+    """List the library as a table or as JSON."""
+    library = _library(args.scripts_dir)
+    rows = [_script_info(script) for script in library.values()]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        width = max((len(row["id"]) for row in rows), default=2)
+        title_width = max((len(row["title"]) for row in rows), default=5)
+        for row in rows:
+            print(
+                f"{row['id']:<{width}}  {row['title']:<{title_width}}  "
+                f"{_clock(row['seconds']):>5}  {row['summary']}"
+            )
+    for problem in library.errors:
+        print(problem, file=sys.stderr)
+    return 0
+
+
+def _script_info(script: Script) -> dict[str, Any]:
+    seconds = _total_seconds(_timeline(script, Names()))
+    return {
+        "id": script.id,
+        "title": script.title,
+        "summary": script.summary,
+        "tags": list(script.tags),
+        "seconds": round(seconds, 1),
+        "minutes": round(seconds / 60.0, 1),
+    }
+
+
+def _library(directory: Path | None) -> Library:
+    return load_library(directory or default_library_dir())
+
+
+# -- check ----------------------------------------------------------------------
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Check each file; print problems one per line and "FILE: ok" for good files."""
+    failed = False
+    results: list[dict[str, Any]] = []
+    for name in args.files:
+        result = check_script(Path(name))
+        failed = failed or not result.ok
+        results.append(
+            {"file": name, "ok": result.ok, "errors": result.errors, "warnings": result.warnings}
+        )
+        if args.json:
+            continue
+        for line in [*result.errors, *result.warnings]:
+            print(line)
+        if result.ok:
+            count = len(result.warnings)
+            note = f" ({count} warning{'s' if count != 1 else ''})" if count else ""
+            print(f"{name}: ok{note}")
+    if args.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+    return 1 if failed else 0
+
+
+# -- preview --------------------------------------------------------------------
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    """Print a script's cue timeline, with a summary of its length, breathing and turns."""
+    names = _parse_names(args.names)
+    script = _resolve(args.script, args.scripts_dir)
+    timeline = _timeline(script, names)
+    total = _total_seconds(timeline)
+    speakers = _speakers(script, timeline, names)
+    if args.json:
+        entries = []
+        for index, entry in enumerate(timeline):
+            item = asdict(entry)
+            if index in speakers:
+                item["speaker"] = speakers[index]
+            entries.append(item)
+        document = {
+            "id": script.id,
+            "title": script.title,
+            "seconds": round(total, 3),
+            "timeline": entries,
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{script.title} ({script.id}): {_clock(total)} in all, {len(script.steps)} steps")
+    for line in _summary(script, timeline, names):
+        print(f"  {line}")
+    print()
+    for index, entry in enumerate(timeline):
+        text = entry.text or speakers.get(index, "")
+        print(
+            f"{_clock(entry.at):>6}  step {entry.step + 1:<3} {entry.kind:<10} "
+            f"{entry.seconds:5.1f}s  {text}".rstrip()
+        )
+    return 0
+
+
+def _parse_names(value: str) -> Names:
+    if not value:
+        return Names()
+    parts = [part.strip() for part in value.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise CompanionError(
+            '--names needs two names separated by a comma, e.g. --names "Sam,Alex".'
+        )
+    return Names(parts[0], parts[1])
+
+
+def _resolve(name: str, scripts_dir: Path | None) -> Script:
+    """A script file path, or else an id in the library."""
+    path = Path(name)
+    if path.suffix == ".toml" or path.exists() or "/" in name:
+        if not path.exists():
+            raise CompanionError(f"There is no script file at {name}.")
+        try:
+            return load_script(path)
+        except ScriptError as error:
+            raise CompanionError(
+                f"{name} has problems; fix them first:\n" + "\n".join(error.problems)
+            ) from None
+    library = _library(scripts_dir)
+    if name in library:
+        return library[name]
+    close = difflib.get_close_matches(name, list(library), n=1)
+    hint = f' Did you mean "{close[0]}"?' if close else ""
+    raise CompanionError(
+        f'There is no script called "{name}"; `companion scripts` lists them.{hint}'
+    )
+
+
+def _timeline(script: Script, names: Names) -> list[TimelineEntry]:
+    from companion.engine import preview  # the engine is only needed here: keep imports light
+
+    return preview(script, names)
+
+
+def _total_seconds(timeline: list[TimelineEntry]) -> float:
+    return max((entry.at + entry.seconds for entry in timeline), default=0.0)
+
+
+def _speakers(script: Script, timeline: list[TimelineEntry], names: Names) -> dict[int, str]:
+    """Who holds the floor in each floor and paraphrase entry (roles switch every turn)."""
+    found: dict[int, str] = {}
+    turns: dict[int, int] = {}
+    for index, entry in enumerate(timeline):
+        if entry.kind not in ("floor", "paraphrase") or entry.step >= len(script.steps):
+            continue
+        step = script.steps[entry.step]
+        if not isinstance(step, Turn):
+            continue
+        count = turns.get(entry.step, 0)
+        speaker = step.first if count % 2 == 0 else other(step.first)
+        if entry.kind == "floor":
+            found[index] = f"{names.of(speaker)} speaks, {names.of(other(speaker))} listens"
+        else:
+            found[index] = f"{names.of(other(speaker))} says back what they heard"
+            turns[entry.step] = count + 1
+    return found
+
+
+def _summary(script: Script, timeline: list[TimelineEntry], names: Names) -> list[str]:
+    lines: list[str] = []
+    for number, step in enumerate(script.steps):
+        if isinstance(step, Breathe):
+            parts = [f"in {step.inhale:g}s"]
+            if step.inhale2:
+                parts.append(f"in again {step.inhale2:g}s")
+            if step.hold_in:
+                parts.append(f"hold {step.hold_in:g}s")
+            parts.append(f"out {step.exhale:g}s")
+            if step.hold_out:
+                parts.append(f"hold {step.hold_out:g}s")
+            length = f"{step.cycles} breaths" if step.cycles else f"about {step.minutes:g} minutes"
+            lines.append(
+                f"step {number + 1} breathe: {step.breaths_per_minute:.1f} breaths a minute "
+                f"({', '.join(parts)}), {length}"
+            )
+        elif isinstance(step, Turn):
+            floors = [entry for entry in timeline if entry.step == number and entry.kind == "floor"]
+            who = []
+            for count, entry in enumerate(floors):
+                speaker = step.first if count % 2 == 0 else other(step.first)
+                who.append(f"{names.of(speaker)} at {_clock(entry.at)}")
+            lines.append(
+                f"step {number + 1} turn: the floor for {step.floor_seconds:g}s, then "
+                f"{step.paraphrase_seconds:g}s to say it back; {', '.join(who)}"
+            )
+        elif isinstance(step, Break):
+            lines.append(
+                f"step {number + 1} break: {step.minutes:g} minutes, "
+                f"{len(step.soothing)} soothing lines, then the call back "
+                f"(more time adds {step.more_minutes:g} minutes)"
+            )
+    return lines
+
+
+def _clock(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"

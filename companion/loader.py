@@ -1,0 +1,759 @@
+"""Script files in, validated `Script`s out; every problem as ``file:line: message``.
+
+A script with any error never half-loads: `load_script` raises `ScriptError`
+listing all problems at once. tomllib knows no positions for values, so
+`_Source` finds the line of each ``[[step]]`` header and ``key =`` itself.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import companion
+from companion.errors import CompanionError, ScriptError
+from companion.script import (
+    FORMAT_VERSION,
+    STEP_KINDS,
+    Break,
+    Breathe,
+    Ready,
+    Say,
+    Script,
+    Silence,
+    Step,
+    Turn,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_BYTES = 256 * 1024
+"""A script is a few KiB of text; anything this big is the wrong file."""
+MAX_BREATHS_PER_MINUTE = 20.0
+MIN_BREAK_MINUTES = 20.0
+"""Flooding takes at least 20 minutes to settle (Gottman)."""
+MAX_MINUTES = 24 * 60
+"""Breaks and breathing last less than a day."""
+MAX_CYCLES = 1000
+MAX_ROUNDS = 100
+"""Bounds that keep previews instant; real sessions use tens of breaths, a few rounds."""
+MIN_FLOOR_SECONDS = 20.0
+MAX_SAY_WORDS = 60
+DEFAULT_WARNING_SECONDS = 15.0
+
+TOP_KEYS = ("format", "title", "summary", "tags", "step")
+STEP_KEYS: dict[str, tuple[str, ...]] = {
+    "say": ("kind", "text", "caption"),
+    "silence": ("kind", "seconds", "caption"),
+    "breathe": (
+        "kind",
+        "preset",
+        "inhale",
+        "inhale2",
+        "hold_in",
+        "exhale",
+        "hold_out",
+        "cycles",
+        "minutes",
+        "cues",
+        "countdown",
+    ),
+    "turn": (
+        "kind",
+        "first",
+        "floor_seconds",
+        "paraphrase_seconds",
+        "warning_seconds",
+        "rounds",
+        "speaker_prompt",
+        "paraphrase_prompt",
+    ),
+    "break": ("kind", "minutes", "soothing", "soothe_gap", "callback", "more_minutes"),
+    "ready": ("kind", "text", "who"),
+}
+BREATH_PRESETS: dict[str, dict[str, float]] = {
+    "resonance": {"inhale": 4.0, "exhale": 6.0},
+    "box": {"inhale": 4.0, "hold_in": 4.0, "exhale": 4.0, "hold_out": 4.0},
+    "4-7-8": {"inhale": 4.0, "hold_in": 7.0, "exhale": 8.0},
+    "sigh": {"inhale": 2.5, "inhale2": 1.0, "exhale": 6.0},
+}
+"""Breathing patterns a script can name; its own keys override these seconds."""
+NAME_FIELDS = ("a", "b")
+TURN_NAME_FIELDS = ("a", "b", "speaker", "listener")
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_WORD = re.compile(r"[\w']+")
+_STEP_HEADER = re.compile(r"\s*\[\[\s*step\s*\]\]\s*(#.*)?$")
+_TABLE_HEADER = re.compile(r"\s*\[")
+_TOML_POSITION = re.compile(
+    r"^(?P<msg>.*) \((?:at line (?P<line>\d+), column (?P<col>\d+)|at end of document)\)$"
+)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What checking one script file found: the script when there are no errors."""
+
+    script: Script | None
+    errors: list[str]
+    warnings: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class Library(Mapping[str, Script]):
+    """The scripts of one folder by id; files with errors are left out and listed in `errors`."""
+
+    scripts: dict[str, Script]
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    directory: Path | None = None
+
+    def __getitem__(self, key: str) -> Script:
+        return self.scripts[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.scripts)
+
+    def __len__(self) -> int:
+        return len(self.scripts)
+
+
+def default_library_dir() -> Path:
+    """The built-in library: the repository's ``scripts/`` folder."""
+    return Path(companion.__file__).resolve().parent.parent / "scripts"
+
+
+def load_script(path: Path) -> Script:
+    """Load and validate one script file; raise `ScriptError` listing every problem."""
+    result = check_script(path)
+    if result.script is None:
+        raise ScriptError(result.errors)
+    for warning in result.warnings:
+        logger.info("%s", warning)
+    return result.script
+
+
+def load_script_text(text: str, name: str, script_id: str | None = None) -> Script:
+    """Like `load_script` for text already in memory; `name` stands for the file in messages."""
+    result = check_script_text(text, name, script_id)
+    if result.script is None:
+        raise ScriptError(result.errors)
+    return result.script
+
+
+def check_script(path: Path) -> CheckResult:
+    """Validate one script file and collect all errors and warnings, never raising."""
+    name = str(path)
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        return CheckResult(None, [f"{name}: no such file"], [])
+    except IsADirectoryError:
+        return CheckResult(None, [f"{name}: is a folder, not a script file"], [])
+    except OSError as error:
+        return CheckResult(None, [f"{name}: cannot read it ({error.strerror})"], [])
+    if len(data) > MAX_BYTES:
+        return CheckResult(
+            None,
+            [f"{name}:1: file is larger than 256 KiB; a script is a few KiB of text"],
+            [],
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        message = (
+            f"{name}:{line}: not UTF-8 text (byte 0x{data[error.start]:02X} at column {column});"
+            " save the file as UTF-8"
+        )
+        return CheckResult(None, [message], [])
+    return check_script_text(text, name, path.stem, path=path)
+
+
+def check_script_text(
+    text: str, name: str, script_id: str | None = None, *, path: Path | None = None
+) -> CheckResult:
+    """Validate script text; `name` prefixes every message, `script_id` defaults to its stem."""
+    text = text.removeprefix("\ufeff")  # editors on Windows like to add a byte-order mark
+    source = _Source(text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        line, message = source.syntax_error(str(error))
+        return CheckResult(None, [f"{name}:{line}: {message}"], [])
+    checker = _Checker(source, script_id or Path(name).stem, path)
+    script = checker.script(data)
+    errors = [f"{name}:{line}: {message}" for line, message in sorted(checker.errors)]
+    warnings = [f"{name}:{line}: warning: {message}" for line, message in sorted(checker.warnings)]
+    return CheckResult(None if errors else script, errors, warnings)
+
+
+def load_library(directory: Path) -> Library:
+    """Load every ``*.toml`` in `directory`, keyed by file stem; broken files are reported."""
+    if not directory.is_dir():
+        raise CompanionError(f"The script folder {directory} does not exist.")
+    scripts: dict[str, Script] = {}
+    errors: list[str] = []
+    warnings: list[str] = []
+    for path in sorted(directory.glob("*.toml")):
+        result = check_script(path)
+        errors.extend(result.errors)
+        warnings.extend(result.warnings)
+        if result.script is not None:
+            scripts[result.script.id] = result.script
+        else:
+            logger.warning("left out %s: %d problem(s)", path.name, len(result.errors))
+    return Library(scripts, errors, warnings, directory)
+
+
+def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
+
+def _show(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _describe(value: object) -> str:
+    """Name a TOML value's type the way a person would."""
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a yes/no value)"
+    if isinstance(value, int | float):
+        return _show(value)
+    if isinstance(value, str):
+        return f'a string ("{value}")' if len(value) <= 20 else "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _scan_strings(lines: list[str]) -> tuple[list[bool], int | None]:
+    """Which lines start outside a multi-line string, and where an unclosed one opens."""
+    code: list[bool] = []
+    open_string: tuple[str, int] | None = None  # (delimiter, line it opened on)
+    for number, line in enumerate(lines, start=1):
+        code.append(open_string is None)
+        position = 0
+        while True:
+            if open_string is None:
+                hits = [(line.find(d, position), d) for d in ('"""', "'''")]
+                found = [(index, d) for index, d in hits if index >= 0]
+                if not found:
+                    break
+                index, delimiter = min(found)
+                open_string = (delimiter, number)
+            else:
+                index = line.find(open_string[0], position)
+                if index < 0:
+                    break
+                open_string = None
+            position = index + 3
+    return code, open_string[1] if open_string is not None else None
+
+
+class _Source:
+    """Where things are in the text: step headers and ``key =`` lines, 1-based."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+        self.code, self.unterminated_at = _scan_strings(self.lines)
+        self.tables = [
+            i + 1 for i, line in enumerate(self.lines) if self.code[i] and _TABLE_HEADER.match(line)
+        ]
+        self.steps = [
+            i + 1 for i, line in enumerate(self.lines) if self.code[i] and _STEP_HEADER.match(line)
+        ]
+
+    def syntax_error(self, raw: str) -> tuple[int, str]:
+        """Turn tomllib's message into (line, message a person can act on)."""
+        match = _TOML_POSITION.match(raw)
+        if match is None:
+            return 1, f"not valid TOML: {raw}"
+        message = match["msg"]
+        message = message[0].lower() + message[1:]
+        if match["line"] is None:
+            line = self.unterminated_at or len(self.lines)
+            if self.unterminated_at:
+                return line, f"not valid TOML: {message} (a \"\"\" or ''' is never closed)"
+            return line, f"not valid TOML: {message} at the end of the file"
+        line = int(match["line"])
+        hint = ""
+        text = self.lines[line - 1] if line <= len(self.lines) else ""
+        if message.startswith("invalid value") and re.search(r"=\s*[A-Za-z]", text):
+            hint = '; put text in double quotes, e.g. text = "Breathe in"'
+        elif message.startswith("cannot overwrite"):
+            hint = "; is a key written twice?"
+        return line, f"not valid TOML: {message} (column {match['col']}){hint}"
+
+    def first_table(self) -> int:
+        return self.tables[0] if self.tables else len(self.lines) + 1
+
+    def top_key(self, key: str) -> int:
+        """The line of a top-level ``key =``, or 1 when it is not written."""
+        return self._find_key(key, 1, self.first_table()) or 1
+
+    def step(self, index: int) -> int:
+        """The line of the index-th ``[[step]]`` header (0-based index)."""
+        if index < len(self.steps):
+            return self.steps[index]
+        return self.top_key("step")  # steps written as an inline array have no headers
+
+    def step_key(self, index: int, key: str) -> int:
+        """The line of ``key =`` inside a step, or the step's header line."""
+        start = self.step(index)
+        if index >= len(self.steps):
+            return start
+        later = [line for line in self.tables if line > start]
+        end = later[0] if later else len(self.lines) + 1
+        return self._find_key(key, start + 1, end) or start
+
+    def _find_key(self, key: str, start: int, end: int) -> int | None:
+        pattern = re.compile(
+            rf"\s*(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')\s*="
+        )
+        for number in range(start, min(end, len(self.lines) + 1)):
+            if self.code[number - 1] and pattern.match(self.lines[number - 1]):
+                return number
+        return None
+
+
+class _Checker:
+    """Turns parsed TOML into a `Script`, noting every problem with its line."""
+
+    def __init__(self, source: _Source, script_id: str, path: Path | None) -> None:
+        self.source = source
+        self.script_id = script_id
+        self.path = path
+        self.errors: list[tuple[int, str]] = []
+        self.warnings: list[tuple[int, str]] = []
+
+    def script(self, data: dict[str, Any]) -> Script | None:
+        top = self.source.top_key
+        for key in data:
+            if key not in TOP_KEYS:
+                hint = _suggest(key, TOP_KEYS) or f"; the top of a script has {', '.join(TOP_KEYS)}"
+                self.errors.append((top(key), f'unknown key "{key}" at the top{hint}'))
+        version = self._format(data)
+        title = self._top_text(data, "title", 'e.g. title = "Slow breathing"')
+        summary = self._top_text(data, "summary", "one sentence saying what the exercise is")
+        tags = self._tags(data)
+        steps = self._steps(data.get("step"))
+        if self.errors or version is None:
+            return None
+        return Script(
+            id=self.script_id,
+            title=title,
+            summary=summary,
+            steps=tuple(steps),
+            format=version,
+            path=self.path,
+            tags=tags,
+        )
+
+    # -- top level ---------------------------------------------------------
+
+    def _format(self, data: dict[str, Any]) -> int | None:
+        line = self.source.top_key("format")
+        if "format" not in data:
+            self.errors.append((1, f"missing format = {FORMAT_VERSION} at the top of the file"))
+            return None
+        value = data["format"]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            self.errors.append((line, f"format must be {FORMAT_VERSION}, got {_describe(value)}"))
+            return None
+        if value > FORMAT_VERSION:
+            self.errors.append(
+                (
+                    line,
+                    f"written for a newer companion (format {value});"
+                    f" this one reads format {FORMAT_VERSION}",
+                )
+            )
+            return None
+        return value
+
+    def _top_text(self, data: dict[str, Any], key: str, example: str) -> str:
+        if key not in data:
+            self.errors.append((1, f"missing {key} ({example})"))
+            return ""
+        value = data[key]
+        line = self.source.top_key(key)
+        if not isinstance(value, str):
+            self.errors.append((line, f"{key}: expected text in quotes, got {_describe(value)}"))
+            return ""
+        if not value.strip():
+            self.errors.append((line, f"{key} is empty ({example})"))
+        return value.strip()
+
+    def _tags(self, data: dict[str, Any]) -> tuple[str, ...]:
+        value = data.get("tags", [])
+        if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+            self.errors.append(
+                (self.source.top_key("tags"), 'tags: expected a list of text, e.g. ["breathing"]')
+            )
+            return ()
+        return tuple(value)
+
+    def _steps(self, value: object) -> list[Step]:
+        if value is None:
+            self.errors.append(
+                (1, 'no steps: add at least one [[step]] with a kind, e.g. kind = "say"')
+            )
+            return []
+        if isinstance(value, dict):
+            line = self.source.top_key("step")
+            for number, text in enumerate(self.source.lines, start=1):
+                if re.match(r"\s*\[\s*step\s*\]", text):
+                    line = number
+                    break
+            self.errors.append((line, "write each step as [[step]] (double brackets), not [step]"))
+            return []
+        if not isinstance(value, list) or not value:
+            self.errors.append((self.source.top_key("step"), "no steps: add at least one [[step]]"))
+            return []
+        steps: list[Step] = []
+        for index, table in enumerate(value):
+            step = _StepChecker(self, index, table).step()
+            if step is not None:
+                steps.append(step)
+        return steps
+
+
+class _StepChecker:
+    """Validates one ``[[step]]`` table."""
+
+    def __init__(self, parent: _Checker, index: int, table: object) -> None:
+        self.parent = parent
+        self.index = index
+        self.table: dict[str, Any] = table if isinstance(table, dict) else {}
+        self.is_table = isinstance(table, dict)
+        self.line = parent.source.step(index)
+        self.kind = ""
+
+    def error(self, line: int, message: str) -> None:
+        self.parent.errors.append((line, message))
+
+    def warn(self, line: int, message: str) -> None:
+        self.parent.warnings.append((line, message))
+
+    def at(self, key: str) -> int:
+        return self.parent.source.step_key(self.index, key)
+
+    def step(self) -> Step | None:
+        if not self.is_table:
+            self.error(self.line, f"step {self.index + 1} must be a table of keys")
+            return None
+        kinds = ", ".join(STEP_KINDS)
+        kind = self.table.get("kind")
+        if kind is None:
+            self.error(
+                self.line, f'step {self.index + 1} has no kind; add kind = "..." (one of: {kinds})'
+            )
+            return None
+        if not isinstance(kind, str):
+            self.error(
+                self.at("kind"), f"kind: expected a step kind in quotes, got {_describe(kind)}"
+            )
+            return None
+        if kind not in STEP_KINDS:
+            hint = _suggest(kind, list(STEP_KINDS))
+            self.error(self.at("kind"), f'unknown step kind "{kind}"{hint} (kinds: {kinds})')
+            return None
+        self.kind = kind
+        allowed = STEP_KEYS[kind]
+        for key in self.table:
+            if key not in allowed:
+                hint = _suggest(key, allowed) or f"; a {kind} step has {', '.join(allowed[1:])}"
+                self.error(self.at(key), f'unknown key "{key}" in a {kind} step{hint}')
+        before = len(self.parent.errors)
+        step = getattr(self, f"_{kind}")()
+        return step if len(self.parent.errors) == before else None
+
+    # -- values --------------------------------------------------------------
+
+    def number(
+        self,
+        key: str,
+        unit: str,
+        *,
+        default: float | None = None,
+        positive: bool = True,
+        hint: str = "",
+    ) -> float | None:
+        """A number of `unit` (seconds, minutes); None when missing or wrong (noted)."""
+        if key not in self.table:
+            if default is None:
+                self.error(
+                    self.line, f"{self.kind} step is missing {key} (a number of {unit}){hint}"
+                )
+            return default
+        value = self.table[key]
+        line = self.at(key)
+        if not _is_number(value):
+            self.error(line, f"{key}: expected a number of {unit}, got {_describe(value)}")
+            return None
+        if not math.isfinite(value):
+            self.error(line, f"{key} must be a plain number of {unit}, got {value}")
+            return None
+        if positive and value <= 0:
+            self.error(line, f"{key} must be more than 0 {unit}, got {_show(value)}")
+            return None
+        if value < 0:
+            self.error(line, f"{key} must be 0 {unit} or more, got {_show(value)}")
+            return None
+        return float(value)
+
+    def whole(
+        self, key: str, what: str, low: int, high: int | None, default: int | None
+    ) -> int | None:
+        if key not in self.table:
+            return default
+        value = self.table[key]
+        line = self.at(key)
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.error(line, f"{key}: expected a whole number of {what}, got {_describe(value)}")
+            return None
+        if value < low or (high is not None and value > high):
+            limits = f"from {low} to {high}" if high is not None else f"{low} or more"
+            self.error(line, f"{key} must be {limits}, got {value}")
+            return None
+        return value
+
+    def text(
+        self, key: str, *, required: bool = False, names: tuple[str, ...] = NAME_FIELDS
+    ) -> str:
+        if key not in self.table:
+            if required:
+                self.error(
+                    self.line, f"{self.kind} step is missing {key} (the words to say, in quotes)"
+                )
+            return ""
+        value = self.table[key]
+        line = self.at(key)
+        if not isinstance(value, str):
+            self.error(line, f"{key}: expected text in quotes, got {_describe(value)}")
+            return ""
+        if required and not value.strip():
+            self.error(line, f"{key} is empty; write the words to say")
+        self.placeholders(key, value, line, names)
+        return value.strip()
+
+    def choice(self, key: str, options: tuple[str, ...], default: str | None) -> str | None:
+        if key not in self.table:
+            return default
+        value = self.table[key]
+        shown = " or ".join(f'"{option}"' for option in options)
+        if not isinstance(value, str) or value not in options:
+            hint = _suggest(value, options) if isinstance(value, str) else ""
+            self.error(self.at(key), f"{key} must be {shown}, got {_describe(value)}{hint}")
+            return None
+        return value
+
+    def placeholders(self, key: str, text: str, line: int, names: tuple[str, ...]) -> None:
+        """Only known names may appear in braces: a guard against typos like {nmae}."""
+        shown = ", ".join("{" + name + "}" for name in names)
+        for word in _PLACEHOLDER.findall(text):
+            if word in names:
+                continue
+            close = difflib.get_close_matches(word, names, n=1, cutoff=0.5)
+            hint = f"; did you mean {{{close[0]}}}?" if close else f"; names are {shown}"
+            self.error(line, f"{key}: unknown name {{{word}}}{hint}")
+
+    # -- kinds ---------------------------------------------------------------
+
+    def _say(self) -> Say | None:
+        text = self.text("text", required=True)
+        caption = self.text("caption")
+        words = len(_WORD.findall(text))
+        if words > MAX_SAY_WORDS:
+            self.warn(
+                self.at("text"),
+                f"this line is {words} words; a guide that talks too much is hard to follow"
+                f" (split it, or keep it under {MAX_SAY_WORDS})",
+            )
+        return Say(text=text, caption=caption, line=self.line)
+
+    def _silence(self) -> Silence | None:
+        seconds = self.number("seconds", "seconds")
+        caption = self.text("caption")
+        if seconds is None:
+            return None
+        return Silence(seconds=seconds, caption=caption, line=self.line)
+
+    def _breathe(self) -> Breathe | None:
+        preset_name = self.choice("preset", tuple(BREATH_PRESETS), "")
+        preset = BREATH_PRESETS.get(preset_name or "", {})
+        hint = "" if preset else f"; or set a preset: {', '.join(BREATH_PRESETS)}"
+        # A misspelt preset is reported once, not again as missing inhale and exhale.
+        fallback = 0.0 if preset_name is None else None
+        inhale = self.number("inhale", "seconds", default=preset.get("inhale", fallback), hint=hint)
+        exhale = self.number("exhale", "seconds", default=preset.get("exhale", fallback), hint=hint)
+        extra = {
+            key: self.number(key, "seconds", default=preset.get(key, 0.0), positive=False)
+            for key in ("inhale2", "hold_in", "hold_out")
+        }
+        cycles = self.whole("cycles", "breaths", 1, MAX_CYCLES, None)
+        minutes = self.number("minutes", "minutes", default=0.0)
+        if minutes is not None and minutes >= MAX_MINUTES:
+            self.error(self.at("minutes"), f"minutes must be less than {MAX_MINUTES} (a day)")
+            minutes = None
+        if "cycles" in self.table and "minutes" in self.table:
+            self.error(
+                max(self.at("cycles"), self.at("minutes")),
+                "a breathe step has both cycles and minutes; keep one of them",
+            )
+        elif "cycles" not in self.table and "minutes" not in self.table:
+            self.error(
+                self.line, "a breathe step needs how long: cycles = (breaths) or minutes = (time)"
+            )
+        cues = self.choice("cues", ("spoken", "chime"), "spoken")
+        countdown = self.whole("countdown", "seconds", 0, 10, 3)
+        if (
+            inhale is None
+            or exhale is None
+            or None in extra.values()
+            or cues is None
+            or countdown is None
+            or preset_name is None
+        ):
+            return None
+        step = Breathe(
+            inhale=inhale,
+            exhale=exhale,
+            hold_in=extra["hold_in"] or 0.0,
+            hold_out=extra["hold_out"] or 0.0,
+            inhale2=extra["inhale2"] or 0.0,
+            cycles=cycles,
+            minutes=minutes or None,
+            cues=cues,  # type: ignore[arg-type]
+            countdown=countdown,
+            preset=preset_name,
+            line=self.line,
+        )
+        pace = step.breaths_per_minute
+        if pace > MAX_BREATHS_PER_MINUTE:
+            self.warn(
+                self.line,
+                f"breathing pace is {pace:.0f} breaths a minute (one breath every"
+                f" {step.cycle_seconds:g} s); above {MAX_BREATHS_PER_MINUTE:.0f} is faster than"
+                " calm breathing",
+            )
+        return step
+
+    def _turn(self) -> Turn | None:
+        if "first" not in self.table:
+            self.error(self.line, 'a turn with no speaker: add first = "a" or first = "b"')
+            first = None
+        else:
+            first = self.choice("first", ("a", "b"), None)
+        floor = self.number("floor_seconds", "seconds")
+        paraphrase = self.number("paraphrase_seconds", "seconds")
+        # The default warning only applies where it fits inside the floor time.
+        default_warning = DEFAULT_WARNING_SECONDS
+        if floor is not None and floor <= DEFAULT_WARNING_SECONDS:
+            default_warning = 0.0
+        warning = self.number("warning_seconds", "seconds", default=default_warning, positive=False)
+        rounds = self.whole("rounds", "rounds", 1, MAX_ROUNDS, 1)
+        speaker_prompt = self.text("speaker_prompt", names=TURN_NAME_FIELDS)
+        paraphrase_prompt = self.text("paraphrase_prompt", names=TURN_NAME_FIELDS)
+        if floor is not None and warning is not None and warning >= floor:
+            self.error(
+                self.at("warning_seconds"),
+                f"warning_seconds ({_show(warning)}) must be less than floor_seconds"
+                f" ({_show(floor)})",
+            )
+            return None
+        if floor is not None and floor < MIN_FLOOR_SECONDS:
+            self.warn(
+                self.at("floor_seconds"),
+                f"a floor time of {_show(floor)} s is short; a speaker needs at least"
+                f" {MIN_FLOOR_SECONDS:.0f} s to say one thing",
+            )
+        if (
+            first is None
+            or floor is None
+            or paraphrase is None
+            or warning is None
+            or rounds is None
+        ):
+            return None
+        return Turn(
+            first=first,  # type: ignore[arg-type]
+            floor_seconds=floor,
+            paraphrase_seconds=paraphrase,
+            warning_seconds=warning,
+            rounds=rounds,
+            speaker_prompt=speaker_prompt,
+            paraphrase_prompt=paraphrase_prompt,
+            line=self.line,
+        )
+
+    def _break(self) -> Break | None:
+        minutes = self.number("minutes", "minutes")
+        if minutes is not None and minutes >= MAX_MINUTES:
+            self.error(
+                self.at("minutes"),
+                f"minutes must be less than {MAX_MINUTES} (a day), got {_show(minutes)}",
+            )
+            return None
+        if minutes is not None and minutes < MIN_BREAK_MINUTES:
+            self.warn(
+                self.at("minutes"),
+                f"a break of {_show(minutes)} minutes is short; the body needs at least"
+                f" {MIN_BREAK_MINUTES:.0f} minutes to settle",
+            )
+        soothing = self._soothing()
+        gap = self.number("soothe_gap", "seconds", default=30.0, positive=False)
+        callback = self.text("callback")
+        more = self.number("more_minutes", "minutes", default=20.0)
+        if minutes is None or soothing is None or gap is None or more is None:
+            return None
+        return Break(
+            minutes=minutes,
+            soothing=soothing,
+            soothe_gap=gap,
+            callback=callback,
+            more_minutes=more,
+            line=self.line,
+        )
+
+    def _soothing(self) -> tuple[str, ...] | None:
+        value = self.table.get("soothing", [])
+        line = self.at("soothing")
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            self.error(
+                line, 'soothing: expected a list of lines in quotes, e.g. ["Breathe slowly."]'
+            )
+            return None
+        for item in value:
+            self.placeholders("soothing", item, line, NAME_FIELDS)
+        return tuple(item.strip() for item in value)
+
+    def _ready(self) -> Ready | None:
+        text = self.text("text", required=True)
+        who = self.choice("who", ("a", "b", "either", "both"), "either")
+        if who is None:
+            return None
+        return Ready(text=text, who=who, line=self.line)  # type: ignore[arg-type]
