@@ -12,17 +12,20 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from companion.clock import Clock, MonotonicClock
 from companion.effects import Command, Cue, Effect, Milestone, Speak, StopSound
 from companion.engine import Engine, estimate_speech_seconds, preview
 from companion.hub import Hub
-from companion.loader import Library, default_library_dir, load_library
+from companion.loader import default_library_dir, load_library
 from companion.runner import Runner
 from companion.script import Names, Script
 
 if TYPE_CHECKING:
+    from flask import Flask
+
+    from companion.journal import Journal
     from companion.speech_out import SpeechOut
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,7 @@ class Options:
     rate: int = 150
     """Words per minute: calm and unhurried."""
     volume: float = 0.9
-    listen_engine: str = "auto"
+    listen_engine: Literal["auto", "vosk", "pocketsphinx", "off"] = "auto"
     """"auto" (vosk if a model is installed, else pocketsphinx), "vosk", "pocketsphinx" or "off"."""
     data_dir: Path | None = None
     cache_dir: Path | None = None
@@ -77,9 +80,10 @@ class Companion:
     def __init__(self, options: Options, *, clock: Clock | None = None) -> None:
         self.options = options
         self.hub = Hub()
-        self.library: Library = load_library(options.scripts_dir)
-        for problem in self.library.errors:
+        loaded = load_library(options.scripts_dir)
+        for problem in loaded.errors:
             log.warning("%s", problem)
+        self.library: dict[str, Script] = dict(loaded)
         self._names = options.names
         self._voice_status: dict[str, Any] = {"on": False, "reason": "The voice is starting."}
         self._listen_status: dict[str, Any] = {
@@ -103,6 +107,7 @@ class Companion:
             on_state=lambda state: self.hub.publish("state", state),
             prepare=self._prepare,
         )
+        self._builtin = dict(loaded)
         self._scripts = [script_info(s, options.names) for s in self.library.values()]
 
     # -- lifecycle ---------------------------------------------------------
@@ -175,11 +180,35 @@ class Companion:
     def _start_journal(self) -> None:
         if not self.options.journal:
             return
-        try:
-            from companion.journal import JournalRecorder, open_journal
-        except ImportError:
+        from companion.journal import JournalRecorder
+
+        self._journal = JournalRecorder(self.options.data_dir, self.library.get)
+        self.refresh_library()
+
+    def open_journal(self) -> Journal:
+        """A journal connection for one request (each request opens and closes its own)."""
+        from companion.journal import Journal
+
+        return Journal(self.options.data_dir)
+
+    def refresh_library(self) -> None:
+        """Add the scripts that homework plans carry, so the page can start them."""
+        if not self.options.journal:
             return
-        self._journal = JournalRecorder(open_journal(self.options.data_dir))
+        from companion.homework import embedded_scripts
+
+        with self.open_journal() as journal:
+            embedded = embedded_scripts(journal.plans())
+        # Built-in ids win: a plan cannot replace a library script under the same name.
+        added = {key: script for key, script in embedded.items() if key not in self._builtin}
+        self.runner.call(lambda engine: self._set_scripts(engine, {**self._builtin, **added}))
+
+    def _set_scripts(self, engine: Engine, scripts: dict[str, Script]) -> None:
+        """Runs on the runner thread: the engine's library changes between events only."""
+        self.library = scripts
+        engine.library = scripts
+        self._scripts = [script_info(s, self._names) for s in scripts.values()]
+        self.hub.publish("scripts", {"scripts": self.scripts()})
 
     def _start_listening(self) -> None:
         if self.options.listen_engine == "off":
@@ -251,3 +280,20 @@ class Companion:
         if self.speech is None:
             return SpeakingNow("", 0.0)
         return SpeakingNow(self.speech.playing_text(), self.speech.last_sound_end())
+
+
+def build_web_app(companion: Companion, allowed_hosts: set[str]) -> Flask:
+    """The page, the live API and the homework/journal routes, for one companion."""
+    from companion.homework_api import create_homework_blueprint
+    from companion.web import create_app
+
+    app = create_app(companion, allowed_hosts=allowed_hosts)
+    if companion.options.journal:
+        app.register_blueprint(
+            create_homework_blueprint(
+                companion.open_journal,
+                scripts=lambda: dict(companion.library),
+                on_change=companion.refresh_library,
+            )
+        )
+    return app

@@ -79,3 +79,80 @@ def test_every_built_in_script_has_a_length_and_lines_to_render_ahead() -> None:
         info = script_info(script)
         assert info["seconds"] > 0, script.id
         assert spoken_lines(script, Names("Sam", "Alex"), library.get("time-out")), script.id
+
+
+QUICK = """\
+format = 1
+title = "Quick"
+summary = "Two quiet seconds."
+
+[[step]]
+kind = "silence"
+seconds = 1
+
+[[step]]
+kind = "silence"
+seconds = 1
+"""
+
+PLAN = """\
+format = 1
+id = "homework"
+version = 1
+title = "Until next time"
+from = 2025-01-01
+until = 2099-12-31
+note = "Gently does it."
+
+[[practice]]
+id = "our-evening"
+times_per_week = 2
+
+[practice.script]
+format = 1
+title = "Our evening"
+summary = "A short check-in."
+
+[[practice.script.step]]
+kind = "say"
+text = "How was your day, {a}?"
+"""
+
+
+@pytest.fixture
+def journaled(tmp_path: Path) -> Iterator[Companion]:
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "quick.toml").write_text(QUICK)
+    options = Options(
+        scripts_dir=scripts, voice=False, listen_engine="off", data_dir=tmp_path / "data"
+    )
+    app = Companion(options)
+    app.start()
+    yield app
+    app.close()
+
+
+def test_a_finished_session_is_in_the_journal_as_completed(journaled: Companion) -> None:
+    journaled.submit(Command(CommandName.START, script="quick"))
+    wait_for(lambda: journaled.state()["ended"] == "completed")
+
+    def recorded() -> Any:
+        with journaled.open_journal() as journal:
+            return journal.sessions()
+
+    [session] = wait_for(recorded)
+    assert (session.script_id, session.ending, session.steps_completed) == ("quick", "completed", 2)
+
+
+def test_a_plan_posted_to_the_page_adds_its_script_to_the_library(journaled: Companion) -> None:
+    from companion.app import build_web_app
+
+    client = build_web_app(journaled, {"localhost:80"}).test_client()
+    response = client.post(
+        "/api/homework?name=plan.toml", data=PLAN, headers={"Host": "localhost:80"}
+    )
+    assert response.status_code == 201, response.get_json()
+    wait_for(lambda: any(s["id"] == "our-evening" for s in journaled.scripts()))
+    journaled.submit(Command(CommandName.START, script="our-evening"))
+    wait_for(lambda: journaled.state()["caption"] == "How was your day, Partner A?")

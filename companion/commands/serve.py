@@ -77,8 +77,7 @@ def parse_names(text: str) -> Names:
 def run(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
-    from companion.app import Companion, Options
-    from companion.web import create_app
+    from companion.app import Companion, Options, build_web_app
 
     options_kwargs: dict[str, Any] = {
         "names": parse_names(args.names),
@@ -99,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     server = None
     for port in ports:
         allowed = {f"127.0.0.1:{port}", f"localhost:{port}", f"{args.host}:{port}"}
-        app = create_app(companion, allowed_hosts=allowed)
+        app = build_web_app(companion, allowed)
         try:
             server = make_server(args.host, port, app, threaded=True)
             break

@@ -1,0 +1,689 @@
+"""Homework plans: one small TOML file a therapist gives the couple.
+
+A plan names scripts (from the library, or embedded in the plan as a
+``[practice.script]`` table in the script format), how often to practise each per
+week, and the dates it runs. Validation reports every problem as ``file:line: message``.
+Nothing here touches the journal; `companion.journal` stores what this module returns.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from companion.errors import CompanionError, ScriptError
+from companion.script import Script
+
+logger = logging.getLogger(__name__)
+
+PLAN_FORMAT = 1
+"""The plan format this code writes and reads."""
+MAX_PLAN_BYTES = 256 * 1024
+MAX_PRACTICE = 20
+MAX_TITLE = 120
+MAX_NOTE = 2000
+TIMES_PER_WEEK = (1, 14)
+
+TOP_KEYS = ("format", "id", "version", "title", "from", "until", "note", "practice")
+PRACTICE_KEYS = ("script", "times_per_week", "id")
+
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+_HEADER = re.compile(r"\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_SCRIPT_PREFIX = re.compile(r"^(\s*\[\[?\s*)practice\s*\.\s*script\s*\.\s*")
+_TOML_POSITION = re.compile(
+    r"^(?P<msg>.*) \((?:at line (?P<line>\d+), column (?P<col>\d+)|at end of document)\)$"
+)
+
+
+@dataclass(frozen=True)
+class Practice:
+    """One assignment: practise this script so many times a week."""
+
+    script_id: str
+    times_per_week: int
+    title: str = ""
+    """The script's title when known (embedded or found in the library)."""
+    source: str = ""
+    """An embedded script's text in the script format; "" for a library script."""
+    line: int = 0
+
+    @property
+    def embedded(self) -> bool:
+        return bool(self.source)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated homework plan."""
+
+    id: str
+    version: int
+    title: str
+    starts: date
+    until: date
+    note: str
+    practice: tuple[Practice, ...]
+    format: int = PLAN_FORMAT
+
+    def overlaps(self, first: date, last: date) -> bool:
+        """Whether the plan runs on any day from `first` to `last`."""
+        return self.starts <= last and first <= self.until
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON-ready data."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "title": self.title,
+            "from": self.starts.isoformat(),
+            "until": self.until.isoformat(),
+            "note": self.note,
+            "practice": [
+                {
+                    "script": p.script_id,
+                    "title": p.title or p.script_id,
+                    "times_per_week": p.times_per_week,
+                    "embedded": p.embedded,
+                }
+                for p in self.practice
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class PlanCheck:
+    """What checking one plan found: the plan when there are no errors."""
+
+    plan: Plan | None
+    errors: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+# -- reading and checking ------------------------------------------------------------------
+
+
+def load_plan(path: Path, scripts: Mapping[str, Script] | None = None) -> Plan:
+    """Load and validate a plan file; raise `ScriptError` listing every problem."""
+    result = check_plan(path, scripts)
+    if result.plan is None:
+        raise ScriptError(result.errors)
+    return result.plan
+
+
+def load_plan_text(text: str, name: str, scripts: Mapping[str, Script] | None = None) -> Plan:
+    """Like `load_plan` for text already in memory; `name` stands for the file in messages."""
+    result = check_plan_text(text, name, scripts)
+    if result.plan is None:
+        raise ScriptError(result.errors)
+    return result.plan
+
+
+def check_plan(path: Path, scripts: Mapping[str, Script] | None = None) -> PlanCheck:
+    """Validate one plan file, collecting every error; never raises."""
+    name = str(path)
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_PLAN_BYTES + 1)
+    except FileNotFoundError:
+        return PlanCheck(None, [f"{name}: no such file"])
+    except IsADirectoryError:
+        return PlanCheck(None, [f"{name}: is a folder, not a plan file"])
+    except OSError as error:
+        return PlanCheck(None, [f"{name}: cannot read it ({error.strerror})"])
+    return check_plan_bytes(data, name, scripts)
+
+
+def check_plan_bytes(
+    data: bytes, name: str, scripts: Mapping[str, Script] | None = None
+) -> PlanCheck:
+    """Validate a plan's raw bytes (as uploaded): size and encoding first, then content."""
+    if len(data) > MAX_PLAN_BYTES:
+        return PlanCheck(
+            None, [f"{name}:1: file is larger than 256 KiB; a plan is a few KiB of text"]
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        return PlanCheck(None, [f"{name}:{line}: not UTF-8 text; save the file as UTF-8"])
+    return check_plan_text(text, name, scripts)
+
+
+def check_plan_text(text: str, name: str, scripts: Mapping[str, Script] | None = None) -> PlanCheck:
+    """Validate plan text; `scripts` (the library) lets library ids be checked and titled."""
+    if len(text.encode("utf-8", "replace")) > MAX_PLAN_BYTES:
+        return PlanCheck(
+            None, [f"{name}:1: file is larger than 256 KiB; a plan is a few KiB of text"]
+        )
+    text = text.removeprefix("\ufeff")
+    source = _Source(text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        line, message = source.syntax_error(str(error))
+        return PlanCheck(None, [f"{name}:{line}: {message}"])
+    checker = _Checker(source, name, scripts)
+    plan = checker.plan(data)
+    errors = [f"{name}:{line}: {message}" for line, message in sorted(set(checker.errors))]
+    errors.extend(checker.script_errors)
+    return PlanCheck(None if errors else plan, errors, checker.warnings)
+
+
+def library_scripts() -> dict[str, Script] | None:
+    """The built-in library by id, or None when it cannot be read (ids then go unchecked)."""
+    from companion.loader import default_library_dir, load_library
+
+    try:
+        return dict(load_library(default_library_dir()))
+    except CompanionError as error:
+        logger.warning("library ids in plans are not checked: %s", error)
+        return None
+
+
+def embedded_scripts(plans: Iterable[Plan]) -> dict[str, Script]:
+    """The scripts carried inside plans, by id, ready to add to the library."""
+    from companion.loader import check_script_text
+
+    found: dict[str, Script] = {}
+    for plan in plans:
+        for practice in plan.practice:
+            if practice.embedded:
+                result = check_script_text(
+                    practice.source, f"{plan.id}:{practice.script_id}", practice.script_id
+                )
+                if result.script is not None:
+                    found[practice.script_id] = result.script
+    return found
+
+
+class _Source:
+    """Where things are in a plan's text: table headers and ``key =`` lines, 1-based."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+        self.code = _code_lines(self.lines)
+        # (line, name, is_array) for every table header outside multi-line strings
+        self.headers: list[tuple[int, str, bool]] = []
+        for number, line in enumerate(self.lines, start=1):
+            match = _HEADER.match(line) if self.code[number - 1] else None
+            if match:
+                key = re.sub(r"\s*\.\s*", ".", match[2])
+                self.headers.append((number, key, match[1] == "[["))
+        self.practices = [line for line, key, array in self.headers if array and key == "practice"]
+
+    def syntax_error(self, raw: str) -> tuple[int, str]:
+        match = _TOML_POSITION.match(raw)
+        if match is None:
+            return 1, f"not valid TOML: {raw}"
+        message = match["msg"][0].lower() + match["msg"][1:]
+        if match["line"] is None:
+            return len(self.lines), f"not valid TOML: {message} at the end of the file"
+        line = int(match["line"])
+        hint = ""
+        if message.startswith("invalid value"):
+            hint = '; put text in double quotes, e.g. title = "Our homework"'
+        elif message.startswith("cannot overwrite"):
+            hint = "; is a key written twice?"
+        return line, f"not valid TOML: {message} (column {match['col']}){hint}"
+
+    def _end(self, start: int) -> int:
+        """The first header line after `start`, or one past the last line."""
+        later = [line for line, _, _ in self.headers if line > start]
+        return later[0] if later else len(self.lines) + 1
+
+    def top_key(self, key: str) -> int:
+        first = self.headers[0][0] if self.headers else len(self.lines) + 1
+        found = self._find_key(key, 1, first)
+        if found:
+            return found
+        for line, name, _ in self.headers:
+            if name == key:
+                return line
+        return 1
+
+    def practice(self, index: int) -> int:
+        if index < len(self.practices):
+            return self.practices[index]
+        return self.top_key("practice")
+
+    def practice_key(self, index: int, key: str) -> int:
+        start = self.practice(index)
+        if index >= len(self.practices):
+            return start
+        found = self._find_key(key, start + 1, self._end(start))
+        if found:
+            return found
+        if key == "script":
+            block = self.script_block(index)
+            if block:
+                return block[0]
+        return start
+
+    def script_block(self, index: int) -> tuple[int, int] | None:
+        """Lines [first, end) of practice `index`'s ``[practice.script]`` table and subtables."""
+        if index >= len(self.practices):
+            return None
+        start = self.practices[index]
+        stop = self.practices[index + 1] if index + 1 < len(self.practices) else len(self.lines) + 1
+        first: int | None = None
+        for line, name, array in self.headers:
+            if not start < line < stop:
+                continue
+            if first is None:
+                if name == "practice.script" and not array:
+                    first = line
+            elif not name.startswith("practice.script."):
+                return first, line
+        return None if first is None else (first, stop)
+
+    def script_text(self, index: int) -> tuple[str, str] | None:
+        """An embedded script as script-format text: (padded to keep line numbers, plain)."""
+        block = self.script_block(index)
+        if block is None:
+            return None
+        first, end = block
+        body: list[str] = []
+        for number in range(first, end):
+            line = self.lines[number - 1]
+            if number == first:
+                line = ""
+            elif self.code[number - 1]:
+                line = _SCRIPT_PREFIX.sub(r"\1", line)
+            body.append(line)
+        padded = "\n" * first + "\n".join(body[1:])
+        plain = "\n".join(body[1:]).strip("\n") + "\n"
+        return padded, plain
+
+    def _find_key(self, key: str, start: int, end: int) -> int | None:
+        pattern = re.compile(
+            rf"\s*(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')\s*="
+        )
+        for number in range(start, min(end, len(self.lines) + 1)):
+            if self.code[number - 1] and pattern.match(self.lines[number - 1]):
+                return number
+        return None
+
+
+def _code_lines(lines: list[str]) -> list[bool]:
+    """True for lines that start outside a multi-line string."""
+    code: list[bool] = []
+    open_with: str | None = None
+    for line in lines:
+        code.append(open_with is None)
+        position = 0
+        while True:
+            if open_with is None:
+                hits = [(line.find(d, position), d) for d in ('"""', "'''")]
+                hits = [(index, d) for index, d in hits if index >= 0]
+                if not hits:
+                    break
+                index, open_with = min(hits)
+            else:
+                index = line.find(open_with, position)
+                if index < 0:
+                    break
+                open_with = None
+            position = index + 3
+    return code
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, datetime):
+        return "a date and time"
+    if isinstance(value, date):
+        return "a date"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+class _Checker:
+    """Collects (line, message) problems while building a `Plan`."""
+
+    def __init__(self, source: _Source, name: str, scripts: Mapping[str, Script] | None) -> None:
+        self.source = source
+        self.name = name
+        self.scripts = scripts
+        self.errors: list[tuple[int, str]] = []
+        self.script_errors: list[str] = []
+        self.warnings: list[str] = []
+
+    def error(self, line: int, message: str) -> None:
+        self.errors.append((line, message))
+
+    def plan(self, data: dict[str, Any]) -> Plan | None:
+        for key in data:
+            if key not in TOP_KEYS:
+                self.error(
+                    self.source.top_key(key),
+                    f"unknown key {key!r}{_suggest(key, TOP_KEYS)}"
+                    f" (a plan has {', '.join(TOP_KEYS)})",
+                )
+        if not self._format(data):
+            return None  # a different format: the rest cannot be judged
+        plan_id = self._id(data, "id", self.source.top_key("id"), required=True)
+        version = self._version(data)
+        title = self._text(data, "title", 'title = "Homework until our next session"', MAX_TITLE)
+        starts = self._date(data, "from")
+        until = self._date(data, "until")
+        if starts and until and until < starts:
+            self.error(
+                self.source.top_key("until"),
+                f"until ({until}) is before from ({starts}); a plan needs at least one day",
+            )
+        note = ""
+        if "note" in data:
+            note = self._text(data, "note", 'note = "Practise when you are both rested."', MAX_NOTE)
+        practice = self._practice(data.get("practice"), plan_id or "plan")
+        if plan_id is None or version is None or not title or not starts or not until:
+            return None
+        return Plan(plan_id, version, title, starts, until, note, practice)
+
+    def _format(self, data: dict[str, Any]) -> bool:
+        line = self.source.top_key("format")
+        value = data.get("format")
+        if value is None:
+            self.error(1, f"missing 'format = {PLAN_FORMAT}' at the top: the plan format version")
+        elif isinstance(value, bool) or not isinstance(value, int):
+            self.error(
+                line,
+                f"format must be a whole number, e.g. format = {PLAN_FORMAT}; got {_kind(value)}",
+            )
+        elif value > PLAN_FORMAT:
+            self.error(
+                line,
+                f"written for a newer companion (format {value});"
+                f" this one reads format {PLAN_FORMAT}",
+            )
+            return False
+        elif value < 1:
+            self.error(line, f"format must be {PLAN_FORMAT}, got {value}")
+        return True
+
+    def _id(self, table: dict[str, Any], key: str, line: int, *, required: bool) -> str | None:
+        value = table.get(key)
+        if value is None:
+            if required:
+                self.error(line, f'missing {key}: a short name like {key} = "homework-march"')
+            return None
+        if not isinstance(value, str) or not _ID.fullmatch(value):
+            self.error(
+                line,
+                f"{key} must be lowercase letters, digits and dashes (up to 64),"
+                f' e.g. {key} = "homework-march"; got {value!r}',
+            )
+            return None
+        return value
+
+    def _version(self, data: dict[str, Any]) -> int | None:
+        line = self.source.top_key("version")
+        value = data.get("version")
+        if value is None:
+            self.error(
+                line, "missing version: a whole number, raised for each new edition (version = 1)"
+            )
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error(line, f"version must be a whole number like version = 2; got {_kind(value)}")
+            return None
+        if value < 1:
+            self.error(line, f"version must be 1 or more, got {value}")
+            return None
+        return value
+
+    def _text(self, data: dict[str, Any], key: str, example: str, limit: int) -> str:
+        line = self.source.top_key(key)
+        value = data.get(key)
+        if value is None:
+            self.error(line, f"missing {key}, e.g. {example}")
+            return ""
+        if not isinstance(value, str):
+            self.error(line, f"{key} must be text in quotes, e.g. {example}; got {_kind(value)}")
+            return ""
+        if key != "note" and not value.strip():
+            self.error(line, f"{key} is empty, e.g. {example}")
+            return ""
+        if len(value) > limit:
+            self.error(line, f"{key} is {len(value)} characters long; keep it under {limit}")
+            return ""
+        return value.strip()
+
+    def _date(self, data: dict[str, Any], key: str) -> date | None:
+        line = self.source.top_key(key)
+        value = data.get(key)
+        example = f"{key} = 2025-03-03"
+        if value is None:
+            self.error(line, f"missing {key}: a date without quotes, e.g. {example}")
+            return None
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        elif isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        self.error(line, f"{key} must be a date without quotes, e.g. {example}; got {_kind(value)}")
+        return None
+
+    def _practice(self, value: object, plan_id: str) -> tuple[Practice, ...]:
+        line = self.source.top_key("practice")
+        if value is None:
+            self.error(
+                line,
+                "no practice: add at least one [[practice]] table with script and times_per_week",
+            )
+            return ()
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            self.error(line, f"practice must be [[practice]] tables; got {_kind(value)}")
+            return ()
+        if not value:
+            self.error(line, "no practice: add at least one [[practice]] table")
+            return ()
+        if len(value) > MAX_PRACTICE:
+            self.error(
+                self.source.practice(MAX_PRACTICE),
+                f"{len(value)} practice entries; a plan holds at most {MAX_PRACTICE}",
+            )
+            return ()
+        found: list[Practice] = []
+        seen: dict[str, int] = {}
+        for index, table in enumerate(value):
+            practice = self._one_practice(index, table, plan_id)
+            if practice is None:
+                continue
+            if practice.script_id in seen:
+                self.error(
+                    practice.line,
+                    f"script {practice.script_id!r} is already assigned on line"
+                    f" {seen[practice.script_id]}; give it one entry with the total times_per_week",
+                )
+                continue
+            seen[practice.script_id] = practice.line
+            found.append(practice)
+        return tuple(found)
+
+    def _one_practice(self, index: int, table: dict[str, Any], plan_id: str) -> Practice | None:
+        at = self.source.practice_key
+        for key in table:
+            if key not in PRACTICE_KEYS:
+                self.error(
+                    at(index, key),
+                    f"unknown key {key!r} in [[practice]]{_suggest(key, PRACTICE_KEYS)}"
+                    " (a practice has script, times_per_week and, for an embedded script, id)",
+                )
+        times = table.get("times_per_week")
+        low, high = TIMES_PER_WEEK
+        count = 0  # 0: not valid, the practice is left out (the error is already reported)
+        if times is None:
+            self.error(at(index, "times_per_week"), f"missing times_per_week: {low} to {high}")
+        elif isinstance(times, bool) or not isinstance(times, int):
+            self.error(
+                at(index, "times_per_week"),
+                f"times_per_week must be a whole number from {low} to {high}; got {_kind(times)}",
+            )
+        elif not low <= times <= high:
+            self.error(
+                at(index, "times_per_week"),
+                f"times_per_week must be from {low} to {high} (twice a day at most), got {times}",
+            )
+        else:
+            count = times
+        script = table.get("script")
+        line = at(index, "script")
+        if script is None:
+            self.error(
+                self.source.practice(index),
+                'missing script: a library id (script = "slow-breathing")'
+                " or a [practice.script] table",
+            )
+            return None
+        if isinstance(script, str):
+            if "id" in table:
+                self.error(
+                    at(index, "id"), "id names an embedded script; a library script has its own"
+                )
+            return self._library(script, line, count)
+        if isinstance(script, dict):
+            default_id = f"{plan_id}-{index + 1}"
+            script_id = self._id(table, "id", at(index, "id"), required=False) or default_id
+            return self._embedded(index, script_id, line, count)
+        self.error(
+            line,
+            "script must be a library id in quotes or a [practice.script] table;"
+            f" got {_kind(script)}",
+        )
+        return None
+
+    def _library(self, script_id: str, line: int, times: int) -> Practice | None:
+        if self.scripts is None:
+            return Practice(script_id, times, line=line) if times else None
+        script = self.scripts.get(script_id)
+        if script is None:
+            self.error(
+                line,
+                f"no script {script_id!r} in the library{_suggest(script_id, self.scripts)}"
+                " (`companion scripts` lists them)",
+            )
+            return None
+        return Practice(script_id, times, title=script.title, line=line) if times else None
+
+    def _embedded(self, index: int, script_id: str, line: int, times: int) -> Practice | None:
+        texts = self.source.script_text(index)
+        if texts is None:
+            self.error(
+                line, "write an embedded script as its own [practice.script] table, not inline"
+            )
+            return None
+        if self.scripts is not None and script_id in self.scripts:
+            self.error(
+                line,
+                f"the embedded script's id {script_id!r} is a library script's; give it its own id",
+            )
+            return None
+        from companion.loader import check_script_text
+
+        padded, plain = texts
+        result = check_script_text(padded, self.name, script_id)
+        # "line 1" is the loader's "not written anywhere": point at the script's own header.
+        at_top, header = f"{self.name}:1: ", f"{self.name}:{line}: "
+        self.script_errors.extend(e.replace(at_top, header, 1) for e in result.errors)
+        self.warnings.extend(result.warnings)
+        if result.script is None or not times:
+            return None
+        return Practice(script_id, times, title=result.script.title, source=plain, line=line)
+
+
+# -- progress --------------------------------------------------------------------------------
+
+
+class Practised(Protocol):
+    """What progress needs to know of a journal session."""
+
+    @property
+    def script_id(self) -> str: ...
+
+    @property
+    def started_at(self) -> datetime: ...
+
+    @property
+    def ending(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One assignment's progress in one ISO week."""
+
+    plan_id: str
+    plan_title: str
+    script_id: str
+    script_title: str
+    done: int
+    """Sessions of the script completed that week."""
+    target: int
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON-ready data."""
+        return {
+            "plan": self.plan_id,
+            "plan_title": self.plan_title,
+            "script": self.script_id,
+            "title": self.script_title,
+            "done": self.done,
+            "target": self.target,
+        }
+
+
+def week_of(day: date) -> tuple[date, date]:
+    """Monday and Sunday of `day`'s ISO week."""
+    monday = day - timedelta(days=day.weekday())
+    return monday, monday + timedelta(days=6)
+
+
+def week_label(day: date) -> str:
+    """The ISO week as ``2025-W10``."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_progress(
+    plans: Iterable[Plan], sessions: Iterable[Practised], day: date
+) -> list[Progress]:
+    """Each assignment of the plans running in `day`'s week, with completed sessions that week."""
+    monday, sunday = week_of(day)
+    done: dict[str, int] = {}
+    for session in sessions:
+        if session.ending == "completed" and monday <= session.started_at.date() <= sunday:
+            done[session.script_id] = done.get(session.script_id, 0) + 1
+    return [
+        Progress(
+            plan.id,
+            plan.title,
+            practice.script_id,
+            practice.title or practice.script_id,
+            done.get(practice.script_id, 0),
+            practice.times_per_week,
+        )
+        for plan in plans
+        if plan.overlaps(monday, sunday)
+        for practice in plan.practice
+    ]
