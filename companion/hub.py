@@ -1,0 +1,160 @@
+"""Fan-out of server messages to every connected page, one bounded queue per client.
+
+Any thread may `publish`; each WebSocket handler drains only its own
+`Subscription`, so a slow tab never blocks the runner or the other tabs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT_TYPES: tuple[str, ...] = ("status", "state")
+"""Message types of which only the latest matters: kept for new clients, coalesced in queues."""
+
+DEFAULT_QUEUE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Message:
+    """One server -> page message, serialised once for every client."""
+
+    type: str
+    data: dict[str, object]
+    text: str
+    """The JSON text frame: `{"type": ..., "data": ...}`."""
+
+    @classmethod
+    def make(cls, type: str, data: dict[str, object]) -> Message:
+        """Build a message and its wire form."""
+        text = json.dumps({"type": type, "data": data}, separators=(",", ":"))
+        return cls(type=type, data=data, text=text)
+
+
+class Subscription:
+    """One client's bounded inbox: state and status coalesce, other messages drop oldest first."""
+
+    def __init__(self, maxsize: int = DEFAULT_QUEUE_SIZE) -> None:
+        if maxsize < len(SNAPSHOT_TYPES) + 1:
+            raise ValueError("a subscription needs room for a snapshot and one message")
+        self._maxsize = maxsize
+        self._queue: deque[Message] = deque()
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._closed = False
+        self.dropped = 0
+        """How many messages were dropped because this client fell behind."""
+
+    def put(self, message: Message) -> None:
+        """Queue a message without ever blocking the caller."""
+        with self._lock:
+            if self._closed:
+                return
+            if message.type in SNAPSHOT_TYPES:
+                # Only the newest state/status matters: replace any that is still unsent.
+                stale = [queued for queued in self._queue if queued.type == message.type]
+                for queued in stale:
+                    self._queue.remove(queued)
+            elif len(self._queue) >= self._maxsize:
+                self._drop_oldest_other()
+            self._queue.append(message)
+            self._ready.notify()
+
+    def _drop_oldest_other(self) -> None:
+        for queued in self._queue:
+            if queued.type not in SNAPSHOT_TYPES:
+                self._queue.remove(queued)
+                self.dropped += 1
+                return
+
+    def drain(self) -> list[Message]:
+        """Everything queued, oldest first, without waiting."""
+        with self._lock:
+            messages = list(self._queue)
+            self._queue.clear()
+            return messages
+
+    def get(self, timeout: float | None = None) -> Message | None:
+        """The oldest queued message, waiting up to `timeout`; None on timeout or once closed."""
+        with self._ready:
+            if not self._queue and not self._closed:
+                self._ready.wait(timeout)
+            return self._queue.popleft() if self._queue else None
+
+    def close(self) -> None:
+        """Stop accepting messages and wake any waiter."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        """True once the hub shut down or the client unsubscribed."""
+        with self._lock:
+            return self._closed
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+
+class Hub:
+    """Thread-safe fan-out: each subscriber gets every message in its own queue."""
+
+    def __init__(self, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+        self._queue_size = queue_size
+        self._lock = threading.Lock()
+        self._subscriptions: set[Subscription] = set()
+        self._latest: dict[str, Message] = {}
+
+    def publish(self, type: str, data: dict[str, object]) -> None:
+        """Send a message to every subscriber; never blocks on a slow client."""
+        message = Message.make(type, data)
+        # Under the lock so every client sees publishes in one order; `put` never blocks.
+        with self._lock:
+            if type in SNAPSHOT_TYPES:
+                self._latest[type] = message
+            for subscription in self._subscriptions:
+                subscription.put(message)
+
+    def subscribe(self) -> Subscription:
+        """A new client inbox, starting with the latest status and state (the snapshot)."""
+        subscription = Subscription(self._queue_size)
+        with self._lock:
+            # Under the lock so no publish slips between the snapshot and the registration.
+            for type in SNAPSHOT_TYPES:
+                if type in self._latest:
+                    subscription.put(self._latest[type])
+            self._subscriptions.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        """Forget a client; safe to call twice."""
+        with self._lock:
+            self._subscriptions.discard(subscription)
+        subscription.close()
+
+    def latest(self, type: str) -> dict[str, object] | None:
+        """The data of the newest `state` or `status` message, if any was published."""
+        with self._lock:
+            message = self._latest.get(type)
+        return None if message is None else message.data
+
+    def close(self) -> None:
+        """Close every subscription so WebSocket handlers finish (server shutdown)."""
+        with self._lock:
+            subscriptions = list(self._subscriptions)
+            self._subscriptions.clear()
+        for subscription in subscriptions:
+            subscription.close()
+
+    @property
+    def subscriber_count(self) -> int:
+        """How many clients are subscribed now."""
+        with self._lock:
+            return len(self._subscriptions)

@@ -1,0 +1,392 @@
+"""The page, its JSON API and the /ws route: a thin adapter between browsers and the controller.
+
+Every client message is validated here; the controller only ever sees a well-formed
+`Command` or `Names`. Requests from a foreign Host or Origin are refused, so a web
+page the couple happens to visit cannot drive the companion.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, Protocol, cast
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request, send_from_directory
+from flask_sock import Sock
+from werkzeug.exceptions import HTTPException
+
+from companion.effects import Command, CommandName
+from companion.hub import Hub, Subscription
+from companion.script import Names
+
+logger = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+MAX_MESSAGE_BYTES = 4096
+"""Larger client messages get an `error` reply (docs/protocol.md)."""
+MAX_FRAME_BYTES = 65536
+"""Larger frames close the connection: nobody legitimate sends them."""
+MAX_NAME_CHARS = 40
+MAX_BREAK_MINUTES = 24 * 60 - 1
+"""A break lasts less than a day (DOMAIN.md)."""
+RECEIVE_TIMEOUT = 0.1
+"""How long the /ws loop waits for a client message before sending queued ones."""
+PING_SECONDS = 20
+"""Pings find tabs that vanished without closing (a laptop lid shut)."""
+LOOPBACK_NAMES: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
+DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+)
+
+
+class Controller(Protocol):
+    """What the page drives: the companion's session, behind a queue."""
+
+    hub: Hub
+
+    def submit(self, command: Command) -> None:
+        """Queue a command for the runner thread; never blocks."""
+        ...
+
+    def set_names(self, names: Names) -> None:
+        """Queue new partner names; never blocks."""
+        ...
+
+    def scripts(self) -> list[dict[str, object]]:
+        """The library as ScriptInfo dicts (docs/protocol.md)."""
+        ...
+
+    def status(self) -> dict[str, object]:
+        """Voice and listening availability as a Status dict."""
+        ...
+
+    def state(self) -> dict[str, object]:
+        """The latest State dict."""
+        ...
+
+
+class MessageError(ValueError):
+    """A client message was refused; `str()` is the one sentence sent back."""
+
+
+# --- validation -------------------------------------------------------------------------
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def parse_command(data: object, script_ids: set[str] | None = None) -> Command:
+    """Turn a `command` message's data into a Command, or raise MessageError saying why not."""
+    if not isinstance(data, dict):
+        raise MessageError("A command needs a JSON object as its data.")
+    allowed = {"name", "script", "partner", "minutes", "source"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise MessageError(f"A command has no field called {unknown[0]!r}.")
+    name = data.get("name")
+    if not isinstance(name, str):
+        raise MessageError("A command needs a name, such as 'pause'.")
+    try:
+        command_name = CommandName(name)
+    except ValueError:
+        raise MessageError(f"There is no command called {name[:40]!r}.") from None
+    script = data.get("script", "")
+    if not isinstance(script, str) or len(script) > 100:
+        raise MessageError("The script must be given by its id, as text.")
+    if command_name is CommandName.START:
+        if not script:
+            raise MessageError("Choose a script to start.")
+        if script_ids is not None and script not in script_ids:
+            raise MessageError(f"There is no script called {script!r}.")
+    partner = data.get("partner", "")
+    if partner not in ("a", "b", ""):
+        raise MessageError("The partner must be 'a' or 'b'.")
+    minutes = data.get("minutes", 0)
+    if not _is_number(minutes) or not 0 <= float(minutes) <= MAX_BREAK_MINUTES:
+        raise MessageError("The break length must be a number of minutes, less than a day.")
+    source = data.get("source", "page")
+    if source not in ("page", "key"):
+        raise MessageError("The source must be 'page' or 'key'.")
+    return Command(
+        name=command_name,
+        source=cast(Literal["page", "key"], source),
+        script=script,
+        partner=cast(Literal["a", "b", ""], partner),
+        minutes=float(minutes),
+    )
+
+
+def parse_names(data: object) -> Names:
+    """Turn a `names` message's data into Names, or raise MessageError saying what is wrong."""
+    if not isinstance(data, dict) or set(data) != {"a", "b"}:
+        raise MessageError("Names need exactly two fields, 'a' and 'b'.")
+    cleaned: list[str] = []
+    for key in ("a", "b"):
+        value = data[key]
+        if not isinstance(value, str):
+            raise MessageError("Each name must be text.")
+        value = value.strip()
+        if not 1 <= len(value) <= MAX_NAME_CHARS or not value.isprintable():
+            raise MessageError(f"Each name must be 1 to {MAX_NAME_CHARS} printable characters.")
+        cleaned.append(value)
+    return Names(a=cleaned[0], b=cleaned[1])
+
+
+def parse_message(raw: object, script_ids: set[str] | None = None) -> Command | Names:
+    """Validate one WebSocket frame from the page; raise MessageError with one sentence if wrong."""
+    if not isinstance(raw, str):
+        raise MessageError("Messages must be JSON text, not binary.")
+    if len(raw.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
+        raise MessageError(f"Messages must be at most {MAX_MESSAGE_BYTES} bytes.")
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        raise MessageError("That message was not valid JSON.") from None
+    if not isinstance(message, dict) or set(message) != {"type", "data"}:
+        raise MessageError("A message must be a JSON object with 'type' and 'data'.")
+    kind = message["type"]
+    if kind == "command":
+        return parse_command(message["data"], script_ids)
+    if kind == "names":
+        return parse_names(message["data"])
+    shown = kind[:40] if isinstance(kind, str) else kind
+    raise MessageError(f"Unknown message type {shown!r}; expected 'command' or 'names'.")
+
+
+# --- Host / Origin checks ---------------------------------------------------------------
+
+
+def _with_port(host: str, default_port: str) -> str:
+    """`host` as `name:port`, adding the scheme's default port when none is given."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host if "]:" in host else f"{host}:{default_port}"
+    return host if ":" in host else f"{host}:{default_port}"
+
+
+def allowed_hosts_for(environ: Mapping[str, Any], configured: set[str]) -> set[str]:
+    """The loopback names on the port this server listens on, plus configured host:port values."""
+    port = str(environ.get("SERVER_PORT", "80"))
+    return {f"{name}:{port}" for name in LOOPBACK_NAMES} | {
+        _with_port(host, "80") for host in configured
+    }
+
+
+def refusal(environ: Mapping[str, Any], configured: set[str]) -> str | None:
+    """Why this request must be refused (a foreign Host or Origin), or None when it may go on."""
+    allowed = allowed_hosts_for(environ, configured)
+    host = environ.get("HTTP_HOST", "")
+    if not host or _with_port(host, "80") not in allowed:
+        return "This companion only answers to its own address."
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is not None:
+        scheme, _, rest = origin.strip().lower().partition("://")
+        if scheme != "http" or "/" in rest or _with_port(rest, "80") not in allowed:
+            return "Requests from other web pages are refused."
+    return None
+
+
+# --- the blueprint ----------------------------------------------------------------------
+
+
+def _json_error(message: str, status: int) -> Response:
+    response = jsonify({"error": message})
+    response.status_code = status
+    return response
+
+
+def create_blueprint(controller: Controller, web_dir: Path, sock: Sock | None = None) -> Blueprint:
+    """The page, static files, JSON API and (when `sock` is given) the /ws route."""
+    bp = Blueprint("companion", __name__)
+
+    @bp.before_request
+    def check_origin() -> Response | None:
+        configured = cast(set[str], current_app.config.get("COMPANION_ALLOWED_HOSTS", set()))
+        reason = refusal(request.environ, configured)
+        if reason is None:
+            return None
+        logger.warning(
+            "refused %s %s (Host %r, Origin %r)",
+            request.method,
+            request.path,
+            request.host,
+            request.headers.get("Origin"),
+        )
+        return _json_error(reason, 403)
+
+    @bp.after_request
+    def add_security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS:
+            response.headers.setdefault(name, value)
+        return response
+
+    @bp.get("/")
+    def index() -> Response:
+        response = send_from_directory(web_dir, "index.html", max_age=0)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    @bp.get("/<path:filename>")
+    def static_file(filename: str) -> Response:
+        # send_from_directory refuses paths outside web_dir (404).
+        response = send_from_directory(web_dir, filename, max_age=0)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    @bp.get("/api/scripts")
+    def api_scripts() -> Response:
+        return jsonify(controller.scripts())
+
+    @bp.get("/api/state")
+    def api_state() -> Response:
+        return jsonify(controller.state())
+
+    @bp.get("/api/status")
+    def api_status() -> Response:
+        return jsonify(controller.status())
+
+    @bp.post("/api/command")
+    def api_command() -> tuple[Response, int]:
+        if request.content_length is not None and request.content_length > MAX_MESSAGE_BYTES:
+            return _json_error(f"Commands must be at most {MAX_MESSAGE_BYTES} bytes.", 400), 400
+        data = request.get_json(silent=True)
+        try:
+            command = parse_command(data, _script_ids(controller))
+        except MessageError as error:
+            return _json_error(str(error), 400), 400
+        controller.submit(command)
+        return jsonify({"ok": True}), 202
+
+    if sock is not None:
+
+        def ws_route(ws: Any) -> None:
+            serve_socket(ws, controller)
+
+        # flask-sock is untyped; registering by call keeps ws_route's own types.
+        sock.route("/ws", bp=bp)(ws_route)
+
+    return bp
+
+
+def _script_ids(controller: Controller) -> set[str]:
+    return {str(info.get("id")) for info in controller.scripts()}
+
+
+def _frame(type: str, data: dict[str, object]) -> str:
+    return json.dumps({"type": type, "data": data}, separators=(",", ":"))
+
+
+def serve_socket(ws: Any, controller: Controller) -> None:
+    """Run one page's WebSocket: hello, state, then client messages in and hub messages out.
+
+    Only this thread writes to `ws`. Returns when the client goes away or the hub closes.
+    """
+    from simple_websocket import ConnectionClosed
+
+    subscription = controller.hub.subscribe()
+    try:
+        ws.send(
+            _frame(
+                "hello",
+                {
+                    "version": PROTOCOL_VERSION,
+                    "scripts": controller.scripts(),
+                    "status": controller.status(),
+                },
+            )
+        )
+        if controller.hub.latest("state") is None:
+            # Nothing published yet: the snapshot has no state, so ask the controller.
+            ws.send(_frame("state", controller.state()))
+        _send_queued(ws, subscription)
+        while not subscription.closed:
+            raw = ws.receive(timeout=RECEIVE_TIMEOUT)
+            if raw is not None:
+                reply = _handle_client_message(raw, controller)
+                if reply is not None:
+                    ws.send(_frame("error", {"message": reply}))
+            _send_queued(ws, subscription)
+    except ConnectionClosed:
+        pass
+    finally:
+        controller.hub.unsubscribe(subscription)
+
+
+def _send_queued(ws: Any, subscription: Subscription) -> None:
+    for message in subscription.drain():
+        ws.send(message.text)
+
+
+def _handle_client_message(raw: object, controller: Controller) -> str | None:
+    """Act on one client frame; return the error sentence to send back, or None."""
+    try:
+        parsed = parse_message(raw, _script_ids(controller))
+        if isinstance(parsed, Names):
+            controller.set_names(parsed)
+        else:
+            controller.submit(parsed)
+    except MessageError as error:
+        return str(error)
+    except Exception:
+        # Never let one bad moment end the page's connection; the log has the detail.
+        logger.exception("could not act on a page message")
+        return "The companion could not act on that just now; please try again."
+    return None
+
+
+# --- the app factory --------------------------------------------------------------------
+
+
+def create_app(
+    controller: Controller,
+    *,
+    web_dir: Path | None = None,
+    allowed_hosts: set[str] | None = None,
+    test_config: Mapping[str, object] | None = None,
+) -> Flask:
+    """A Flask app serving the page and API for `controller`; nothing starts until served.
+
+    `allowed_hosts` adds `host:port` values (beyond loopback on the served port) that
+    the Host and Origin checks accept, e.g. when serving under another name.
+    """
+    app = Flask(__name__, static_folder=None)
+    app.config.update(
+        COMPANION_ALLOWED_HOSTS=set(allowed_hosts or ()),
+        SOCK_SERVER_OPTIONS={"ping_interval": PING_SECONDS, "max_message_size": MAX_FRAME_BYTES},
+        MAX_CONTENT_LENGTH=MAX_FRAME_BYTES,
+    )
+    if test_config is not None:
+        app.config.update(test_config)
+    sock = Sock(app)
+    app.register_blueprint(create_blueprint(controller, web_dir or DEFAULT_WEB_DIR, sock))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        # A sentence, never an HTML page or a traceback.
+        code = error.code or 500
+        messages = {
+            404: "There is nothing at this address.",
+            405: "This address does not accept that method.",
+            413: "That request is too large.",
+        }
+        message = messages.get(code, error.description or "That request could not be handled.")
+        return _json_error(message, code)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> Response:
+        logger.exception("unexpected error serving %s", request.path, exc_info=error)
+        return _json_error("Something went wrong in the companion; please reload the page.", 500)
+
+    return app

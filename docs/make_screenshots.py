@@ -1,0 +1,107 @@
+"""Take the README screenshots of the real page: `.venv/bin/python docs/make_screenshots.py`.
+
+Serves the real companion (captions only) on a free port, drives Debian's Chromium
+through Playwright to a speaker-listener turn, and saves docs/screenshot-turn.png
+at 1280x800. Also saves a reduced-motion breathing view to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from playwright.sync_api import Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from companion.app import Companion, Options
+from companion.script import Names
+from companion.web import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 30_000
+
+
+def next_until(page: Page, step_kind: str) -> None:
+    """Press Next through spoken lines until a step of `step_kind` begins."""
+    body = page.locator("body")
+    for _ in range(12):
+        if body.get_attribute("data-step-kind") == step_kind:
+            return
+        label = page.locator("#step-label").inner_text()
+        if page.locator("#view-ready").is_visible():
+            # Answer the ready gate as a partner would, rather than skipping it.
+            page.locator("#view-ready button:visible").first.click()
+        else:
+            page.get_by_role("button", name="Next").click()
+        expect(page.locator("#step-label")).not_to_have_text(label, timeout=WAIT_MS)
+    expect(body).to_have_attribute("data-step-kind", step_kind)
+
+
+def start(page: Page, script_id: str) -> None:
+    page.locator(f'.script-card[data-script="{script_id}"]').click()
+    page.get_by_role("button", name="Start the chosen exercise").click()
+    expect(page.locator("body")).to_have_attribute("data-status", "running", timeout=WAIT_MS)
+
+
+def main() -> int:
+    data_dir = Path(tempfile.mkdtemp(prefix="companion-shots-"))
+    options = Options(
+        voice=False,
+        listen_engine="off",
+        journal=False,
+        data_dir=data_dir,
+        names=Names("Sam", "Alex"),
+    )
+    companion = Companion(options)
+    companion.start()
+    server = make_server("127.0.0.1", 0, create_app(companion), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/"
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", args=LAUNCH_ARGS
+            )
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(url)
+            expect(page.locator("#connection")).to_have_text("Connected", timeout=WAIT_MS)
+            start(page, "speaker-listener")
+            next_until(page, "turn")
+            expect(page.locator("#view-floor")).to_be_visible(timeout=WAIT_MS)
+            page.mouse.move(0, 0)  # no hover highlight in the picture
+            page.wait_for_timeout(2500)  # a few seconds into the turn, as a couple would see it
+            target = ROOT / "docs" / "screenshot-turn.png"
+            page.screenshot(path=str(target))
+            print(f"saved {target.relative_to(ROOT)} ({target.stat().st_size // 1024} KiB)")
+            page.get_by_role("button", name="Stop").click()
+
+            page.emulate_media(reduced_motion="reduce")
+            start(page, "slow-breathing")
+            next_until(page, "breathe")
+            page.wait_for_timeout(2000)
+            page.screenshot(path=str(artifacts / "breathing-reduced-motion.png"))
+            page.set_viewport_size({"width": 400, "height": 800})
+            page.screenshot(path=str(artifacts / "breathing-narrow.png"), full_page=True)
+            page.get_by_role("button", name="Stop").click()
+            browser.close()
+    finally:
+        companion.hub.close()
+        server.shutdown()
+        companion.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

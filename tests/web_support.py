@@ -1,0 +1,107 @@
+"""For the web and browser tests: a recording fake controller, a real server on a free port.
+
+The fake stands in for `companion.app.Companion` where a test pins only the web layer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+from companion.effects import Command
+from companion.hub import Hub
+from companion.script import Names
+
+SCRIPTS: list[dict[str, object]] = [
+    {
+        "id": "slow-breathing",
+        "title": "Slow breathing",
+        "summary": "Breathe in for four, out for six.",
+        "tags": ["breathing"],
+        "seconds": 300,
+    },
+    {
+        "id": "speaker-listener",
+        "title": "Speaker and listener",
+        "summary": "Take turns: one speaks, one listens and says back.",
+        "tags": ["talk"],
+        "seconds": 900,
+    },
+]
+
+IDLE_STATE: dict[str, object] = {
+    "status": "idle",
+    "script": None,
+    "step": None,
+    "caption": "",
+    "phase": None,
+    "breath": None,
+    "floor": None,
+    "break": None,
+    "waiting": None,
+    "timeout": None,
+    "names": {"a": "Sam", "b": "Alex"},
+    "ended": None,
+}
+
+STATUS: dict[str, object] = {
+    "voice": {"on": False, "reason": "Captions only: no sound device was found."},
+    "listening": {"on": False, "engine": "off", "reason": "No microphone was found."},
+}
+
+
+class FakeController:
+    """Records what the page asked for; publishes nothing unless a test does."""
+
+    def __init__(self) -> None:
+        self.hub = Hub()
+        self.commands: list[Command] = []
+        self.names: list[Names] = []
+        self.received = threading.Condition()
+
+    def submit(self, command: Command) -> None:
+        with self.received:
+            self.commands.append(command)
+            self.received.notify_all()
+
+    def set_names(self, names: Names) -> None:
+        with self.received:
+            self.names.append(names)
+            self.received.notify_all()
+
+    def scripts(self) -> list[dict[str, object]]:
+        return SCRIPTS
+
+    def status(self) -> dict[str, object]:
+        return STATUS
+
+    def state(self) -> dict[str, object]:
+        return IDLE_STATE
+
+    def wait_for_command(self, timeout: float = 10.0) -> Command:
+        """The first command received, waiting for it to arrive from the server thread."""
+        with self.received:
+            self.received.wait_for(lambda: bool(self.commands), timeout)
+        assert self.commands, "no command reached the controller"
+        return self.commands[0]
+
+
+@contextmanager
+def serve(app: Flask, hub: Hub) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 on a free port in a thread; yield `host:port`."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="test-server", daemon=True
+    )
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_port}"
+    finally:
+        hub.close()  # ends every /ws handler loop
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()

@@ -1,0 +1,570 @@
+// The companion's page: renders server state, sends commands. No build step, no dependencies.
+// Times count down from the server's `remaining` and performance.now() at receipt (never a
+// per-tick decrement, which drifts); nothing counts while the session is paused.
+
+const $ = (id) => document.getElementById(id);
+
+const ACTIVE = new Set(["preparing", "running", "paused", "waiting"]);
+const BREATH_WORDS = {
+  countdown: "Get ready",
+  inhale: "Breathe in",
+  inhale2: "A little more",
+  hold: "Hold",
+  exhale: "Breathe out",
+};
+const MIN_SCALE = 0.5;
+const IN_SCALE = 0.9; // the end of the first inhale; a second sip (inhale2) takes it to 1
+const HISTORY_LINES = 12;
+const RECONNECT_DELAYS = [500, 1000, 2000, 4000, 8000];
+const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+
+const page = {
+  ws: null,
+  connected: false,
+  attempts: 0,
+  scripts: [],
+  chosen: "",
+  state: null,
+  receivedAt: 0,
+  history: [],
+  breathKey: "",
+  breathFrom: MIN_SCALE,
+  orbScale: MIN_SCALE,
+  namesTyped: false,
+  heardTimer: 0,
+  toastTimer: 0,
+};
+
+// ---- connection ---------------------------------------------------------------------
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${scheme}://${location.host}/ws`);
+  page.ws = ws;
+  ws.addEventListener("open", () => {
+    page.connected = true;
+    page.attempts = 0;
+    setConnection("connected");
+  });
+  ws.addEventListener("message", (event) => {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    onMessage(message);
+  });
+  ws.addEventListener("close", () => {
+    if (page.ws !== ws) return;
+    page.connected = false;
+    setConnection("lost");
+    const base = RECONNECT_DELAYS[Math.min(page.attempts, RECONNECT_DELAYS.length - 1)];
+    page.attempts += 1;
+    // Jitter so several tabs do not knock on the server at the same instant.
+    setTimeout(connect, base + Math.random() * 300);
+  });
+}
+
+function setConnection(kind) {
+  document.body.dataset.connection = kind;
+  const label = { connected: "Connected", lost: "Reconnecting…", connecting: "Connecting…" }[kind];
+  const pill = $("connection");
+  pill.textContent = label;
+  pill.classList.toggle("on", kind === "connected");
+  renderControls();
+}
+
+function send(type, data) {
+  if (!page.connected || page.ws.readyState !== WebSocket.OPEN) {
+    showToast("Not connected to the companion yet; reconnecting…");
+    return false;
+  }
+  page.ws.send(JSON.stringify({ type, data }));
+  return true;
+}
+
+function command(name, extra = {}, source = "page") {
+  return send("command", { name, source, ...extra });
+}
+
+function onMessage(message) {
+  const data = message && message.data;
+  switch (message && message.type) {
+    case "hello":
+      page.scripts = Array.isArray(data.scripts) ? data.scripts : [];
+      renderLibrary();
+      renderStatus(data.status);
+      break;
+    case "state":
+      page.state = data;
+      page.receivedAt = performance.now();
+      renderState();
+      break;
+    case "status":
+      renderStatus(data);
+      break;
+    case "heard":
+      showHeard(data);
+      break;
+    case "error":
+      showToast(data.message);
+      break;
+    default:
+      break;
+  }
+}
+
+// ---- time ---------------------------------------------------------------------------
+
+// Seconds left of a server `remaining`, counted from its receipt; frozen while paused.
+function left(remaining) {
+  if (typeof remaining !== "number") return null;
+  if (!page.state || page.state.status === "paused") return Math.max(0, remaining);
+  const elapsed = (performance.now() - page.receivedAt) / 1000;
+  return Math.max(0, remaining - elapsed);
+}
+
+function mmss(seconds) {
+  const whole = Math.max(0, Math.ceil(seconds));
+  const m = Math.floor(whole / 60);
+  const s = whole % 60;
+  return `${m}:${String(s).padStart(2, "0")}`;
+}
+
+function clockAt(secondsFromNow) {
+  const at = new Date(Date.now() + secondsFromNow * 1000);
+  return at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+const ease = (p) => (1 - Math.cos(Math.PI * Math.min(1, Math.max(0, p)))) / 2;
+
+// ---- rendering: library and status ---------------------------------------------------
+
+function renderLibrary() {
+  const box = $("library");
+  box.replaceChildren();
+  if (!page.scripts.length) {
+    const empty = document.createElement("p");
+    empty.className = "muted";
+    empty.textContent = "No exercises were found in the library.";
+    box.append(empty);
+    return;
+  }
+  if (!page.scripts.some((s) => s.id === page.chosen)) page.chosen = page.scripts[0].id;
+  for (const info of page.scripts) {
+    const card = document.createElement("button");
+    card.type = "button";
+    card.className = "script-card";
+    card.dataset.script = info.id;
+    card.setAttribute("role", "radio");
+    const title = document.createElement("span");
+    title.className = "title";
+    title.textContent = info.title;
+    const length = document.createElement("span");
+    length.className = "length";
+    length.textContent = info.seconds ? `about ${Math.max(1, Math.round(info.seconds / 60))} min` : "";
+    const summary = document.createElement("span");
+    summary.className = "summary";
+    summary.textContent = info.summary || "";
+    card.append(title, length, summary);
+    card.addEventListener("click", () => chooseScript(info.id));
+    box.append(card);
+  }
+  markChosen();
+}
+
+function chooseScript(id) {
+  page.chosen = id;
+  markChosen();
+}
+
+function markChosen() {
+  for (const card of $("library").querySelectorAll(".script-card")) {
+    const chosen = card.dataset.script === page.chosen;
+    card.setAttribute("aria-checked", String(chosen));
+    card.tabIndex = chosen ? 0 : -1;
+  }
+}
+
+function renderStatus(status) {
+  if (!status) return;
+  const voice = status.voice || {};
+  const listening = status.listening || {};
+  setPill($("voice"), voice.on, "Voice on", "Voice off", voice.reason);
+  const engine = listening.engine && listening.engine !== "off" ? ` (${listening.engine})` : "";
+  setPill($("listening"), listening.on, `Listening${engine}`, "Not listening", listening.reason);
+  // The reasons in full, one line under the bar: what is off and what to do about it.
+  const reasons = [voice.on ? "" : voice.reason, listening.on ? "" : listening.reason].filter(Boolean);
+  $("status-detail").textContent = reasons.join(" ");
+  $("status-detail").hidden = reasons.length === 0;
+}
+
+function setPill(pill, on, onText, offText, reason) {
+  pill.classList.toggle("on", Boolean(on));
+  pill.classList.toggle("off", !on);
+  pill.textContent = on ? onText : offText;
+  pill.title = reason || "";
+}
+
+function showHeard(data) {
+  const pill = $("heard");
+  const action = data.action ? ` – ${data.action}` : "";
+  pill.textContent = `heard: ${data.command || data.text || ""}${action}`;
+  pill.hidden = false;
+  clearTimeout(page.heardTimer);
+  page.heardTimer = setTimeout(() => (pill.hidden = true), 4000);
+}
+
+function showToast(text) {
+  const toast = $("toast");
+  toast.textContent = text;
+  toast.hidden = false;
+  clearTimeout(page.toastTimer);
+  page.toastTimer = setTimeout(() => (toast.hidden = true), 5000);
+}
+
+// ---- rendering: state ------------------------------------------------------------------
+
+function viewFor(state) {
+  if (state.status === "idle") return "welcome";
+  if (state.status === "ended") return "ended";
+  const waiting = state.waiting;
+  if (waiting && waiting.for === "return") return "break";
+  if (waiting && waiting.for === "ready") return "ready";
+  if (state.break) return "break";
+  if (state.floor) return "floor";
+  if (state.breath) return "breath";
+  return "timer";
+}
+
+function renderState() {
+  const state = page.state;
+  const body = document.body;
+  body.dataset.status = state.status;
+  body.classList.toggle("active", ACTIVE.has(state.status));
+
+  const script = state.script;
+  $("script-title").textContent = script ? script.title : state.status === "ended" ? "Finished" : "Welcome";
+  const step = state.step;
+  $("step-label").textContent = step ? `Step ${step.index + 1} of ${step.count}` : "";
+  $("step-bar").style.width = step ? `${((step.index + 1) / step.count) * 100}%` : "0";
+  $("paused-badge").hidden = state.status !== "paused";
+  body.dataset.stepKind = step ? step.kind : "";
+
+  const view = viewFor(state);
+  for (const name of ["welcome", "breath", "floor", "break", "ready", "timer", "ended"]) {
+    $(`view-${name}`).hidden = name !== view;
+  }
+  body.dataset.view = view;
+
+  renderNames(state.names);
+  renderCaption(state.caption || "");
+  if (view === "floor") renderFloor(state.floor);
+  if (view === "break") renderBreak(state);
+  if (view === "ready") renderReady(state);
+  if (view === "ended") renderEnded(state);
+  if (view === "breath") renderBreathText(state.breath);
+  renderControls();
+  tick();
+}
+
+function renderNames(names) {
+  if (!names) return;
+  // Never overwrite what someone is typing.
+  for (const key of ["a", "b"]) {
+    const input = $(`name-${key}`);
+    if (document.activeElement !== input && !page.namesTyped) input.value = names[key] || "";
+  }
+}
+
+function renderCaption(caption) {
+  const current = $("caption");
+  if (caption === current.textContent) return;
+  if (current.textContent) {
+    page.history.unshift(current.textContent);
+    page.history.length = Math.min(page.history.length, HISTORY_LINES);
+    const list = $("history");
+    list.replaceChildren(
+      ...page.history.map((line) => {
+        const item = document.createElement("li");
+        item.textContent = line;
+        return item;
+      }),
+    );
+  }
+  current.textContent = caption;
+  $("history-box").hidden = page.history.length === 0;
+}
+
+function renderFloor(floor) {
+  const paraphrase = floor.stage === "paraphrase";
+  $("floor-round").textContent =
+    `Round ${floor.round} of ${floor.rounds} · ${paraphrase ? "Saying back" : "Speaking"}`;
+  $("floor-speaker").textContent = paraphrase ? floor.listener : floor.speaker;
+  $("floor-speaker-role").textContent = paraphrase ? "says back what they heard" : "has the floor";
+  $("floor-listener").textContent = paraphrase ? floor.speaker : floor.listener;
+  $("floor-listener-role").textContent = paraphrase ? "listens: did they get it?" : "listens";
+  $("floor-hint").textContent = paraphrase
+    ? `“If I got it, you said… Did I get it? Is there more?”`
+    : `Speak for yourself, in short “I” sentences. Pause so ${floor.listener} can say it back.`;
+  $("view-floor").classList.toggle("warning", Boolean(floor.warning));
+}
+
+function renderBreak(state) {
+  const waiting = state.waiting;
+  const asking = Boolean(waiting && waiting.for === "return");
+  $("return-choice").hidden = !asking;
+  const more = (waiting && waiting.more_minutes) || (state.break && state.break.more_minutes) || 20;
+  $("more-time").textContent = `We need more time (+${Math.round(more)} min)`;
+  $("break-hint").textContent = asking
+    ? waiting.prompt || "The break is over. Come back, or agree on more time."
+    : "Go to separate places. Breathe slowly. Let the argument rest.";
+}
+
+function renderReady(state) {
+  const waiting = state.waiting;
+  const names = state.names || { a: "Partner A", b: "Partner B" };
+  $("ready-prompt").textContent = waiting.prompt || "Let the companion know when you are ready.";
+  const ready = new Set(waiting.ready || []);
+  for (const key of ["a", "b"]) {
+    const button = $(`ready-${key}`);
+    const shown = waiting.who === "either" || waiting.who === "both" || waiting.who === key;
+    button.hidden = !shown;
+    button.textContent = `${names[key]} is ready`;
+    button.setAttribute("aria-label", `${names[key]} is ready`);
+    button.setAttribute("aria-pressed", String(ready.has(key)));
+  }
+}
+
+function renderEnded(state) {
+  const completed = state.ended === "completed";
+  $("ended-title").textContent = completed ? "Well done. That exercise is complete." : "Stopped.";
+  $("ended-text").textContent = completed
+    ? "Notice how you feel now. You can start another exercise whenever you like."
+    : "That is all right. You can start again whenever you are both ready.";
+}
+
+function renderBreathText(breath) {
+  const perMinute = breath.per_minute;
+  $("breath-pace").textContent =
+    typeof perMinute === "number" ? `${perMinute.toFixed(1)} breaths/min` : "";
+  $("breath-cycle").textContent =
+    breath.cycles && breath.cycle ? `Breath ${breath.cycle} of ${breath.cycles}` : "";
+  const word = BREATH_WORDS[breath.name] || "";
+  $("breath-word").textContent = word;
+  // One short announcement per phase for screen readers; the seconds are visual only.
+  if ($("breath-spoken").textContent !== word) $("breath-spoken").textContent = word;
+}
+
+function renderControls() {
+  const state = page.state;
+  const status = state ? state.status : "idle";
+  const active = ACTIVE.has(status);
+  const online = page.connected;
+  const paused = status === "paused";
+  const pause = $("pause");
+  $("pause-text").textContent = paused ? "Resume" : "Pause";
+  pause.setAttribute("aria-label", paused ? "Resume" : "Pause");
+  pause.disabled = !online || !active;
+  for (const id of ["back", "repeat", "next", "stop"]) $(id).disabled = !online || !active;
+  for (const id of ["slower", "faster"]) $(id).disabled = !online || !active;
+  const onBreak = Boolean(state && (state.timeout || state.break));
+  $("timeout").disabled = !online || onBreak;
+  $("timeout-minutes").disabled = !online || onBreak;
+  $("start").disabled = !online || !page.chosen || active;
+}
+
+// ---- the animation frame: clocks and the pacer ------------------------------------------
+
+function tick() {
+  const state = page.state;
+  if (!state) return;
+  const view = document.body.dataset.view;
+  if (view === "floor" && state.floor) {
+    const t = left(state.floor.remaining);
+    $("floor-time").textContent = t === null ? "" : mmss(t);
+    const total = state.floor.seconds || 1;
+    $("floor-fill").style.width = t === null ? "100%" : `${(t / total) * 100}%`;
+  } else if (view === "break") {
+    const t = state.break ? left(state.break.remaining) : 0;
+    $("break-time").textContent = mmss(t || 0);
+    $("break-back").textContent = state.break && t > 0 ? `Back at ${clockAt(t)}` : "Time to come back";
+  } else if (view === "breath" && state.breath) {
+    tickBreath(state.breath);
+  } else if (view === "timer") {
+    const phase = state.phase;
+    const t = phase && phase.kind === "silence" ? left(phase.remaining) : null;
+    $("timer-time").textContent = t === null ? "" : mmss(t);
+  }
+}
+
+function tickBreath(breath) {
+  const name = breath.name;
+  const t = left(breath.remaining) ?? 0;
+  const seconds = breath.seconds || 1;
+  const progress = ease(1 - t / seconds);
+  const key = `${breath.cycle}:${name}`;
+  if (key !== page.breathKey) {
+    // A new phase starts from wherever the circle is now, so it never jumps.
+    page.breathKey = key;
+    page.breathFrom = page.orbScale;
+  }
+  const from = page.breathFrom;
+  let scale = from;
+  if (name === "inhale") scale = from + (IN_SCALE - from) * progress;
+  else if (name === "inhale2") scale = from + (1 - from) * progress;
+  else if (name === "exhale") scale = from + (MIN_SCALE - from) * progress;
+  else if (name === "countdown") scale = MIN_SCALE;
+  page.orbScale = scale;
+  $("orb").style.transform = `scale(${scale.toFixed(4)})`;
+  // The reduced-motion bar: full when the lungs are full, empty when empty.
+  $("breath-fill").style.width = `${((scale - MIN_SCALE) / (1 - MIN_SCALE)) * 100}%`;
+  $("breath-seconds").textContent = name === "countdown" ? String(Math.ceil(t) || "") : String(Math.ceil(t));
+}
+
+function frame() {
+  tick();
+  requestAnimationFrame(frame);
+}
+
+// ---- actions ----------------------------------------------------------------------------
+
+function currentNames() {
+  const a = $("name-a").value.trim();
+  const b = $("name-b").value.trim();
+  return a && b ? { a, b } : null;
+}
+
+function sendNames() {
+  const names = currentNames();
+  if (!names) {
+    showToast("Please give both names (1 to 40 characters each).");
+    return false;
+  }
+  const known = page.state && page.state.names;
+  if (!known || known.a !== names.a || known.b !== names.b) send("names", names);
+  page.namesTyped = false;
+  return true;
+}
+
+function start() {
+  if (!page.chosen || !sendNames()) return;
+  command("start", { script: page.chosen });
+}
+
+function togglePause(source = "page") {
+  if (!page.state) return;
+  command(page.state.status === "paused" ? "resume" : "pause", {}, source);
+}
+
+function timeout(source = "page") {
+  command("timeout", { minutes: Number($("timeout-minutes").value) || 20 }, source);
+}
+
+function ready(partner, source = "page") {
+  command("ready", { partner }, source);
+}
+
+// Enter: the partner the gate waits for; with two, the first not yet ready.
+function readyByKey() {
+  const waiting = page.state && page.state.waiting;
+  if (!waiting || waiting.for !== "ready") return;
+  const done = new Set(waiting.ready || []);
+  let partner = "";
+  if (waiting.who === "a" || waiting.who === "b") partner = waiting.who;
+  else if (waiting.who === "both") partner = done.has("a") ? "b" : "a";
+  ready(partner, "key");
+}
+
+const KEYS = {
+  " ": () => togglePause("key"),
+  t: () => !$("timeout").disabled && timeout("key"),
+  n: () => command("next", {}, "key"),
+  b: () => command("back", {}, "key"),
+  r: () => command("repeat", {}, "key"),
+  s: () => command("stop", {}, "key"),
+  "-": () => command("slower", {}, "key"),
+  _: () => command("slower", {}, "key"),
+  "+": () => command("faster", {}, "key"),
+  "=": () => command("faster", {}, "key"),
+  Enter: () => readyByKey(),
+};
+
+function onKey(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target;
+  const typing = target.closest && target.closest("input, select, textarea, [contenteditable]");
+  if (typing) return;
+  if (event.key === "?") {
+    event.preventDefault();
+    toggleDialog($("help"));
+    return;
+  }
+  if (document.querySelector("dialog[open]")) return;
+  // A focused button answers Space and Enter itself, as every button does.
+  if ((event.key === " " || event.key === "Enter") && target.closest && target.closest("button")) return;
+  const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+  const action = KEYS[key];
+  if (!action) return;
+  event.preventDefault();
+  if (key !== "Enter" && key !== "t" && !(page.state && ACTIVE.has(page.state.status))) return;
+  action();
+}
+
+function toggleDialog(dialog) {
+  if (dialog.open) dialog.close();
+  else dialog.showModal();
+}
+
+function bind(id, handler) {
+  $(id).addEventListener("click", (event) => {
+    handler();
+    // After a mouse click let the shortcuts work at once (Space would press this button).
+    if (event.detail > 0) event.currentTarget.blur();
+  });
+}
+
+function init() {
+  bind("start", start);
+  bind("pause", () => togglePause());
+  bind("back", () => command("back"));
+  bind("repeat", () => command("repeat"));
+  bind("next", () => command("next"));
+  bind("slower", () => command("slower"));
+  bind("faster", () => command("faster"));
+  bind("stop", () => command("stop"));
+  bind("timeout", () => timeout());
+  bind("return", () => command("return"));
+  bind("more-time", () => command("more_time"));
+  bind("end-break", () => command("stop"));
+  bind("ready-a", () => ready("a"));
+  bind("ready-b", () => ready("b"));
+  bind("help-open", () => toggleDialog($("help")));
+  bind("safety-open", () => toggleDialog($("safety")));
+  for (const key of ["a", "b"]) {
+    const input = $(`name-${key}`);
+    input.addEventListener("input", () => (page.namesTyped = true));
+    input.addEventListener("change", () => currentNames() && sendNames());
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") input.blur();
+    });
+  }
+  $("library").addEventListener("keydown", (event) => {
+    // Arrow keys move within the radio group, as in any radio group.
+    const step = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 }[event.key];
+    if (!step || !page.scripts.length) return;
+    event.preventDefault();
+    const ids = page.scripts.map((s) => s.id);
+    const next = ids[(ids.indexOf(page.chosen) + step + ids.length) % ids.length];
+    chooseScript(next);
+    $("library").querySelector(`[data-script="${CSS.escape(next)}"]`).focus();
+  });
+  document.addEventListener("keydown", onKey);
+  reducedMotion.addEventListener("change", () => tick());
+  renderControls();
+  connect();
+  requestAnimationFrame(frame);
+}
+
+init();
