@@ -1,0 +1,599 @@
+"""Spoken guidance: text -> audio (pyttsx3 renders, cached on disk) -> the sound device.
+
+Two owners, each on its own thread: one thread creates and alone uses the pyttsx3
+engine, fed by a queue; PortAudio's callback thread plays through one sounddevice
+`OutputStream` and only copies samples from the current clip. Everything else here
+just swaps which clip is current, so `handle()` never blocks on audio or synthesis.
+
+When there is no voice engine or no output device the companion still runs with
+captions only, and `SpeechOut.status()` says why in one sentence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import io
+import json
+import logging
+import os
+import queue
+import re
+import sys
+import tempfile
+import threading
+import time
+import wave
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from companion.cue_tones import SAMPLE_RATE, Samples, cue_tone
+from companion.effects import Cue, Speak, StopSound
+from companion.errors import CompanionError
+
+log = logging.getLogger(__name__)
+
+BLOCK_FRAMES = 1024
+"""Frames per audio block (~46 ms at 22,050 Hz): a stop is heard within one block."""
+
+CACHE_FORMAT = 1
+"""Bump when the rendered files change for reasons the cache key cannot see."""
+
+CUE_WORD_GAP = 0.12
+"""Seconds between a cue's tone and its spoken word."""
+
+RENDER_TIMEOUT = 60.0
+"""Longest one line may take to render before it is given up (captions only for it)."""
+
+START_TIMEOUT = 15.0
+"""Longest `start()` waits for the voice engine to come up before going captions-only."""
+
+NO_DEVICE = (
+    "No sound output device was found, so the companion shows captions only; "
+    "connect speakers and restart it."
+)
+DEVICE_FAILED = (
+    "The sound output stopped working, so the companion shows captions only; "
+    "check the speakers and restart it."
+)
+NO_ENGINE = (
+    "The speech engine could not start, so the companion shows captions only; "
+    "install espeak-ng (sudo apt install espeak-ng) and restart it."
+)
+TURNED_OFF = (
+    "Spoken guidance is turned off in the settings, so the companion shows captions only; "
+    "turn the voice on to hear it."
+)
+NOT_STARTED = "Spoken guidance has not started yet; it starts with the session runner."
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """How the companion speaks; part of every cached file's key."""
+
+    voice: str = ""
+    """espeak voice id ("gmw/en-us"), short id ("en-us") or name; "" = the default voice."""
+    rate: int = 150
+    """Words per minute: about 150 is calm and unhurried."""
+    volume: float = 0.9
+    """Loudness of voice and cues, 0..1."""
+    enabled: bool = True
+    """False means captions only, by choice: nothing is rendered or played."""
+    driver: str = ""
+    """pyttsx3 driver name; "" = the platform's default (espeak on Linux)."""
+
+
+@dataclass(frozen=True)
+class VoiceStatus:
+    """Whether the voice is heard, and if not (or not quite as asked) why, in one sentence."""
+
+    on: bool
+    reason: str = ""
+
+
+class VoiceUnavailable(CompanionError):
+    """The text-to-speech engine cannot be used on this machine."""
+
+
+def pyttsx3_version() -> str:
+    """The installed pyttsx3 version ("" if it is not installed)."""
+    try:
+        return importlib.metadata.version("pyttsx3")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def cache_key(text: str, settings: VoiceSettings, engine_version: str) -> str:
+    """A file-name-safe hash of everything that changes how `text` sounds."""
+    parts = [
+        CACHE_FORMAT,
+        text,
+        settings.voice,
+        settings.rate,
+        round(settings.volume, 3),
+        settings.driver,
+        engine_version,
+    ]
+    return hashlib.sha256(json.dumps(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def estimate_seconds(text: str, rate: int) -> float:
+    """A guess at how long `text` takes to say at `rate` words per minute, before rendering."""
+    words = len(text.split())
+    if not words:
+        return 0.0
+    # espeak pauses at punctuation; measured renders run close to this.
+    pauses = len(re.findall(r"[.!?;:]", text)) * 0.25 + len(re.findall(r",", text)) * 0.15
+    return words * 60.0 / max(rate, 1) + pauses + 0.3
+
+
+def wav_seconds(path: Path) -> float:
+    """Duration of a WAV file, read from its header only."""
+    with wave.open(str(path), "rb") as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+def read_wav(path: Path) -> Samples:
+    """A 16-bit WAV file as mono int16 samples at SAMPLE_RATE (resampled if needed)."""
+    with wave.open(str(path), "rb") as wav:
+        if wav.getsampwidth() != 2:
+            raise ValueError(f"{path}: expected 16-bit samples, found {8 * wav.getsampwidth()}-bit")
+        channels, rate = wav.getnchannels(), wav.getframerate()
+        frames = wav.readframes(wav.getnframes())
+    samples = np.frombuffer(frames, dtype="<i2").astype(np.int16)
+    if channels > 1:
+        samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
+    if rate != SAMPLE_RATE and len(samples):
+        # Linear interpolation is plenty for speech; it only runs for non-espeak drivers.
+        count = round(len(samples) * SAMPLE_RATE / rate)
+        positions = np.arange(count) * (rate / SAMPLE_RATE)
+        samples = np.interp(positions, np.arange(len(samples)), samples).astype(np.int16)
+    return samples
+
+
+class TtsEngine:
+    """One pyttsx3 engine with the settings applied; use it from one thread only.
+
+    espeak keeps one synthesiser per process, so only one of these may render at a time
+    in a process (a `SpeechOut` owns one on its own thread while it runs).
+    """
+
+    def __init__(self, settings: VoiceSettings) -> None:
+        try:
+            import pyttsx3
+
+            self._engine: Any = pyttsx3.init(settings.driver or None)
+            voices = self._engine.getProperty("voices") or []
+        except Exception as error:  # pyttsx3 raises many kinds when a driver is missing
+            raise VoiceUnavailable(NO_ENGINE) from error
+        self.note = ""
+        """One sentence when the voice differs from the settings (e.g. unknown voice)."""
+        voice_id = _find_voice(voices, settings.voice)
+        if settings.voice and voice_id is None:
+            self.note = (
+                f"The voice {settings.voice!r} is not installed, so the default voice speaks; "
+                "choose one listed by `espeak-ng --voices`."
+            )
+            log.warning("unknown voice %r; using the default", settings.voice)
+        try:
+            if voice_id is not None:
+                self._engine.setProperty("voice", voice_id)
+            self._engine.setProperty("rate", int(settings.rate))
+            self._engine.setProperty("volume", max(0.0, min(1.0, float(settings.volume))))
+        except Exception as error:
+            raise VoiceUnavailable(NO_ENGINE) from error
+
+    def render(self, text: str, path: Path) -> None:
+        """Write `text` spoken to the WAV file `path`, atomically (temp file + rename)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=".render-", suffix=".wav", dir=path.parent)
+        os.close(fd)
+        temp = Path(temp_name)
+        finished = threading.Event()
+
+        def on_finished(**_: object) -> None:
+            finished.set()
+
+        tokens = [
+            self._engine.connect("finished-utterance", on_finished),
+            self._engine.connect("error", on_finished),
+        ]
+        try:
+            with contextlib.redirect_stdout(_WithoutSavedNotices(sys.stdout)):
+                # One file per runAndWait: several queued saves write only the last.
+                self._engine.save_to_file(text, str(temp))
+                self._engine.runAndWait()
+                # espeak synthesises on its own thread and runAndWait may return first
+                # (seen with a 9 s line): the file is complete only at "finished".
+                if not finished.wait(RENDER_TIMEOUT):
+                    raise VoiceUnavailable(f"The speech engine did not finish {text!r}.")
+            if temp.stat().st_size <= 44:
+                raise VoiceUnavailable(f"The speech engine wrote no audio for {text!r}.")
+            os.replace(temp, path)
+        finally:
+            for token in tokens:
+                self._engine.disconnect(token)
+            temp.unlink(missing_ok=True)
+
+
+class _WithoutSavedNotices(io.TextIOBase):
+    """Stdout as it was, minus pyttsx3's "Audio saved to ..." line printed per file."""
+
+    def __init__(self, target: TextIO | None) -> None:
+        self._target = target
+        self._skip_newline: set[int] = set()
+
+    def write(self, text: str) -> int:
+        thread = threading.get_ident()
+        if text.startswith("Audio saved to "):
+            self._skip_newline.add(thread)
+            return len(text)
+        if text == "\n" and thread in self._skip_newline:
+            self._skip_newline.discard(thread)
+            return len(text)
+        return self._target.write(text) if self._target is not None else len(text)
+
+    def flush(self) -> None:
+        if self._target is not None:
+            self._target.flush()
+
+
+def _find_voice(voices: Iterable[Any], wanted: str) -> str | None:
+    """The id of the installed voice matching `wanted` by id, short id, name or language."""
+    if not wanted:
+        return None
+    key = wanted.strip().lower()
+    for voice in voices:
+        vid = str(getattr(voice, "id", ""))
+        names = {vid.lower(), vid.rsplit("/", 1)[-1].lower(), str(voice.name).lower()}
+        names.update(str(lang).lower() for lang in getattr(voice, "languages", []) or [])
+        if key in names:
+            return vid
+    return None
+
+
+def render_wav(text: str, path: Path, settings: VoiceSettings) -> None:
+    """Render one line to a 22,050 Hz mono 16-bit WAV file, outside any `SpeechOut`.
+
+    For offline work (e.g. homework audio). It creates its own engine, so call it only
+    when no `SpeechOut` is running in this process. Raises VoiceUnavailable.
+    """
+    TtsEngine(settings).render(text, path)
+
+
+@dataclass(eq=False)
+class _Clip:
+    """One sound being played: written by the audio callback (pos, done) and by control code."""
+
+    samples: Samples
+    text: str
+    pos: int = 0
+    done: bool = False
+
+
+@dataclass
+class _Render:
+    """A job for the voice thread: make sure `text` is rendered; maybe play it afterwards."""
+
+    text: str
+    done: threading.Event = field(default_factory=threading.Event)
+    play_generation: int | None = None
+    """Play once rendered, unless anything else was asked of the speaker since."""
+    append_to: _Clip | None = None
+    """Append to this clip (a cue's tone) instead of starting a new one."""
+
+
+class _Player:
+    """One sounddevice OutputStream; its callback only copies from the current clip."""
+
+    def __init__(self, on_failure: Callable[[], None]) -> None:
+        self._on_failure = on_failure
+        self._clip: _Clip | None = None
+        self._closing = False
+        self._last_end = 0.0
+        self._latency = 0.0
+        self._stream: Any = None
+
+    def open(self) -> None:
+        """Open and start the default output device; raises OSError-like errors if none."""
+        import sounddevice
+
+        stream = sounddevice.OutputStream(
+            samplerate=SAMPLE_RATE,
+            channels=1,
+            dtype="int16",
+            blocksize=BLOCK_FRAMES,
+            callback=self._callback,
+            finished_callback=self._finished,
+        )
+        self._latency = float(stream.latency)
+        try:
+            stream.start()
+        except Exception:
+            stream.close(ignore_errors=True)
+            raise
+        self._stream = stream
+
+    def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+        clip = self._clip  # read once: a stop swaps it between blocks, never mid-copy
+        if clip is None or clip.done:
+            outdata.fill(0)
+            return
+        samples = clip.samples  # a cue's word may be appended by swapping this array
+        start = clip.pos
+        end = min(start + frames, len(samples))
+        count = end - start
+        outdata[:count, 0] = samples[start:end]
+        outdata[count:].fill(0)
+        clip.pos = end
+        if end >= len(samples):
+            clip.done = True
+            # Heard until the device's buffer drains, not when we hand over the last block.
+            self._last_end = time.monotonic() + self._latency + count / SAMPLE_RATE
+
+    def _finished(self) -> None:
+        if not self._closing:
+            log.warning("the sound output stream ended unexpectedly")
+            self.stop()  # nothing is audible any more; say so to playing_text()
+            self._on_failure()
+
+    def play(self, clip: _Clip) -> None:
+        """Make `clip` the sound heard from the next block on (stopping what plays)."""
+        self.stop()
+        self._clip = clip
+
+    def stop(self) -> None:
+        """Silence from the next block on."""
+        clip, self._clip = self._clip, None
+        if clip is not None and not clip.done:
+            clip.done = True
+            self._last_end = time.monotonic() + self._latency
+
+    def current(self) -> _Clip | None:
+        """The clip still being played, if any."""
+        clip = self._clip
+        return clip if clip is not None and not clip.done else None
+
+    def last_end(self) -> float:
+        """Monotonic time when the last sound ended (or will end); 0.0 if none yet."""
+        clip = self.current()
+        if clip is not None:
+            left = (len(clip.samples) - clip.pos) / SAMPLE_RATE
+            return time.monotonic() + left + self._latency
+        return self._last_end
+
+    def healthy(self) -> bool:
+        """False once the stream stopped by itself (device unplugged, driver error)."""
+        stream = self._stream
+        return stream is not None and bool(stream.active)
+
+    def close(self) -> None:
+        """Stop and release the device."""
+        self._closing = True
+        self.stop()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.close(ignore_errors=True)
+            except Exception:  # closing a failed device must not take the app down
+                log.warning("closing the sound output failed", exc_info=True)
+
+
+class SpeechOut:
+    """Speaks engine effects: one thread owns pyttsx3 (rendering), one OutputStream plays."""
+
+    def __init__(self, settings: VoiceSettings, cache_dir: Path) -> None:
+        self.settings = settings
+        self.cache_dir = cache_dir
+        self._engine_version = pyttsx3_version()
+        self._lock = threading.Lock()
+        self._jobs: queue.Queue[_Render | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._player: _Player | None = None
+        self._tts_ok = False
+        self._tts_note = ""
+        self._device_reason = ""
+        self._started = False
+        self._generation = 0
+        self._clips: dict[str, Samples] = {}
+        self._durations: dict[str, float] = {}
+        self.renders = 0
+        """How many lines this instance actually synthesised (cache misses)."""
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the voice thread and open the output; records (never raises) what is missing."""
+        if self._started:
+            return
+        self._started = True
+        if not self.settings.enabled:
+            return
+        self._thread = threading.Thread(target=self._voice_loop, name="speech-out", daemon=True)
+        self._thread.start()
+        player = _Player(on_failure=self._device_failed)
+        try:
+            player.open()
+        except Exception as error:  # PortAudioError, or OSError when PortAudio is missing
+            log.info("no sound output: %s", error)
+            self._device_reason = NO_DEVICE
+        else:
+            self._player = player
+        if not self._ready.wait(START_TIMEOUT):
+            log.warning("the voice engine did not start within %.0f s", START_TIMEOUT)
+
+    def close(self) -> None:
+        """Stop playing, end the voice thread and release the device."""
+        with self._lock:
+            self._generation += 1
+            player, self._player = self._player, None
+        if player is not None:
+            player.close()
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def status(self) -> VoiceStatus:
+        """Whether the voice is heard; when not (or not as set), why, in one sentence."""
+        if not self.settings.enabled:
+            return VoiceStatus(False, TURNED_OFF)
+        if not self._started:
+            return VoiceStatus(False, NOT_STARTED)
+        # No engine means no voice on any device, so that is the thing to fix first.
+        if not self._tts_ok:
+            return VoiceStatus(False, NO_ENGINE)
+        if self._device_reason:
+            return VoiceStatus(False, self._device_reason)
+        return VoiceStatus(True, self._tts_note)
+
+    # -- rendering ---------------------------------------------------------------------
+
+    def _path(self, text: str) -> Path:
+        return self.cache_dir / f"{cache_key(text, self.settings, self._engine_version)}.wav"
+
+    def prepare(
+        self, texts: Iterable[str], progress: Callable[[int, int], None] | None = None
+    ) -> None:
+        """Render every text not yet cached (BLOCKING: call from the runner thread). Idempotent."""
+        todo = list(dict.fromkeys(t for t in texts if t.strip()))
+        if self._thread is None or not self._tts_ok:
+            if progress is not None:
+                progress(len(todo), len(todo))
+            return
+        for index, text in enumerate(todo):
+            if text not in self._clips:
+                job = _Render(text)
+                self._jobs.put(job)
+                job.done.wait()
+            if progress is not None:
+                progress(index + 1, len(todo))
+
+    def seconds(self, text: str) -> float:
+        """How long `text` takes to say: the rendered length if cached, else an estimate."""
+        known = self._durations.get(text)
+        if known is not None:
+            return known
+        path = self._path(text)
+        try:
+            seconds = wav_seconds(path)
+        except (OSError, EOFError, wave.Error):
+            return estimate_seconds(text, self.settings.rate)
+        self._durations[text] = seconds
+        return seconds
+
+    def _voice_loop(self) -> None:
+        """The one thread that owns the pyttsx3 engine."""
+        engine: TtsEngine | None = None
+        try:
+            engine = TtsEngine(self.settings)
+            self._tts_note = engine.note
+            self._tts_ok = True
+        except VoiceUnavailable as error:
+            log.warning("no voice engine: %s", error.__cause__ or error)
+        finally:
+            self._ready.set()
+        while (job := self._jobs.get()) is not None:
+            try:
+                samples = self._load(job.text, engine)
+                if samples is not None and job.play_generation is not None:
+                    self._play_rendered(job, samples)
+            except Exception:  # one bad line must not silence the rest of the session
+                log.exception("could not render %r", job.text)
+            finally:
+                job.done.set()
+
+    def _load(self, text: str, engine: TtsEngine | None) -> Samples | None:
+        """Samples for `text`: from memory, the disk cache, or a fresh render (voice thread)."""
+        samples = self._clips.get(text)
+        if samples is not None:
+            return samples
+        path = self._path(text)
+        if not path.exists():
+            if engine is None:
+                return None
+            engine.render(text, path)
+            self.renders += 1
+        samples = read_wav(path)
+        self._clips[text] = samples
+        self._durations[text] = len(samples) / SAMPLE_RATE
+        return samples
+
+    # -- playing -----------------------------------------------------------------------
+
+    def handle(self, effect: Speak | Cue | StopSound) -> None:
+        """Act on an effect at once, without blocking: speak, cue or fall silent."""
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+            player = self._player
+            if player is not None and not self._device_reason and not player.healthy():
+                self._device_failed()
+            if player is None or self._device_reason:
+                return
+            if isinstance(effect, StopSound):
+                player.stop()
+            elif isinstance(effect, Speak):
+                samples = self._clips.get(effect.text)
+                if samples is not None:
+                    player.play(_Clip(samples, effect.text))
+                else:
+                    player.stop()  # the old line must not run on while the new one renders
+                    self._jobs.put(_Render(effect.text, play_generation=generation))
+            else:
+                self._play_cue(effect, player, generation)
+
+    def _play_cue(self, cue: Cue, player: _Player, generation: int) -> None:
+        tone = cue_tone(cue.name, self.settings.volume)
+        if not cue.word:
+            player.play(_Clip(tone, ""))
+            return
+        word = self._clips.get(cue.word)
+        if word is not None:
+            player.play(_Clip(_join(tone, word), cue.word))
+            return
+        clip = _Clip(tone, cue.word)
+        player.play(clip)
+        if self._thread is not None and self._tts_ok:
+            self._jobs.put(_Render(cue.word, play_generation=generation, append_to=clip))
+
+    def _play_rendered(self, job: _Render, samples: Samples) -> None:
+        """Play a line that had to be rendered first, unless something newer was asked."""
+        with self._lock:
+            player = self._player
+            if player is None or self._device_reason or job.play_generation != self._generation:
+                return
+            if job.append_to is None:
+                player.play(_Clip(samples, job.text))
+            elif not job.append_to.done:
+                # The callback picks up the longer array on its next block.
+                job.append_to.samples = _join(job.append_to.samples, samples)
+
+    def _device_failed(self) -> None:
+        # Called from PortAudio's thread too: only flips state; close() releases the stream.
+        self._device_reason = DEVICE_FAILED
+        player = self._player
+        if player is not None:
+            player.stop()
+
+    def playing_text(self) -> str:
+        """The text now audible ("" when silent or only a tone plays), for echo suppression."""
+        player = self._player
+        clip = player.current() if player is not None else None
+        return clip.text if clip is not None else ""
+
+    def last_sound_end(self) -> float:
+        """Monotonic seconds when the last sound ended (or will, if playing); 0.0 if none yet."""
+        player = self._player
+        return player.last_end() if player is not None else 0.0
+
+
+def _join(tone: Samples, word: Samples) -> Samples:
+    gap = np.zeros(round(CUE_WORD_GAP * SAMPLE_RATE), dtype=np.int16)
+    return np.concatenate([tone, gap, word])
