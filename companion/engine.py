@@ -128,6 +128,9 @@ class TimelineEntry:
     kind: str
     text: str
     seconds: float
+    speaker: str = ""
+    """On floor and paraphrase entries: the name of who has the floor."""
+    listener: str = ""
 
 
 @dataclass
@@ -418,7 +421,18 @@ class Engine:
         self._ready = set()
         if phase.caption:
             self._caption = phase.caption
-        self._record(now, phase.kind, phase.caption or _cue_word(phase.start), phase.seconds)
+        speaker = listener = ""
+        if phase.floor is not None:
+            speaker = self.names.of(phase.floor.speaker)
+            listener = self.names.of(other(phase.floor.speaker))
+        self._record(
+            now,
+            phase.kind,
+            phase.caption or _cue_word(phase.start),
+            phase.seconds,
+            speaker,
+            listener,
+        )
         return list(phase.start)
 
     def _fire(self, effect: Effect, now: float) -> list[Effect]:
@@ -429,10 +443,19 @@ class Engine:
             self._record(now, effect.name, effect.word, 0.0)
         return [effect]
 
-    def _record(self, now: float, kind: str, text: str, seconds: float | None) -> None:
+    def _record(
+        self,
+        now: float,
+        kind: str,
+        text: str,
+        seconds: float | None,
+        speaker: str = "",
+        listener: str = "",
+    ) -> None:
         if self.timeline is not None and self._frames:
+            at = now - self._started_at
             self.timeline.append(
-                TimelineEntry(now - self._started_at, self._top.index, kind, text, seconds or 0.0)
+                TimelineEntry(at, self._top.index, kind, text, seconds or 0.0, speaker, listener)
             )
 
     # -- steps into phases -------------------------------------------------

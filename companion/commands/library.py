@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from companion.errors import CompanionError, ScriptError
 from companion.loader import Library, check_script, default_library_dir, load_library, load_script
-from companion.script import Break, Breathe, Names, Script, Turn, other
+from companion.script import Break, Breathe, Names, Script, Turn
 
 if TYPE_CHECKING:
     from companion.engine import TimelineEntry
@@ -142,13 +142,12 @@ def run_preview(args: argparse.Namespace) -> int:
     script = _resolve(args.script, args.scripts_dir)
     timeline = _timeline(script, names)
     total = _total_seconds(timeline)
-    speakers = _speakers(script, timeline, names)
     if args.json:
         entries = []
-        for index, entry in enumerate(timeline):
+        for entry in timeline:
             item = asdict(entry)
-            if index in speakers:
-                item["speaker"] = speakers[index]
+            if not entry.speaker:
+                del item["speaker"], item["listener"]
             entries.append(item)
         document = {
             "id": script.id,
@@ -162,8 +161,8 @@ def run_preview(args: argparse.Namespace) -> int:
     for line in _summary(script, timeline, names):
         print(f"  {line}")
     print()
-    for index, entry in enumerate(timeline):
-        text = entry.text or speakers.get(index, "")
+    for entry in timeline:
+        text = entry.text or _describe_floor(entry)
         print(
             f"{_clock(entry.at):>6}  step {entry.step + 1:<3} {entry.kind:<10} "
             f"{entry.seconds:5.1f}s  {text}".rstrip()
@@ -214,24 +213,13 @@ def _total_seconds(timeline: list[TimelineEntry]) -> float:
     return max((entry.at + entry.seconds for entry in timeline), default=0.0)
 
 
-def _speakers(script: Script, timeline: list[TimelineEntry], names: Names) -> dict[int, str]:
-    """Who holds the floor in each floor and paraphrase entry (roles switch every turn)."""
-    found: dict[int, str] = {}
-    turns: dict[int, int] = {}
-    for index, entry in enumerate(timeline):
-        if entry.kind not in ("floor", "paraphrase") or entry.step >= len(script.steps):
-            continue
-        step = script.steps[entry.step]
-        if not isinstance(step, Turn):
-            continue
-        count = turns.get(entry.step, 0)
-        speaker = step.first if count % 2 == 0 else other(step.first)
-        if entry.kind == "floor":
-            found[index] = f"{names.of(speaker)} speaks, {names.of(other(speaker))} listens"
-        else:
-            found[index] = f"{names.of(other(speaker))} says back what they heard"
-            turns[entry.step] = count + 1
-    return found
+def _describe_floor(entry: TimelineEntry) -> str:
+    """Who does what in a floor or paraphrase entry (the engine names them)."""
+    if entry.kind == "floor":
+        return f"{entry.speaker} speaks, {entry.listener} listens"
+    if entry.kind == "paraphrase":
+        return f"{entry.listener} says back what they heard"
+    return ""
 
 
 def _summary(script: Script, timeline: list[TimelineEntry], names: Names) -> list[str]:
@@ -253,10 +241,7 @@ def _summary(script: Script, timeline: list[TimelineEntry], names: Names) -> lis
             )
         elif isinstance(step, Turn):
             floors = [entry for entry in timeline if entry.step == number and entry.kind == "floor"]
-            who = []
-            for count, entry in enumerate(floors):
-                speaker = step.first if count % 2 == 0 else other(step.first)
-                who.append(f"{names.of(speaker)} at {_clock(entry.at)}")
+            who = [f"{entry.speaker} at {_clock(entry.at)}" for entry in floors]
             lines.append(
                 f"step {number + 1} turn: the floor for {step.floor_seconds:g}s, then "
                 f"{step.paraphrase_seconds:g}s to say it back; {', '.join(who)}"
