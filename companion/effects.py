@@ -68,9 +68,7 @@ class StopSound:
     """Silence the voice and any cue at once (pause, stop, skip)."""
 
 
-MilestoneKind = Literal[
-    "started", "step", "paused", "resumed", "timeout", "returned", "ended"
-]
+MilestoneKind = Literal["started", "step", "paused", "resumed", "timeout", "returned", "ended"]
 
 
 @dataclass(frozen=True)
