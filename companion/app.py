@@ -69,8 +69,8 @@ def spoken_lines(script: Script, names: Names, break_script: Script | None = Non
     """Every line and cue word a script can say, for rendering ahead of time."""
     lines: dict[str, None] = {}
     for entry in preview(script, names, break_script=break_script):
-        if entry.text:
-            lines[entry.text] = None
+        if entry.spoken:
+            lines[entry.spoken] = None
     return list(lines)
 
 
@@ -227,11 +227,9 @@ class Companion:
         self._listener.start()
 
     def _cache_dir(self) -> Path:
-        if self.options.cache_dir is not None:
-            return self.options.cache_dir
-        import platformdirs
+        from companion.speech_out import default_cache_dir
 
-        return Path(platformdirs.user_cache_dir("companion")) / "voice"
+        return self.options.cache_dir or default_cache_dir()
 
     def _speech_seconds(self, text: str) -> float:
         if self.speech is not None:

@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import queue
-import re
 import sys
 import tempfile
 import threading
@@ -34,6 +33,7 @@ import numpy as np
 
 from companion.cue_tones import SAMPLE_RATE, Samples, cue_tone
 from companion.effects import Cue, Speak, StopSound
+from companion.engine import estimate_speech_seconds
 from companion.errors import CompanionError
 
 log = logging.getLogger(__name__)
@@ -122,14 +122,31 @@ def cache_key(text: str, settings: VoiceSettings, engine_version: str) -> str:
     return hashlib.sha256(json.dumps(parts).encode("utf-8")).hexdigest()[:32]
 
 
-def estimate_seconds(text: str, rate: int) -> float:
-    """A guess at how long `text` takes to say at `rate` words per minute, before rendering."""
-    words = len(text.split())
-    if not words:
-        return 0.0
-    # espeak pauses at punctuation; measured renders run close to this.
-    pauses = len(re.findall(r"[.!?;:]", text)) * 0.25 + len(re.findall(r",", text)) * 0.15
-    return words * 60.0 / max(rate, 1) + pauses + 0.3
+def default_cache_dir() -> Path:
+    """Where rendered lines are kept, shared by `serve`, `render` and `preview`."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("companion")) / "voice"
+
+
+def cached_line_seconds(
+    settings: VoiceSettings, cache_dir: Path | None = None
+) -> Callable[[str], float]:
+    """Line lengths from the cache where a line was rendered, else the engine's estimate.
+
+    Needs no speech engine, so `preview` stays instant and agrees with `render`.
+    """
+    folder = cache_dir or default_cache_dir()
+    version = pyttsx3_version()
+
+    def seconds(text: str) -> float:
+        path = folder / f"{cache_key(text, settings, version)}.wav"
+        try:
+            return wav_seconds(path)
+        except (OSError, EOFError, wave.Error):
+            return estimate_speech_seconds(text, settings.rate)
+
+    return seconds
 
 
 def wav_seconds(path: Path) -> float:
@@ -484,7 +501,7 @@ class SpeechOut:
         try:
             seconds = wav_seconds(path)
         except (OSError, EOFError, wave.Error):
-            return estimate_seconds(text, self.settings.rate)
+            return estimate_speech_seconds(text, self.settings.rate)
         self._durations[text] = seconds
         return seconds
 

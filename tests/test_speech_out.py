@@ -12,6 +12,7 @@ import pytest
 
 from companion.cue_tones import PEAK, SAMPLE_RATE, cue_tone, tone_floats
 from companion.effects import Cue, CueName, Speak, StopSound
+from companion.engine import estimate_speech_seconds
 from companion.speech_out import (
     NO_ENGINE,
     TURNED_OFF,
@@ -19,7 +20,6 @@ from companion.speech_out import (
     TtsEngine,
     VoiceSettings,
     cache_key,
-    estimate_seconds,
     read_wav,
     render_wav,
     wav_seconds,
@@ -110,7 +110,7 @@ def test_seconds_estimates_before_prepare_and_is_the_rendered_length_after(
     speech: SpeechOut,
 ) -> None:
     estimate = speech.seconds(SENTENCE)
-    assert estimate == estimate_seconds(SENTENCE, 150)
+    assert estimate == estimate_speech_seconds(SENTENCE, 150)
     speech.prepare([SENTENCE])
     rendered = speech.seconds(SENTENCE)
     assert rendered != estimate
@@ -189,7 +189,7 @@ def test_turned_off_voice_shows_captions_only_and_ignores_effects(tmp_path: Path
     assert status.reason == TURNED_OFF and one_sentence(status.reason)
     assert out.playing_text() == ""
     assert out.renders == 0
-    assert out.seconds(SENTENCE) == estimate_seconds(SENTENCE, 150)
+    assert out.seconds(SENTENCE) == estimate_speech_seconds(SENTENCE, 150)
 
 
 def test_missing_speech_engine_gives_a_one_sentence_status_and_no_exception(
@@ -204,7 +204,7 @@ def test_missing_speech_engine_gives_a_one_sentence_status_and_no_exception(
     out.close()
     assert not status.on
     assert status.reason == NO_ENGINE and one_sentence(status.reason)
-    assert out.seconds(SENTENCE) == estimate_seconds(SENTENCE, 150)
+    assert out.seconds(SENTENCE) == estimate_speech_seconds(SENTENCE, 150)
 
 
 def test_unknown_voice_falls_back_to_the_default_with_a_one_sentence_note(

@@ -56,6 +56,10 @@ def register(subparsers: Any) -> None:
     preview.add_argument(
         "--names", default="", help='partner names for {a} and {b}, e.g. "Sam,Alex"'
     )
+    preview.add_argument(
+        "--rate", type=int, default=150, help="speaking rate in words a minute (default: 150)"
+    )
+    preview.add_argument("--voice", default="", help="the voice whose rendered lengths to use")
     _add_scripts_dir(preview)
     preview.set_defaults(func=run_preview)
 
@@ -140,7 +144,7 @@ def run_preview(args: argparse.Namespace) -> int:
     """Print a script's cue timeline, with a summary of its length, breathing and turns."""
     names = _parse_names(args.names)
     script = _resolve(args.script, args.scripts_dir)
-    timeline = _timeline(script, names)
+    timeline = _timeline(script, names, rate=args.rate, voice=args.voice)
     total = _total_seconds(timeline)
     if args.json:
         entries = []
@@ -203,10 +207,14 @@ def _resolve(name: str, scripts_dir: Path | None) -> Script:
     )
 
 
-def _timeline(script: Script, names: Names) -> list[TimelineEntry]:
+def _timeline(
+    script: Script, names: Names, *, rate: int = 150, voice: str = ""
+) -> list[TimelineEntry]:
+    """The engine's timeline, with real line lengths wherever the voice has rendered them."""
     from companion.engine import preview  # the engine is only needed here: keep imports light
+    from companion.speech_out import VoiceSettings, cached_line_seconds
 
-    return preview(script, names)
+    return preview(script, names, cached_line_seconds(VoiceSettings(voice=voice, rate=rate)))
 
 
 def _total_seconds(timeline: list[TimelineEntry]) -> float:

@@ -1,0 +1,116 @@
+"""`companion render SCRIPT --out FILE.wav`: a whole guided session as one audio file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from companion.commands.library import _resolve
+from companion.commands.serve import parse_names
+
+STAGES = {"lines": "rendering lines", "audio": "writing audio"}
+BAR_WIDTH = 30
+STEPS_WITHOUT_TTY = 4
+"""Lines per stage when stderr is a log or a pipe: at 25%, 50%, 75% and 100%."""
+
+
+def register(subparsers: Any) -> None:
+    """Add the `render` subcommand."""
+    parser = subparsers.add_parser(
+        "render",
+        help="write a whole guided session to one WAV file",
+        description="Write a script's whole guided session, spoken lines, cue tones and "
+        "silences at their real timing, to one WAV file (mono, 16-bit, 22,050 Hz) that a "
+        "therapist can listen to at their desk or send on. Ready gates and the end-of-break "
+        "choice are skipped in a rendered file: they are taken as answered at once, as in "
+        "`companion preview`.",
+    )
+    parser.add_argument("script", metavar="SCRIPT", help="a library id or a script file path")
+    parser.add_argument(
+        "--out", required=True, type=Path, metavar="FILE.wav", help="the WAV file to write"
+    )
+    parser.add_argument(
+        "--names", default="", help='partner names for {a} and {b}, e.g. "Sam,Alex"'
+    )
+    parser.add_argument("--voice", default="", help="text-to-speech voice id or name")
+    parser.add_argument(
+        "--rate",
+        type=int,
+        default=150,
+        help="speaking rate, words per minute (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"out", "seconds", "lines"} at the end (lines: distinct spoken texts)',
+    )
+    parser.add_argument("--quiet", action="store_true", help="show no progress bar")
+    parser.add_argument(
+        "--scripts-dir",
+        type=Path,
+        default=None,
+        help="the script library folder (default: the built-in scripts)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Render the script, showing progress on stderr, and report the file written."""
+    from companion.render import render  # numpy, the engine and pyttsx3 only when rendering
+    from companion.speech_out import VoiceSettings
+
+    names = parse_names(args.names)
+    script = _resolve(args.script, args.scripts_dir)
+    bar = None if args.quiet else ProgressBar(sys.stderr, sys.stderr.isatty())
+    rendered = render(
+        script,
+        args.out,
+        names=names,
+        settings=VoiceSettings(voice=args.voice, rate=args.rate),
+        progress=bar,
+    )
+    if rendered.note:
+        print(f"companion: {rendered.note}", file=sys.stderr)
+    if args.json:
+        document = {"out": str(args.out), "seconds": round(rendered.seconds, 3)}
+        document["lines"] = rendered.lines
+        print(json.dumps(document, ensure_ascii=False))
+    else:
+        whole = round(rendered.seconds)
+        print(f"Wrote {args.out} ({whole // 60}:{whole % 60:02d}, {rendered.lines} spoken lines).")
+    return 0
+
+
+class ProgressBar:
+    """Progress on a text stream: one line redrawn with \\r on a terminal, a few lines otherwise."""
+
+    def __init__(self, stream: TextIO, tty: bool) -> None:
+        self._stream = stream
+        self._tty = tty
+        self._shown: tuple[str, int] | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        label = STAGES.get(stage, stage)
+        fraction = done / total if total > 0 else 1.0
+        if self._tty:
+            percent = int(fraction * 100)
+            if self._shown == (stage, percent) and done < total:
+                return  # redraw only when the figure changes: audio calls once per block
+            filled = round(fraction * BAR_WIDTH)
+            bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+            count = f"{done}/{total}" if stage == "lines" else f"{percent:3d}%"
+            end = "\n" if done >= total else ""
+            self._stream.write(f"\r{label:<16} [{bar}] {count}{end}")
+            self._shown = (stage, percent)
+        else:
+            step = int(fraction * STEPS_WITHOUT_TTY)
+            last = self._shown[1] if self._shown is not None and self._shown[0] == stage else 0
+            if step <= last:
+                return  # the first line appears at the first quarter, then one per quarter
+            count = f"{done}/{total}" if stage == "lines" else f"{int(fraction * 100)}%"
+            self._stream.write(f"{label}: {count}\n")
+            self._shown = (stage, step)
+        self._stream.flush()
