@@ -11,7 +11,7 @@ want_tests=0
 say() { printf '\033[1mcompanion setup:\033[0m %s\n' "$*"; }
 
 # System packages: the voice (espeak-ng), the sound device layer (PortAudio), Python's venv.
-packages=(espeak-ng libespeak-ng1 libportaudio2 python3-venv)
+packages=(python3 python3-venv espeak-ng libespeak-ng1 libportaudio2)
 # Tests also synthesise noise (sox) and drive a real browser (chromium).
 [ "$want_tests" = 1 ] && packages+=(sox chromium)
 
