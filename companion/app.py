@@ -141,6 +141,11 @@ class Companion:
         self._names = names
         self.runner.submit(names)
 
+    @property
+    def names(self) -> Names:
+        """The partners' names as last set from the page or the command line."""
+        return self._names
+
     def scripts(self) -> list[dict[str, object]]:
         return list(self._scripts)
 
@@ -182,7 +187,8 @@ class Companion:
             return
         from companion.journal import JournalRecorder
 
-        self._journal = JournalRecorder(self.options.data_dir, self.library.get)
+        # Look scripts up at record time: plans add scripts to the library as they arrive.
+        self._journal = JournalRecorder(self.options.data_dir, lambda key: self.library.get(key))
         self.refresh_library()
 
     def open_journal(self) -> Journal:
@@ -292,6 +298,7 @@ def build_web_app(companion: Companion, allowed_hosts: set[str]) -> Flask:
                 companion.open_journal,
                 scripts=lambda: dict(companion.library),
                 on_change=companion.refresh_library,
+                names=lambda: companion.names,
             )
         )
     return app

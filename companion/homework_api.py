@@ -25,7 +25,7 @@ from companion.homework import (
 )
 from companion.journal import Journal
 from companion.report import build_report, render
-from companion.script import Script
+from companion.script import Names, Script
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ def create_homework_blueprint(
     *,
     scripts: Callable[[], Mapping[str, Script] | None] = library_scripts,
     on_change: Callable[[], None] | None = None,
+    names: Callable[[], Names] = Names,
 ) -> Blueprint:
     """Routes for this week's homework, importing a plan, calm ratings and the report."""
     bp = Blueprint("homework", __name__)
@@ -94,6 +95,8 @@ def create_homework_blueprint(
         name = (request.args.get("name") or "plan.toml")[:200]
         if request.content_length is not None and request.content_length > MAX_PLAN_BYTES:
             return _error("The plan is larger than 256 KiB; a plan is a few KiB of text.", 413)
+        # The app's 64 KiB limit is sized for commands; a plan may be up to 256 KiB (Flask 3.1+).
+        request.max_content_length = MAX_PLAN_BYTES + 1
         data = request.stream.read(MAX_PLAN_BYTES + 1)
         if request.mimetype == "application/json":
             body = _json(data)
@@ -150,7 +153,7 @@ def create_homework_blueprint(
         since = _day("since")
         with journal_factory() as journal:
             report = build_report(journal.sessions(), journal.plans(), date.today(), since)
-        text = render(report, "csv" if fmt == "csv" else "html")
+        text = render(report, "csv" if fmt == "csv" else "html", names())
         kind = "text/csv" if fmt == "csv" else "text/html"
         response = Response(text, content_type=f"{kind}; charset=utf-8")
         if request.args.get("download", "1") != "0":

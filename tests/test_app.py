@@ -156,3 +156,23 @@ def test_a_plan_posted_to_the_page_adds_its_script_to_the_library(journaled: Com
     wait_for(lambda: any(s["id"] == "our-evening" for s in journaled.scripts()))
     journaled.submit(Command(CommandName.START, script="our-evening"))
     wait_for(lambda: journaled.state()["caption"] == "How was your day, Partner A?")
+    journaled.submit(Command(CommandName.STOP))
+
+    def recorded() -> Any:
+        with journaled.open_journal() as journal:
+            return [s for s in journal.sessions() if s.ending]
+
+    [session] = wait_for(recorded)
+    assert (session.script_title, session.total_steps) == ("Our evening", 1)
+
+
+def test_the_therapist_report_uses_the_couples_names(journaled: Companion) -> None:
+    from companion.app import build_web_app
+
+    journaled.set_names(Names("Robin", "Kai"))
+    journaled.submit(Command(CommandName.START, script="quick"))
+    wait_for(lambda: journaled.state()["ended"] == "completed")
+    client = build_web_app(journaled, {"localhost:80"}).test_client()
+    report = client.get("/api/journal/export?format=html", headers={"Host": "localhost:80"})
+    assert report.status_code == 200
+    assert "Robin" in report.get_data(as_text=True)

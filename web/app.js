@@ -33,6 +33,12 @@ const page = {
   namesTyped: false,
   heardTimer: 0,
   toastTimer: 0,
+  journal: false, // true once /api/homework answers: the journal routes are served
+  homework: null,
+  homeworkAsked: 0, // a counter, so an older answer never overwrites a newer one
+  endedSeen: "", // the `ended` value last acted on, to refresh homework once per ending
+  calmAsked: false,
+  dragDepth: 0,
 };
 
 // ---- connection ---------------------------------------------------------------------
@@ -95,6 +101,14 @@ function onMessage(message) {
       page.scripts = Array.isArray(data.scripts) ? data.scripts : [];
       renderLibrary();
       renderStatus(data.status);
+      loadHomework();
+      break;
+    case "scripts":
+      // The library changed (a plan brought its own scripts); the choice stays if still there.
+      page.scripts = Array.isArray(data.scripts) ? data.scripts : [];
+      renderLibrary();
+      renderHomework();
+      renderControls();
       break;
     case "state":
       page.state = data;
@@ -264,6 +278,7 @@ function renderState() {
   if (view === "break") renderBreak(state);
   if (view === "ready") renderReady(state);
   if (view === "ended") renderEnded(state);
+  noticeEnding(state);
   if (view === "breath") renderBreathText(state.breath);
   renderControls();
   tick();
@@ -373,6 +388,322 @@ function renderControls() {
   $("timeout").disabled = !online || onBreak;
   $("timeout-minutes").disabled = !online || onBreak;
   $("start").disabled = !online || !page.chosen || active;
+  for (const button of document.querySelectorAll("[data-start-script]")) {
+    button.disabled = !online || active || !knownScript(button.dataset.startScript);
+  }
+}
+
+// ---- homework, plan import, calm ratings and the report -----------------------------------
+// All of it over the JSON API; when the journal is off those routes are absent (404) and
+// the homework button stays hidden.
+
+const knownScript = (id) => page.scripts.some((s) => s.id === id);
+
+async function loadHomework() {
+  const asked = ++page.homeworkAsked;
+  let response;
+  try {
+    response = await fetch("/api/homework", { cache: "no-store" });
+  } catch {
+    return; // not reachable just now; the next hello asks again
+  }
+  if (asked !== page.homeworkAsked) return;
+  if (!response.ok) {
+    page.journal = false;
+    page.homework = null;
+    renderHomework();
+    return;
+  }
+  let data;
+  try {
+    data = await response.json();
+  } catch {
+    return;
+  }
+  if (asked !== page.homeworkAsked) return;
+  page.journal = true;
+  page.homework = data;
+  renderHomework();
+}
+
+// "2025-03-03" as a local calendar day (new Date("2025-03-03") would be UTC midnight).
+function day(iso) {
+  const [y, m, d] = String(iso).split("-").map(Number);
+  return new Date(y, (m || 1) - 1, d || 1);
+}
+
+function dayText(iso, withYear = false) {
+  const options = { day: "numeric", month: "long" };
+  if (withYear) options.year = "numeric";
+  return day(iso).toLocaleDateString([], options);
+}
+
+function progressText(item) {
+  return `${item.done} of ${item.target} this week`;
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function renderHomework() {
+  $("homework-open").hidden = !page.journal;
+  const data = page.homework;
+  const plans = (data && data.plans) || [];
+  const progress = (data && data.progress) || [];
+  renderSummary(progress);
+  if (!page.journal) return;
+
+  $("homework-week").textContent = data
+    ? `This week: ${dayText(data.from)} to ${dayText(data.until, true)}`
+    : "";
+  const box = $("homework-plans");
+  box.replaceChildren();
+  if (!plans.length) {
+    box.append(
+      el("p", "muted", "No homework for this week yet. If your therapist gave you a plan file, add it below."),
+    );
+    return;
+  }
+  for (const plan of plans) {
+    const card = el("article", "plan");
+    card.dataset.plan = plan.id;
+    card.append(el("h3", "plan-title", plan.title));
+    card.append(el("p", "plan-dates muted small", `${dayText(plan.from, true)} to ${dayText(plan.until, true)}`));
+    if (plan.note) {
+      const note = el("blockquote", "plan-note");
+      note.append(el("p", "", plan.note));
+      card.append(note);
+    }
+    const list = el("ul", "practice-list");
+    for (const item of progress.filter((p) => p.plan === plan.id)) {
+      list.append(practiceRow(item));
+    }
+    card.append(list);
+    box.append(card);
+  }
+  renderControls();
+}
+
+function practiceRow(item) {
+  const row = el("li", "practice");
+  row.dataset.script = item.script;
+  const done = item.done >= item.target;
+  row.classList.toggle("done", done);
+  const text = el("div", "practice-text");
+  text.append(el("span", "practice-title", item.title));
+  text.append(el("span", "practice-count", progressText(item) + (done ? " ✓" : "")));
+  const meter = el("div", "practice-meter");
+  meter.setAttribute("aria-hidden", "true");
+  const fill = el("div");
+  fill.style.width = `${Math.min(1, item.done / Math.max(1, item.target)) * 100}%`;
+  meter.append(fill);
+  text.append(meter);
+  const go = el("button", "", "Start");
+  go.type = "button";
+  go.dataset.startScript = item.script;
+  go.setAttribute("aria-label", `Start ${item.title}`);
+  go.addEventListener("click", () => startPractice(item.script));
+  row.append(text, go);
+  return row;
+}
+
+function renderSummary(progress) {
+  const box = $("homework-summary");
+  box.hidden = !page.journal || !progress.length;
+  const list = $("summary-list");
+  list.replaceChildren(
+    ...progress.map((item) => {
+      const row = el("li", item.done >= item.target ? "done" : "");
+      row.dataset.script = item.script;
+      row.append(el("span", "", item.title), el("span", "muted", progressText(item)));
+      return row;
+    }),
+  );
+}
+
+function startPractice(id) {
+  if (!knownScript(id)) {
+    showToast("That exercise is not in the library yet; please try again in a moment.");
+    return;
+  }
+  chooseScript(id);
+  const dialog = $("homework");
+  if (dialog.open) dialog.close();
+  start();
+}
+
+function toggleHomework() {
+  if (!page.journal) return;
+  const dialog = $("homework");
+  if (dialog.open) {
+    dialog.close();
+    return;
+  }
+  loadHomework();
+  dialog.showModal();
+}
+
+async function importPlan(file) {
+  if (!file) return;
+  const result = $("import-result");
+  result.className = "import-result";
+  result.replaceChildren(el("p", "muted", `Checking ${file.name}…`));
+  if (!$("homework").open) $("homework").showModal();
+  let response;
+  let body = {};
+  try {
+    response = await fetch(`/api/homework?name=${encodeURIComponent(file.name)}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/octet-stream" },
+      body: file,
+    });
+    body = await response.json().catch(() => ({}));
+  } catch {
+    showImportErrors("The plan could not be sent to the companion; is it still running?", []);
+    return;
+  }
+  if (!response.ok) {
+    const problems = Array.isArray(body.problems) ? body.problems : [];
+    showImportErrors(body.error || "The plan could not be imported.", problems);
+    return;
+  }
+  const title = (body.plan && body.plan.title) || file.name;
+  const said = {
+    added: `Imported ‘${title}’.`,
+    replaced: `Imported ‘${title}’; it replaces the earlier version.`,
+    unchanged: `‘${title}’ was already imported; nothing changed.`,
+  }[body.result] || `Imported ‘${title}’.`;
+  result.className = "import-result ok";
+  result.replaceChildren(el("p", "", said));
+  const warnings = Array.isArray(body.warnings) ? body.warnings : [];
+  if (warnings.length) {
+    result.append(el("p", "muted small", "Worth a look (the plan works as it is):"));
+    const list = el("ul", "problems");
+    list.append(...warnings.map((w) => el("li", "", w)));
+    result.append(list);
+  }
+  loadHomework();
+}
+
+function showImportErrors(message, problems) {
+  const result = $("import-result");
+  result.className = "import-result failed";
+  const lines = problems.length ? problems : [message];
+  result.replaceChildren(
+    el("p", "", problems.length > 1 ? "The plan was not imported. Please fix these lines:" : "The plan was not imported:"),
+  );
+  const list = el("ul", "problems");
+  list.append(...lines.map((line) => el("li", "", line)));
+  result.append(list);
+}
+
+function openReport() {
+  // download=0: the browser shows the report instead of saving it.
+  window.open("/api/journal/export?format=html&download=0", "_blank", "noopener");
+}
+
+// When a session ends: refresh the homework once and offer the calm rating.
+function noticeEnding(state) {
+  const ended = state.status === "ended" && state.ended ? state.ended : "";
+  if (ended === page.endedSeen) return;
+  page.endedSeen = ended;
+  if (!ended) {
+    hideCalm();
+    return;
+  }
+  loadHomework();
+  if (page.journal) askCalm(state.names || { a: "Partner A", b: "Partner B" });
+}
+
+function askCalm(names) {
+  const rows = $("calm-rows");
+  rows.replaceChildren();
+  for (const key of ["a", "b"]) {
+    const row = el("div", "calm-row");
+    row.setAttribute("role", "radiogroup");
+    const label = el("span", "calm-name", names[key]);
+    label.id = `calm-name-${key}`;
+    row.setAttribute("aria-labelledby", label.id);
+    const scale = el("div", "calm-scale");
+    for (let value = 0; value <= 10; value += 1) {
+      const button = el("button", "calm-value", String(value));
+      button.type = "button";
+      button.setAttribute("role", "radio");
+      button.setAttribute("aria-checked", "false");
+      button.setAttribute("aria-label", `${names[key]}: ${value} of 10`);
+      button.addEventListener("click", () => rateCalm(key, value, scale, button));
+      scale.append(button);
+    }
+    row.append(label, scale);
+    rows.append(row);
+  }
+  $("calm-done").textContent = "";
+  $("calm-skip").textContent = "Skip";
+  $("calm").hidden = false;
+  page.calmAsked = true;
+}
+
+async function rateCalm(partner, value, scale, button) {
+  let ok = false;
+  try {
+    const response = await fetch("/api/journal/calm", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ partner, moment: "after", value }),
+    });
+    ok = response.ok;
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    $("calm-done").textContent = "That rating could not be saved; it is fine to skip it.";
+    return;
+  }
+  for (const other of scale.querySelectorAll(".calm-value")) {
+    other.setAttribute("aria-checked", String(other === button));
+  }
+  $("calm-done").textContent = "Saved in your journal, on this computer only.";
+  $("calm-skip").textContent = "Done";
+}
+
+function hideCalm() {
+  $("calm").hidden = true;
+  page.calmAsked = false;
+}
+
+// Dragging a file over the page shows where to drop it; any other drag is left alone.
+function carriesFiles(event) {
+  return Boolean(event.dataTransfer && Array.from(event.dataTransfer.types || []).includes("Files"));
+}
+
+function bindDrop() {
+  const zone = $("drop-zone");
+  document.addEventListener("dragenter", (event) => {
+    if (!page.journal || !carriesFiles(event)) return;
+    event.preventDefault();
+    page.dragDepth += 1;
+    zone.hidden = false;
+  });
+  document.addEventListener("dragover", (event) => {
+    if (!page.journal || !carriesFiles(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+  });
+  document.addEventListener("dragleave", () => {
+    page.dragDepth = Math.max(0, page.dragDepth - 1);
+    if (!page.dragDepth) zone.hidden = true;
+  });
+  document.addEventListener("drop", (event) => {
+    page.dragDepth = 0;
+    zone.hidden = true;
+    if (!page.journal || !carriesFiles(event)) return;
+    event.preventDefault();
+    importPlan(event.dataTransfer.files[0]);
+  });
 }
 
 // ---- the animation frame: clocks and the pacer ------------------------------------------
@@ -501,6 +832,21 @@ function onKey(event) {
     toggleDialog($("help"));
     return;
   }
+  if ((event.key === "h" || event.key === "H") && page.journal && !$("help").open && !$("safety").open) {
+    event.preventDefault();
+    toggleHomework();
+    return;
+  }
+  if (event.key === "Escape") {
+    // Open dialogs close themselves on Escape; these two are not dialogs.
+    if (!$("drop-zone").hidden) {
+      page.dragDepth = 0;
+      $("drop-zone").hidden = true;
+    } else if (page.calmAsked && !document.querySelector("dialog[open]")) {
+      hideCalm();
+    }
+    return;
+  }
   if (document.querySelector("dialog[open]")) return;
   // A focused button answers Space and Enter itself, as every button does.
   if ((event.key === " " || event.key === "Enter") && target.closest && target.closest("button")) return;
@@ -542,6 +888,17 @@ function init() {
   bind("ready-b", () => ready("b"));
   bind("help-open", () => toggleDialog($("help")));
   bind("safety-open", () => toggleDialog($("safety")));
+  bind("homework-open", toggleHomework);
+  bind("summary-open", toggleHomework);
+  bind("plan-choose", () => $("plan-file").click());
+  bind("export-html", openReport);
+  bind("calm-skip", hideCalm);
+  $("plan-file").addEventListener("change", (event) => {
+    const input = event.currentTarget;
+    importPlan(input.files[0]);
+    input.value = ""; // choosing the same file again imports it again
+  });
+  bindDrop();
   for (const key of ["a", "b"]) {
     const input = $(`name-${key}`);
     input.addEventListener("input", () => (page.namesTyped = true));
