@@ -6,14 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_tests=0
-[ "${1:-}" = "--test" ] && want_tests=1
+if [ "${1:-}" = "--test" ]; then want_tests=1; fi
 
 say() { printf '\033[1mcompanion setup:\033[0m %s\n' "$*"; }
 
 # System packages: the voice (espeak-ng), the sound device layer (PortAudio), Python's venv.
 packages=(python3 python3-venv espeak-ng libespeak-ng1 libportaudio2)
 # Tests also synthesise noise (sox) and drive a real browser (chromium).
-[ "$want_tests" = 1 ] && packages+=(sox chromium)
+if [ "$want_tests" = 1 ]; then packages+=(sox chromium); fi
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -42,9 +42,12 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 extras=""
-[ "$want_tests" = 1 ] && extras="[test]"
+stamp=".venv/.installed"
+if [ "$want_tests" = 1 ]; then
+  extras="[test]"
+  stamp=".venv/.installed-test"
+fi
 # Reinstall only when pyproject.toml changed since the last install.
-stamp=".venv/.installed$( [ "$want_tests" = 1 ] && echo -test)"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   say "installing Python packages into .venv"
   .venv/bin/python -m pip install --quiet --upgrade pip
