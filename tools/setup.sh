@@ -25,7 +25,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   say "installing system packages: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
