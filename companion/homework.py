@@ -8,7 +8,6 @@ Nothing here touches the journal; `companion.journal` stores what this module re
 
 from __future__ import annotations
 
-import difflib
 import logging
 import re
 import tomllib
@@ -20,6 +19,7 @@ from typing import Any, Protocol
 
 from companion.errors import CompanionError, ScriptError
 from companion.script import Script
+from companion.toml_lines import TomlLines, decode, read_bytes, suggest
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +35,7 @@ TOP_KEYS = ("format", "id", "version", "title", "from", "until", "note", "practi
 PRACTICE_KEYS = ("script", "times_per_week", "id")
 
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-_HEADER = re.compile(r"\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _SCRIPT_PREFIX = re.compile(r"^(\s*\[\[?\s*)practice\s*\.\s*script\s*\.\s*")
-_TOML_POSITION = re.compile(
-    r"^(?P<msg>.*) \((?:at line (?P<line>\d+), column (?P<col>\d+)|at end of document)\)$"
-)
 
 
 @dataclass(frozen=True)
@@ -127,32 +123,21 @@ def load_plan_text(text: str, name: str, scripts: Mapping[str, Script] | None = 
 
 def check_plan(path: Path, scripts: Mapping[str, Script] | None = None) -> PlanCheck:
     """Validate one plan file, collecting every error; never raises."""
-    name = str(path)
     try:
-        with path.open("rb") as file:
-            data = file.read(MAX_PLAN_BYTES + 1)
-    except FileNotFoundError:
-        return PlanCheck(None, [f"{name}: no such file"])
-    except IsADirectoryError:
-        return PlanCheck(None, [f"{name}: is a folder, not a plan file"])
-    except OSError as error:
-        return PlanCheck(None, [f"{name}: cannot read it ({error.strerror})"])
-    return check_plan_bytes(data, name, scripts)
+        data = read_bytes(path, MAX_PLAN_BYTES, "plan")
+    except ScriptError as error:
+        return PlanCheck(None, error.problems)
+    return check_plan_bytes(data, str(path), scripts)
 
 
 def check_plan_bytes(
     data: bytes, name: str, scripts: Mapping[str, Script] | None = None
 ) -> PlanCheck:
     """Validate a plan's raw bytes (as uploaded): size and encoding first, then content."""
-    if len(data) > MAX_PLAN_BYTES:
-        return PlanCheck(
-            None, [f"{name}:1: file is larger than 256 KiB; a plan is a few KiB of text"]
-        )
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        return PlanCheck(None, [f"{name}:{line}: not UTF-8 text; save the file as UTF-8"])
+        text = decode(data, name, MAX_PLAN_BYTES, "plan")
+    except ScriptError as error:
+        return PlanCheck(None, error.problems)
     return check_plan_text(text, name, scripts)
 
 
@@ -163,11 +148,11 @@ def check_plan_text(text: str, name: str, scripts: Mapping[str, Script] | None =
             None, [f"{name}:1: file is larger than 256 KiB; a plan is a few KiB of text"]
         )
     text = text.removeprefix("\ufeff")
-    source = _Source(text)
+    source = _PlanLines(text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        line, message = source.syntax_error(str(error))
+        line, message = source.syntax_error(str(error), 'title = "Our homework"')
         return PlanCheck(None, [f"{name}:{line}: {message}"])
     checker = _Checker(source, name, scripts)
     plan = checker.plan(data)
@@ -203,68 +188,23 @@ def embedded_scripts(plans: Iterable[Plan]) -> dict[str, Script]:
     return found
 
 
-class _Source:
-    """Where things are in a plan's text: table headers and ``key =`` lines, 1-based."""
+class _PlanLines(TomlLines):
+    """Where things are in a plan: its ``[[practice]]`` headers, keys and embedded scripts."""
 
     def __init__(self, text: str) -> None:
-        self.lines = text.split("\n")
-        self.code = _code_lines(self.lines)
-        # (line, name, is_array) for every table header outside multi-line strings
-        self.headers: list[tuple[int, str, bool]] = []
-        for number, line in enumerate(self.lines, start=1):
-            match = _HEADER.match(line) if self.code[number - 1] else None
-            if match:
-                key = re.sub(r"\s*\.\s*", ".", match[2])
-                self.headers.append((number, key, match[1] == "[["))
-        self.practices = [line for line, key, array in self.headers if array and key == "practice"]
-
-    def syntax_error(self, raw: str) -> tuple[int, str]:
-        match = _TOML_POSITION.match(raw)
-        if match is None:
-            return 1, f"not valid TOML: {raw}"
-        message = match["msg"][0].lower() + match["msg"][1:]
-        if match["line"] is None:
-            return len(self.lines), f"not valid TOML: {message} at the end of the file"
-        line = int(match["line"])
-        hint = ""
-        if message.startswith("invalid value"):
-            hint = '; put text in double quotes, e.g. title = "Our homework"'
-        elif message.startswith("cannot overwrite"):
-            hint = "; is a key written twice?"
-        return line, f"not valid TOML: {message} (column {match['col']}){hint}"
-
-    def _end(self, start: int) -> int:
-        """The first header line after `start`, or one past the last line."""
-        later = [line for line, _, _ in self.headers if line > start]
-        return later[0] if later else len(self.lines) + 1
-
-    def top_key(self, key: str) -> int:
-        first = self.headers[0][0] if self.headers else len(self.lines) + 1
-        found = self._find_key(key, 1, first)
-        if found:
-            return found
-        for line, name, _ in self.headers:
-            if name == key:
-                return line
-        return 1
+        super().__init__(text)
+        self.practices = self.array_tables("practice")
 
     def practice(self, index: int) -> int:
-        if index < len(self.practices):
-            return self.practices[index]
-        return self.top_key("practice")
+        return self.table_line("practice", index)
 
     def practice_key(self, index: int, key: str) -> int:
-        start = self.practice(index)
-        if index >= len(self.practices):
-            return start
-        found = self._find_key(key, start + 1, self._end(start))
+        """The line of ``key =`` in a practice; an embedded script's header for ``script``."""
+        found = self.table_key("practice", index, key)
         if found:
             return found
-        if key == "script":
-            block = self.script_block(index)
-            if block:
-                return block[0]
-        return start
+        block = self.script_block(index) if key == "script" else None
+        return block[0] if block else self.practice(index)
 
     def script_block(self, index: int) -> tuple[int, int] | None:
         """Lines [first, end) of practice `index`'s ``[practice.script]`` table and subtables."""
@@ -301,42 +241,9 @@ class _Source:
         plain = "\n".join(body[1:]).strip("\n") + "\n"
         return padded, plain
 
-    def _find_key(self, key: str, start: int, end: int) -> int | None:
-        pattern = re.compile(
-            rf"\s*(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')\s*="
-        )
-        for number in range(start, min(end, len(self.lines) + 1)):
-            if self.code[number - 1] and pattern.match(self.lines[number - 1]):
-                return number
-        return None
-
-
-def _code_lines(lines: list[str]) -> list[bool]:
-    """True for lines that start outside a multi-line string."""
-    code: list[bool] = []
-    open_with: str | None = None
-    for line in lines:
-        code.append(open_with is None)
-        position = 0
-        while True:
-            if open_with is None:
-                hits = [(line.find(d, position), d) for d in ('"""', "'''")]
-                hits = [(index, d) for index, d in hits if index >= 0]
-                if not hits:
-                    break
-                index, open_with = min(hits)
-            else:
-                index = line.find(open_with, position)
-                if index < 0:
-                    break
-                open_with = None
-            position = index + 3
-    return code
-
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return suggest(word, choices, quote=repr)
 
 
 def _kind(value: object) -> str:
@@ -360,7 +267,7 @@ def _kind(value: object) -> str:
 class _Checker:
     """Collects (line, message) problems while building a `Plan`."""
 
-    def __init__(self, source: _Source, name: str, scripts: Mapping[str, Script] | None) -> None:
+    def __init__(self, source: _PlanLines, name: str, scripts: Mapping[str, Script] | None) -> None:
         self.source = source
         self.name = name
         self.scripts = scripts

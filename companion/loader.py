@@ -2,7 +2,7 @@
 
 A script with any error never half-loads: `load_script` raises `ScriptError`
 listing all problems at once. tomllib knows no positions for values, so
-`_Source` finds the line of each ``[[step]]`` header and ``key =`` itself.
+`companion.toml_lines` finds the line of each ``[[step]]`` header and ``key =``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from companion.script import (
     Step,
     Turn,
 )
+from companion.toml_lines import TomlLines, decode, read_bytes, suggest
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +91,6 @@ TURN_NAME_FIELDS = ("a", "b", "speaker", "listener")
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _WORD = re.compile(r"[\w']+")
-_STEP_HEADER = re.compile(r"\s*\[\[\s*step\s*\]\]\s*(#.*)?$")
-_TABLE_HEADER = re.compile(r"\s*\[")
-_TOML_POSITION = re.compile(
-    r"^(?P<msg>.*) \((?:at line (?P<line>\d+), column (?P<col>\d+)|at end of document)\)$"
-)
 
 
 @dataclass(frozen=True)
@@ -156,30 +152,9 @@ def check_script(path: Path) -> CheckResult:
     """Validate one script file and collect all errors and warnings, never raising."""
     name = str(path)
     try:
-        with path.open("rb") as file:
-            data = file.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        return CheckResult(None, [f"{name}: no such file"], [])
-    except IsADirectoryError:
-        return CheckResult(None, [f"{name}: is a folder, not a script file"], [])
-    except OSError as error:
-        return CheckResult(None, [f"{name}: cannot read it ({error.strerror})"], [])
-    if len(data) > MAX_BYTES:
-        return CheckResult(
-            None,
-            [f"{name}:1: file is larger than 256 KiB; a script is a few KiB of text"],
-            [],
-        )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
-        message = (
-            f"{name}:{line}: not UTF-8 text (byte 0x{data[error.start]:02X} at column {column});"
-            " save the file as UTF-8"
-        )
-        return CheckResult(None, [message], [])
+        text = decode(read_bytes(path, MAX_BYTES, "script"), name, MAX_BYTES, "script")
+    except ScriptError as error:
+        return CheckResult(None, error.problems, [])
     return check_script_text(text, name, path.stem, path=path)
 
 
@@ -188,11 +163,11 @@ def check_script_text(
 ) -> CheckResult:
     """Validate script text; `name` prefixes every message, `script_id` defaults to its stem."""
     text = text.removeprefix("\ufeff")  # editors on Windows like to add a byte-order mark
-    source = _Source(text)
+    source = TomlLines(text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        line, message = source.syntax_error(str(error))
+        line, message = source.syntax_error(str(error), 'text = "Breathe in"')
         return CheckResult(None, [f"{name}:{line}: {message}"], [])
     checker = _Checker(source, script_id or Path(name).stem, path)
     script = checker.script(data)
@@ -219,9 +194,26 @@ def load_library(directory: Path) -> Library:
     return Library(scripts, errors, warnings, directory)
 
 
-def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f'; did you mean "{close[0]}"?' if close else ""
+def resolve_script(name: str, scripts_dir: Path | None = None) -> Script:
+    """A script by file path, or else by id in `scripts_dir` (default: the built-in library)."""
+    path = Path(name)
+    if path.suffix == ".toml" or path.exists() or "/" in name:
+        if not path.exists():
+            raise CompanionError(f"There is no script file at {name}.")
+        try:
+            return load_script(path)
+        except ScriptError as error:
+            raise CompanionError(
+                f"{name} has problems; fix them first:\n" + "\n".join(error.problems)
+            ) from None
+    library = load_library(scripts_dir or default_library_dir())
+    if name in library:
+        return library[name]
+    close = difflib.get_close_matches(name, list(library), n=1)
+    hint = f' Did you mean "{close[0]}"?' if close else ""
+    raise CompanionError(
+        f'There is no script called "{name}"; `companion scripts` lists them.{hint}'
+    )
 
 
 def _show(value: object) -> str:
@@ -249,100 +241,10 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _scan_strings(lines: list[str]) -> tuple[list[bool], int | None]:
-    """Which lines start outside a multi-line string, and where an unclosed one opens."""
-    code: list[bool] = []
-    open_string: tuple[str, int] | None = None  # (delimiter, line it opened on)
-    for number, line in enumerate(lines, start=1):
-        code.append(open_string is None)
-        position = 0
-        while True:
-            if open_string is None:
-                hits = [(line.find(d, position), d) for d in ('"""', "'''")]
-                found = [(index, d) for index, d in hits if index >= 0]
-                if not found:
-                    break
-                index, delimiter = min(found)
-                open_string = (delimiter, number)
-            else:
-                index = line.find(open_string[0], position)
-                if index < 0:
-                    break
-                open_string = None
-            position = index + 3
-    return code, open_string[1] if open_string is not None else None
-
-
-class _Source:
-    """Where things are in the text: step headers and ``key =`` lines, 1-based."""
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.split("\n")
-        self.code, self.unterminated_at = _scan_strings(self.lines)
-        self.tables = [
-            i + 1 for i, line in enumerate(self.lines) if self.code[i] and _TABLE_HEADER.match(line)
-        ]
-        self.steps = [
-            i + 1 for i, line in enumerate(self.lines) if self.code[i] and _STEP_HEADER.match(line)
-        ]
-
-    def syntax_error(self, raw: str) -> tuple[int, str]:
-        """Turn tomllib's message into (line, message a person can act on)."""
-        match = _TOML_POSITION.match(raw)
-        if match is None:
-            return 1, f"not valid TOML: {raw}"
-        message = match["msg"]
-        message = message[0].lower() + message[1:]
-        if match["line"] is None:
-            line = self.unterminated_at or len(self.lines)
-            if self.unterminated_at:
-                return line, f"not valid TOML: {message} (a \"\"\" or ''' is never closed)"
-            return line, f"not valid TOML: {message} at the end of the file"
-        line = int(match["line"])
-        hint = ""
-        text = self.lines[line - 1] if line <= len(self.lines) else ""
-        if message.startswith("invalid value") and re.search(r"=\s*[A-Za-z]", text):
-            hint = '; put text in double quotes, e.g. text = "Breathe in"'
-        elif message.startswith("cannot overwrite"):
-            hint = "; is a key written twice?"
-        return line, f"not valid TOML: {message} (column {match['col']}){hint}"
-
-    def first_table(self) -> int:
-        return self.tables[0] if self.tables else len(self.lines) + 1
-
-    def top_key(self, key: str) -> int:
-        """The line of a top-level ``key =``, or 1 when it is not written."""
-        return self._find_key(key, 1, self.first_table()) or 1
-
-    def step(self, index: int) -> int:
-        """The line of the index-th ``[[step]]`` header (0-based index)."""
-        if index < len(self.steps):
-            return self.steps[index]
-        return self.top_key("step")  # steps written as an inline array have no headers
-
-    def step_key(self, index: int, key: str) -> int:
-        """The line of ``key =`` inside a step, or the step's header line."""
-        start = self.step(index)
-        if index >= len(self.steps):
-            return start
-        later = [line for line in self.tables if line > start]
-        end = later[0] if later else len(self.lines) + 1
-        return self._find_key(key, start + 1, end) or start
-
-    def _find_key(self, key: str, start: int, end: int) -> int | None:
-        pattern = re.compile(
-            rf"\s*(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')\s*="
-        )
-        for number in range(start, min(end, len(self.lines) + 1)):
-            if self.code[number - 1] and pattern.match(self.lines[number - 1]):
-                return number
-        return None
-
-
 class _Checker:
     """Turns parsed TOML into a `Script`, noting every problem with its line."""
 
-    def __init__(self, source: _Source, script_id: str, path: Path | None) -> None:
+    def __init__(self, source: TomlLines, script_id: str, path: Path | None) -> None:
         self.source = source
         self.script_id = script_id
         self.path = path
@@ -353,7 +255,7 @@ class _Checker:
         top = self.source.top_key
         for key in data:
             if key not in TOP_KEYS:
-                hint = _suggest(key, TOP_KEYS) or f"; the top of a script has {', '.join(TOP_KEYS)}"
+                hint = suggest(key, TOP_KEYS) or f"; the top of a script has {', '.join(TOP_KEYS)}"
                 self.errors.append((top(key), f'unknown key "{key}" at the top{hint}'))
         version = self._format(data)
         title = self._top_text(data, "title", 'e.g. title = "Slow breathing"')
@@ -423,12 +325,12 @@ class _Checker:
             )
             return []
         if isinstance(value, dict):
-            line = self.source.top_key("step")
-            for number, text in enumerate(self.source.lines, start=1):
-                if re.match(r"\s*\[\s*step\s*\]", text):
-                    line = number
-                    break
-            self.errors.append((line, "write each step as [[step]] (double brackets), not [step]"))
+            self.errors.append(
+                (
+                    self.source.top_key("step"),  # the [step] header
+                    "write each step as [[step]] (double brackets), not [step]",
+                )
+            )
             return []
         if not isinstance(value, list) or not value:
             self.errors.append((self.source.top_key("step"), "no steps: add at least one [[step]]"))
@@ -449,7 +351,7 @@ class _StepChecker:
         self.index = index
         self.table: dict[str, Any] = table if isinstance(table, dict) else {}
         self.is_table = isinstance(table, dict)
-        self.line = parent.source.step(index)
+        self.line = parent.source.table_line("step", index)
         self.kind = ""
 
     def error(self, line: int, message: str) -> None:
@@ -459,7 +361,8 @@ class _StepChecker:
         self.parent.warnings.append((line, message))
 
     def at(self, key: str) -> int:
-        return self.parent.source.step_key(self.index, key)
+        """The line of ``key =`` in this step, or its header line when not written there."""
+        return self.parent.source.table_key("step", self.index, key) or self.line
 
     def step(self) -> Step | None:
         if not self.is_table:
@@ -478,14 +381,14 @@ class _StepChecker:
             )
             return None
         if kind not in STEP_KINDS:
-            hint = _suggest(kind, list(STEP_KINDS))
+            hint = suggest(kind, list(STEP_KINDS))
             self.error(self.at("kind"), f'unknown step kind "{kind}"{hint} (kinds: {kinds})')
             return None
         self.kind = kind
         allowed = STEP_KEYS[kind]
         for key in self.table:
             if key not in allowed:
-                hint = _suggest(key, allowed) or f"; a {kind} step has {', '.join(allowed[1:])}"
+                hint = suggest(key, allowed) or f"; a {kind} step has {', '.join(allowed[1:])}"
                 self.error(self.at(key), f'unknown key "{key}" in a {kind} step{hint}')
         before = len(self.parent.errors)
         step = getattr(self, f"_{kind}")()
@@ -566,7 +469,7 @@ class _StepChecker:
         value = self.table[key]
         shown = " or ".join(f'"{option}"' for option in options)
         if not isinstance(value, str) or value not in options:
-            hint = _suggest(value, options) if isinstance(value, str) else ""
+            hint = suggest(value, options) if isinstance(value, str) else ""
             self.error(self.at(key), f"{key} must be {shown}, got {_describe(value)}{hint}")
             return None
         return value

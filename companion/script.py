@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from companion.errors import CompanionError
+
 FORMAT_VERSION = 1
 """The script format this code writes and reads. Older versions keep loading."""
 
@@ -145,6 +147,18 @@ class Names:
 
     a: str = "Partner A"
     b: str = "Partner B"
+
+    @classmethod
+    def parse(cls, text: str) -> Names:
+        """Names from ``--names "Sam,Alex"``; empty text gives the defaults."""
+        if not text:
+            return cls()
+        parts = [part.strip() for part in text.split(",")]
+        if len(parts) != 2 or not all(parts):
+            raise CompanionError(
+                '--names needs two names separated by a comma, e.g. --names "Sam,Alex".'
+            )
+        return cls(parts[0], parts[1])
 
     def of(self, partner: Partner) -> str:
         return self.a if partner == "a" else self.b

@@ -6,7 +6,6 @@ All three work instantly and offline: nothing is spoken, heard or started.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import logging
 import sys
@@ -14,8 +13,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from companion.errors import CompanionError, ScriptError
-from companion.loader import Library, check_script, default_library_dir, load_library, load_script
+from companion.loader import (
+    Library,
+    check_script,
+    default_library_dir,
+    load_library,
+    resolve_script,
+)
 from companion.script import Break, Breathe, Names, Script, Turn
 
 if TYPE_CHECKING:
@@ -142,8 +146,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_preview(args: argparse.Namespace) -> int:
     """Print a script's cue timeline, with a summary of its length, breathing and turns."""
-    names = _parse_names(args.names)
-    script = _resolve(args.script, args.scripts_dir)
+    names = Names.parse(args.names)
+    script = resolve_script(args.script, args.scripts_dir)
     timeline = _timeline(script, names, rate=args.rate, voice=args.voice)
     total = _total_seconds(timeline)
     if args.json:
@@ -172,39 +176,6 @@ def run_preview(args: argparse.Namespace) -> int:
             f"{entry.seconds:5.1f}s  {text}".rstrip()
         )
     return 0
-
-
-def _parse_names(value: str) -> Names:
-    if not value:
-        return Names()
-    parts = [part.strip() for part in value.split(",")]
-    if len(parts) != 2 or not all(parts):
-        raise CompanionError(
-            '--names needs two names separated by a comma, e.g. --names "Sam,Alex".'
-        )
-    return Names(parts[0], parts[1])
-
-
-def _resolve(name: str, scripts_dir: Path | None) -> Script:
-    """A script file path, or else an id in the library."""
-    path = Path(name)
-    if path.suffix == ".toml" or path.exists() or "/" in name:
-        if not path.exists():
-            raise CompanionError(f"There is no script file at {name}.")
-        try:
-            return load_script(path)
-        except ScriptError as error:
-            raise CompanionError(
-                f"{name} has problems; fix them first:\n" + "\n".join(error.problems)
-            ) from None
-    library = _library(scripts_dir)
-    if name in library:
-        return library[name]
-    close = difflib.get_close_matches(name, list(library), n=1)
-    hint = f' Did you mean "{close[0]}"?' if close else ""
-    raise CompanionError(
-        f'There is no script called "{name}"; `companion scripts` lists them.{hint}'
-    )
 
 
 def _timeline(

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from companion.commands.library import _resolve
-from companion.commands.serve import parse_names
+from companion.loader import resolve_script
+from companion.script import Names
 
 STAGES = {"lines": "rendering lines", "audio": "writing audio"}
 BAR_WIDTH = 30
@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
     from companion.render import render  # numpy, the engine and pyttsx3 only when rendering
     from companion.speech_out import VoiceSettings
 
-    names = parse_names(args.names)
-    script = _resolve(args.script, args.scripts_dir)
+    names = Names.parse(args.names)
+    script = resolve_script(args.script, args.scripts_dir)
     bar = None if args.quiet else ProgressBar(sys.stderr, sys.stderr.isatty())
     rendered = render(
         script,

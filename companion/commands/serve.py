@@ -63,24 +63,13 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def parse_names(text: str) -> Names:
-    if not text:
-        return Names()
-    parts = [part.strip() for part in text.split(",")]
-    if len(parts) != 2 or not all(parts):
-        raise CompanionError(
-            f'--names takes two names separated by a comma, e.g. "Sam,Alex"; got "{text}"'
-        )
-    return Names(parts[0], parts[1])
-
-
 def run(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
     from companion.app import Companion, Options, build_web_app
 
     options_kwargs: dict[str, Any] = {
-        "names": parse_names(args.names),
+        "names": Names.parse(args.names),
         "voice": not args.no_voice,
         "voice_name": args.voice,
         "rate": args.rate,
