@@ -1,0 +1,31 @@
+"""The README's examples are real: every script and plan in it passes its check."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from companion.homework import check_plan_text, library_scripts
+from companion.loader import check_script_text
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def toml_blocks() -> list[str]:
+    return re.findall(r"```toml\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_every_script_in_the_readme_checks_clean() -> None:
+    scripts = [b for b in toml_blocks() if "[[step]]" in b]
+    assert scripts
+    for text in scripts:
+        result = check_script_text(text, "README.md")
+        assert (result.errors, result.warnings) == ([], [])
+
+
+def test_every_homework_plan_in_the_readme_checks_clean() -> None:
+    plans = [b for b in toml_blocks() if "[[practice]]" in b]
+    assert plans
+    for text in plans:
+        result = check_plan_text(text, "README.md", library_scripts())
+        assert result.errors == []
