@@ -47,6 +47,9 @@ CACHE_FORMAT = 1
 CUE_WORD_GAP = 0.12
 """Seconds between a cue's tone and its spoken word."""
 
+RENDER_ATTEMPTS = 3
+RENDER_MIN_SHARE = 0.7
+"""A render shorter than this share of the estimate is taken as cut short."""
 RENDER_TIMEOUT = 60.0
 """Longest one line may take to render before it is given up (captions only for it)."""
 
@@ -197,23 +200,70 @@ class TtsEngine:
                 "choose one listed by `espeak-ng --voices`."
             )
             log.warning("unknown voice %r; using the default", settings.voice)
+        self._voice_id = voice_id
+        self._rate = int(settings.rate)
+        self._volume = max(0.0, min(1.0, float(settings.volume)))
         try:
-            if voice_id is not None:
-                self._engine.setProperty("voice", voice_id)
-            self._engine.setProperty("rate", int(settings.rate))
-            self._engine.setProperty("volume", max(0.0, min(1.0, float(settings.volume))))
+            self._apply_settings()
         except Exception as error:
             raise VoiceUnavailable(NO_ENGINE) from error
 
+    def _apply_settings(self) -> None:
+        """Set voice, rate and volume; queued before every save, since espeak keeps them
+        per process and pyttsx3 hands one cached engine to every `init` in a process."""
+        if self._voice_id is not None:
+            self._engine.setProperty("voice", self._voice_id)
+        self._engine.setProperty("rate", self._rate)
+        self._engine.setProperty("volume", self._volume)
+
     def render(self, text: str, path: Path) -> None:
-        """Write `text` spoken to the WAV file `path`, atomically (temp file + rename)."""
+        """Write `text` spoken to the WAV file `path`, atomically (temp file + rename).
+
+        espeak has one synthesiser per process; when another pyttsx3 engine in the process
+        is torn down mid-render, the utterance comes back cut short. A render that espeak
+        calls incomplete, or far shorter than any real line (real ones run 0.8-1.4 times
+        the estimate), is done again; after the last try the longest result stands.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(prefix=".render-", suffix=".wav", dir=path.parent)
+        shortest_plausible = RENDER_MIN_SHARE * estimate_speech_seconds(text, self._rate)
+        best: tuple[float, Path] | None = None
+        try:
+            for attempt in range(1, RENDER_ATTEMPTS + 1):
+                temp, completed = self._render_once(text, path.parent)
+                seconds = wav_seconds(temp) if temp.stat().st_size > 44 else 0.0
+                if best is None or seconds > best[0]:
+                    if best is not None:
+                        best[1].unlink(missing_ok=True)
+                    best = (seconds, temp)
+                else:
+                    temp.unlink(missing_ok=True)
+                if completed and seconds >= shortest_plausible:
+                    break
+                log.warning(
+                    "render %d of %r came back short (%.2f s, completed=%s); rendering again",
+                    attempt,
+                    text,
+                    seconds,
+                    completed,
+                )
+            assert best is not None
+            if best[0] <= 0.0:
+                raise VoiceUnavailable(f"The speech engine wrote no audio for {text!r}.")
+            os.replace(best[1], path)
+        finally:
+            if best is not None:
+                best[1].unlink(missing_ok=True)
+
+    def _render_once(self, text: str, folder: Path) -> tuple[Path, bool]:
+        """One save_to_file + runAndWait into a new temp file; (file, espeak said complete)."""
+        fd, temp_name = tempfile.mkstemp(prefix=".render-", suffix=".wav", dir=folder)
         os.close(fd)
         temp = Path(temp_name)
         finished = threading.Event()
+        outcome = {"completed": False}
 
-        def on_finished(**_: object) -> None:
+        def on_finished(completed: bool = False, **_: object) -> None:
+            outcome["completed"] = completed
             finished.set()
 
         tokens = [
@@ -222,20 +272,19 @@ class TtsEngine:
         ]
         try:
             with contextlib.redirect_stdout(_WithoutSavedNotices(sys.stdout)):
+                self._apply_settings()
                 # One file per runAndWait: several queued saves write only the last.
                 self._engine.save_to_file(text, str(temp))
                 self._engine.runAndWait()
                 # espeak synthesises on its own thread and runAndWait may return first
                 # (seen with a 9 s line): the file is complete only at "finished".
                 if not finished.wait(RENDER_TIMEOUT):
+                    temp.unlink(missing_ok=True)
                     raise VoiceUnavailable(f"The speech engine did not finish {text!r}.")
-            if temp.stat().st_size <= 44:
-                raise VoiceUnavailable(f"The speech engine wrote no audio for {text!r}.")
-            os.replace(temp, path)
         finally:
             for token in tokens:
                 self._engine.disconnect(token)
-            temp.unlink(missing_ok=True)
+        return temp, outcome["completed"]
 
 
 class _WithoutSavedNotices(io.TextIOBase):
