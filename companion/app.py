@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from companion.clock import Clock, MonotonicClock
-from companion.effects import Command, Cue, Effect, Milestone, Speak, StopSound
+from companion.effects import Command, CommandName, Cue, Effect, Milestone, Speak, StopSound
 from companion.engine import Engine, estimate_speech_seconds, preview
 from companion.hub import Hub
 from companion.loader import default_library_dir, load_library
@@ -26,11 +26,27 @@ if TYPE_CHECKING:
     from flask import Flask
 
     from companion.journal import Journal
+    from companion.speech_in import Heard, SpeakingNow
     from companion.speech_out import SpeechOut
 
 log = logging.getLogger(__name__)
 
 BREAK_SCRIPT_ID = "time-out"
+ACTIONS: dict[CommandName, str] = {
+    CommandName.PAUSE: "paused",
+    CommandName.RESUME: "resumed",
+    CommandName.NEXT: "next step",
+    CommandName.BACK: "back a step",
+    CommandName.REPEAT: "repeating",
+    CommandName.STOP: "stopped",
+    CommandName.TIMEOUT: "time-out",
+    CommandName.SLOWER: "slower",
+    CommandName.FASTER: "faster",
+    CommandName.READY: "ready",
+    CommandName.MORE_TIME: "more time",
+    CommandName.RETURN: "coming back",
+}
+"""What the page shows after "heard: pause - "."""
 
 
 @dataclass(frozen=True)
@@ -270,15 +286,17 @@ class Companion:
                 except Exception:  # the journal must never stop a session
                     log.exception("the journal could not record %r", effect)
 
-    def _on_heard(self, heard: Any) -> None:
+    def _on_heard(self, heard: Heard) -> None:
+        """Runs on the recogniser's thread: queue the command, tell every page what was heard."""
         if heard.command is not None:
             self.submit(Command(heard.command, source="voice"))
+        action = ACTIONS.get(heard.command, "") if heard.command is not None else ""
         self.hub.publish(
-            "heard",
-            {"text": heard.text, "command": str(heard.command or ""), "action": ""},
+            "heard", {"text": heard.text, "command": str(heard.command or ""), "action": action}
         )
+        self.hub.publish("status", self.status())
 
-    def _speaking(self) -> Any:
+    def _speaking(self) -> SpeakingNow:
         from companion.speech_in import SpeakingNow
 
         if self.speech is None:

@@ -19,6 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "homework",
     "authoring",
     "render",
+    "listen",
+    "model",
 )
 
 

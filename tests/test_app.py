@@ -176,3 +176,18 @@ def test_the_therapist_report_uses_the_couples_names(journaled: Companion) -> No
     report = client.get("/api/journal/export?format=html", headers={"Host": "localhost:80"})
     assert report.status_code == 200
     assert "Robin" in report.get_data(as_text=True)
+
+
+def test_a_heard_command_drives_the_session_and_every_page_sees_what_was_heard(
+    companion: Companion,
+) -> None:
+    from companion.speech_in import Heard
+
+    page = companion.hub.subscribe()
+    companion.submit(Command(CommandName.START, script="slow-breathing"))
+    wait_for(lambda: companion.state()["status"] == "running")
+    # Stands in for the recogniser thread, which calls this when a command is accepted.
+    companion._on_heard(Heard("pause please", CommandName.PAUSE, 1.0, 0.9))
+    wait_for(lambda: companion.state()["status"] == "paused")
+    heard = [m.data for m in page.drain() if m.type == "heard"]
+    assert heard == [{"text": "pause please", "command": "pause", "action": "paused"}]

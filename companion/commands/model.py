@@ -1,0 +1,78 @@
+"""`companion model download|status`: the speech models the listener uses."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from companion.models import VOSK_EN, ModelSpec, download_model, model_status, models_dir
+
+
+def register(subparsers: Any) -> None:
+    """Add the `model` subcommand with `download` and `status`."""
+    parser = subparsers.add_parser(
+        "model",
+        help="download or inspect speech models",
+        description="Download the English vosk model, or show which speech models are installed.",
+    )
+    actions = parser.add_subparsers(dest="model_action", metavar="ACTION", required=True)
+    download = actions.add_parser(
+        "download",
+        help=f"download {VOSK_EN.name} (about 41 MB) into models/",
+        description=(
+            f"Download {VOSK_EN.name} from the vosk project, check its size and SHA-256, "
+            "and install it atomically."
+        ),
+    )
+    download.add_argument("--dir", type=Path, help="models folder (default: models/)")
+    download.add_argument("--url", default=VOSK_EN.url, help="download from this address")
+    download.add_argument("--size", type=int, default=VOSK_EN.size, help=argparse.SUPPRESS)
+    download.add_argument("--sha256", default=VOSK_EN.sha256, help=argparse.SUPPRESS)
+    download.add_argument("--quiet", action="store_true", help="no progress bar")
+    download.set_defaults(func=run_download)
+    status = actions.add_parser(
+        "status",
+        help="show installed models",
+        description="Show which speech models are installed.",
+    )
+    status.add_argument("--dir", type=Path, help="models folder (default: models/)")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(func=run_status)
+
+
+def _bar(done: int, total: int) -> None:
+    width = 30
+    filled = int(width * min(done, total) / total) if total else width
+    sys.stderr.write(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done / 1e6:5.1f} / {total / 1e6:.1f} MB"
+    )
+    sys.stderr.flush()
+
+
+def run_download(args: argparse.Namespace) -> int:
+    """Download, verify and install the model; prints where it went."""
+    spec = ModelSpec(VOSK_EN.name, args.url, args.size, args.sha256)
+    try:
+        path = download_model(spec, args.dir, None if args.quiet else _bar)
+    finally:
+        if not args.quiet:
+            sys.stderr.write("\n")
+    print(f"{spec.name} is installed in {path}")
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Print what is installed, as lines or JSON."""
+    items = model_status(args.dir)
+    if args.json:
+        print(json.dumps([asdict(i) for i in items], indent=2))
+        return 0
+    print(f"Models folder: {args.dir or models_dir()}")
+    for item in items:
+        mark = "installed" if item.installed else "missing"
+        print(f"  {item.engine:<13} {item.name:<30} {mark}: {item.note}")
+    return 0

@@ -1,0 +1,413 @@
+"""Sound device -> recogniser -> commands: the listening side of the companion.
+
+`Listener` owns one thread: it loads the model, opens the audio source (a microphone, or
+a WAV file for `companion listen --wav`), feeds the recogniser and calls `on_heard` for
+every accepted command. What counts as a command is decided by `CommandGate` and
+`Endpointer`, pure classes that read no clock and touch no audio device:
+
+- whole utterances only: "let's pause" fires, "don't tell me to stop" never does;
+- an utterance ends early (about 0.2 s of quiet) when what was heard so far is already a
+  complete command phrase, so a command acts before the speaker has finished breathing out;
+- the companion never obeys itself: words of the line it is playing (and of lines played
+  during the utterance, plus a short tail) are removed before matching, so its own voice
+  leaves nothing, while a partner's "pause" over its voice remains and fires.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from companion.capture import AudioSource, DeviceLost, DeviceSource, SourceError
+from companion.commands_vocab import Match, Vocabulary, load_vocabulary, words_of
+from companion.effects import CommandName
+from companion.errors import CompanionError
+from companion.recognisers import Engine, Recogniser, Word, load_engine
+
+log = logging.getLogger(__name__)
+
+EngineChoice = Literal["auto", "vosk", "pocketsphinx", "off"]
+
+
+@dataclass(frozen=True)
+class ListenSettings:
+    """How to listen; every field has a default that suits a living room."""
+
+    engine: EngineChoice = "auto"
+    """"auto" uses vosk when its model is installed, else the built-in pocketsphinx."""
+    language: str = "en"
+    """Which vocabulary file (companion/vocab/<language>.toml) to listen for."""
+    vocabulary_path: Path | None = None
+    """A vocabulary file to use instead of the built-in one."""
+    model_path: Path | None = None
+    """The vosk model folder (default: models/vosk-model-small-en-us-0.15)."""
+    device: int | str | None = None
+    """Input device index or name substring; None for the system default."""
+    signal_phrase: str = ""
+    """The couple's own word or phrase for a time-out ("" for none)."""
+    min_confidence: float = 0.5
+    """Command words the engine is less sure of than this are ignored."""
+    block_seconds: float = 0.05
+    """Audio block size: smaller acts sooner, costs more CPU."""
+    quick_end_seconds: float = 0.2
+    """Quiet after a complete command phrase that ends the utterance early."""
+    end_seconds: float = 0.6
+    """Quiet that ends any utterance."""
+    max_utterance_seconds: float = 12.0
+    """Longer speech is cut here (a TV, a long sentence): nothing that long is a command."""
+    self_tail_seconds: float = 0.6
+    """How long after the companion's voice stops its words still count as its own."""
+    barge_in: tuple[CommandName, ...] = (CommandName.PAUSE, CommandName.STOP, CommandName.TIMEOUT)
+    """Commands that may interrupt the companion's own voice; others wait for quiet, since
+    its voice heard back is sometimes misheard as a command phrase."""
+    retry_seconds: float = 1.0
+    """First wait before reopening a lost device; doubles up to `retry_max_seconds`."""
+    retry_max_seconds: float = 15.0
+
+
+@dataclass(frozen=True)
+class SpeakingNow:
+    """What the companion itself is playing: its own voice must not command it."""
+
+    text: str = ""
+    """The line being played now; "" when silent."""
+    ended_at: float = float("-inf")
+    """Monotonic time the last sound ended."""
+
+
+@dataclass(frozen=True)
+class Heard:
+    """A command accepted from speech."""
+
+    text: str
+    """The words recognised, as heard (fillers included)."""
+    command: CommandName | None
+    at: float
+    """Seconds since the audio stream started at which the command was acted on."""
+    confidence: float
+
+
+@dataclass(frozen=True)
+class ListenStatus:
+    """Whether the mic is on, which engine listens, and why, in one sentence."""
+
+    on: bool
+    engine: Literal["vosk", "pocketsphinx", "off"]
+    reason: str
+    overflows: int = 0
+    finished: bool = False
+    """A file source was heard to its end."""
+
+
+# --- pure decision logic ----------------------------------------------------------------
+
+
+@dataclass
+class Endpointer:
+    """Energy-based speech/quiet tracking on blocks of audio; time is passed in as data.
+
+    The noise floor follows the quietest recent blocks, so a fan or a TV far away raises
+    the bar instead of counting as speech.
+    """
+
+    ratio: float = 3.0
+    """A block is speech when its RMS exceeds the noise floor by this factor..."""
+    min_rms: float = 120.0
+    """...and this absolute level (int16 units), so digital silence is not "speech"."""
+    keep_ratio: float = 1.6
+    """...and stays speech until it falls below this factor: weak sounds ("f", "th")
+    inside a word or sentence are not mistaken for the end of speech."""
+    floor: float = 0.0
+    speaking: bool = False
+    in_utterance: bool = False
+    speech_seconds: float = 0.0
+    quiet_seconds: float = 0.0
+    utterance_seconds: float = 0.0
+
+    def update(self, rms: float, seconds: float) -> bool:
+        """Account for one block; returns whether the block is speech."""
+        if self.floor == 0.0:
+            self.floor = max(rms, 1.0)
+        # Fall fast to quieter levels, rise slowly (about 3 s time constant) to louder ones.
+        self.floor = rms if rms < self.floor else self.floor + (rms - self.floor) * seconds / 3.0
+        ratio = self.keep_ratio if self.speaking else self.ratio
+        speech = rms > max(self.floor * ratio, self.min_rms * ratio / self.ratio)
+        self.speaking = speech
+        if speech:
+            self.in_utterance = True
+            self.speech_seconds += seconds
+            self.quiet_seconds = 0.0
+        elif self.in_utterance:
+            self.quiet_seconds += seconds
+        if self.in_utterance:
+            self.utterance_seconds += seconds
+        return speech
+
+    def reset(self) -> None:
+        """Forget the current utterance (the noise floor is kept)."""
+        self.in_utterance = self.speaking = False
+        self.speech_seconds = self.quiet_seconds = self.utterance_seconds = 0.0
+
+
+@dataclass
+class CommandGate:
+    """Decides whether a finished utterance is a command the couple gave."""
+
+    vocab: Vocabulary
+    min_confidence: float = 0.5
+    barge_in: tuple[CommandName, ...] = (CommandName.PAUSE, CommandName.STOP, CommandName.TIMEOUT)
+
+    def decide(self, words: Sequence[Word], own: frozenset[str] = frozenset()) -> Match | None:
+        """The command in `words`, or None; `own` are words the companion was saying.
+
+        The whole utterance must be `filler* command filler*`. While the companion speaks,
+        the words of its line are dropped first, so what a partner said over it remains;
+        a command word the companion is itself saying can never fire (a partner's
+        identical word is then lost: the safe side).
+        """
+        texts = [w.text for w in words]
+        if own:
+            kept = [i for i, t in enumerate(texts) if t not in own]
+            match = self.vocab.match([texts[i] for i in kept])
+            if match is None or match.command not in self.barge_in:
+                return None
+            span = kept[match.start : match.start + len(match.phrase)]
+            return match if self._sure(words, span) else None
+        match = self.vocab.match(texts)
+        if match is None:
+            return None
+        span = list(range(match.start, match.start + len(match.phrase)))
+        return match if self._sure(words, span) else None
+
+    def _sure(self, words: Sequence[Word], span: Sequence[int]) -> bool:
+        return min(words[i].confidence for i in span) >= self.min_confidence
+
+    def complete(self, partial: Sequence[str], own: frozenset[str] = frozenset()) -> bool:
+        """Whether the words so far already form a command (worth ending the utterance)."""
+        return self.decide([Word(t, 1.0) for t in partial], own) is not None
+
+
+@dataclass
+class SelfVoice:
+    """Which words are the companion's own during the current utterance."""
+
+    tail_seconds: float = 0.6
+    last_text: str = ""
+    words: set[str] = field(default_factory=set)
+
+    def observe(self, speaking: SpeakingNow, now: float) -> None:
+        """Note what is playing at `now`; its words count as own until the utterance ends."""
+        if speaking.text:
+            self.last_text = speaking.text
+            self.words.update(words_of(speaking.text))
+        elif self.last_text and now - speaking.ended_at < self.tail_seconds:
+            self.words.update(words_of(self.last_text))
+
+    def take(self) -> frozenset[str]:
+        """The own words of the utterance that just ended; starts afresh."""
+        own = frozenset(self.words)
+        self.words = set()
+        return own
+
+
+# --- the thread -------------------------------------------------------------------------
+
+
+class ListenError(CompanionError):
+    """Listening cannot start (shown as one sentence)."""
+
+
+SourceFactory = Callable[[], AudioSource]
+
+
+class Listener:
+    """Listens in its own thread and calls `on_heard` for each accepted command."""
+
+    def __init__(
+        self,
+        settings: ListenSettings,
+        on_heard: Callable[[Heard], None],
+        speaking: Callable[[], SpeakingNow],
+        *,
+        source: SourceFactory | None = None,
+        engine: Engine | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self._on_heard = on_heard
+        self._speaking = speaking
+        self._source_factory = source or (
+            lambda: DeviceSource(settings.device, settings.block_seconds)
+        )
+        self._engine = engine
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._status = ListenStatus(False, "off", "Listening has not started.")
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._source: AudioSource | None = None
+
+    def start(self) -> None:
+        """Load the model and open the stream in the background; never raises."""
+        if self.settings.engine == "off":
+            self._set(False, "off", "Voice commands are off; buttons and keys still work.")
+            return
+        self._set(False, "off", "Loading the speech model…")
+        self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
+        self._thread.start()
+
+    def status(self) -> ListenStatus:
+        """Mic on/off, the engine and one sentence saying why."""
+        with self._lock:
+            overflows = self._source.overflows if self._source is not None else 0
+            return ListenStatus(
+                self._status.on,
+                self._status.engine,
+                self._status.reason,
+                overflows,
+                self._status.finished,
+            )
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end (a file source ends by itself); True if it ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def close(self) -> None:
+        """Stop listening and release the device."""
+        self._stopping.set()
+        self.join(timeout=5.0)
+
+    def _set(
+        self,
+        on: bool,
+        engine: Literal["vosk", "pocketsphinx", "off"],
+        reason: str,
+        finished: bool = False,
+    ) -> None:
+        with self._lock:
+            self._status = ListenStatus(on, engine, reason, finished=finished)
+        log.info("listening: %s", reason)
+
+    # Runs on the listener thread only.
+    def _run(self) -> None:
+        try:
+            vocab = load_vocabulary(self.settings.language, self.settings.vocabulary_path)
+            if self.settings.signal_phrase:
+                vocab = vocab.with_phrase(CommandName.TIMEOUT, self.settings.signal_phrase)
+            if self._engine is None:
+                choice = self.settings.engine
+                # The model is loaded before the stream opens, or its first seconds overflow.
+                self._engine, note = load_engine(choice, self.settings.model_path)
+            else:
+                note = f"Listening with {self._engine.name}."
+        except CompanionError as error:
+            self._set(False, "off", str(error))
+            return
+        engine_name: Literal["vosk", "pocketsphinx"] = (
+            "vosk" if self._engine.name == "vosk" else "pocketsphinx"
+        )
+        delay = self.settings.retry_seconds
+        while not self._stopping.is_set():
+            try:
+                source = self._source_factory()
+                source.open()
+            except SourceError as error:
+                self._set(False, engine_name, str(error))
+                self._stopping.wait(delay)
+                delay = min(delay * 2, self.settings.retry_max_seconds)
+                continue
+            with self._lock:
+                self._source = source
+            self._set(True, engine_name, note)
+            delay = self.settings.retry_seconds
+            try:
+                finished = self._listen(source, vocab, self._engine)
+            except DeviceLost as error:
+                self._set(False, engine_name, str(error))
+                finished = False
+            finally:
+                source.close()
+            if finished:
+                self._set(False, engine_name, "The recording was heard to the end.", True)
+                return
+            self._stopping.wait(delay)
+        self._set(False, "off", "Listening stopped.")
+
+    def _listen(self, source: AudioSource, vocab: Vocabulary, engine: Engine) -> bool:
+        """Recognise until the source ends (True) or we are closed (False)."""
+        settings = self.settings
+        recogniser: Recogniser = engine.recogniser(vocab, source.rate)
+        gate = CommandGate(vocab, settings.min_confidence, settings.barge_in)
+        endpointer = Endpointer()
+        own = SelfVoice(settings.self_tail_seconds)
+        at = 0.0
+        # Audio just before speech starts, so the recogniser hears the first consonant.
+        preroll: deque[bytes] = deque(maxlen=max(1, round(0.3 / settings.block_seconds)))
+        feeding = False
+        while not self._stopping.is_set():
+            chunk = source.read(timeout=1.0)
+            if chunk is None:
+                if feeding:
+                    self._consider(recogniser.finish(), gate, own.take(), at)
+                return True
+            if not chunk:
+                continue
+            seconds = len(chunk) / 2 / source.rate
+            at += seconds
+            own.observe(self._speaking(), self._clock())
+            samples = np.frombuffer(chunk, dtype="<i2").astype(np.float32)
+            endpointer.update(float(np.sqrt(np.mean(samples * samples))), seconds)
+            if not endpointer.in_utterance:
+                # Quiet: nothing to decode (saves CPU while idle), only remember it.
+                preroll.append(chunk)
+                own.take()
+                continue
+            final = None
+            if not feeding:
+                feeding = True
+                for earlier in preroll:
+                    final = recogniser.accept(earlier) or final
+                preroll.clear()
+            final = recogniser.accept(chunk) or final
+            quiet = endpointer.quiet_seconds
+            if final is None and (
+                quiet >= settings.end_seconds
+                or endpointer.utterance_seconds >= settings.max_utterance_seconds
+                or (
+                    quiet >= settings.quick_end_seconds
+                    and gate.complete(recogniser.partial(), frozenset(own.words))
+                )
+            ):
+                final = recogniser.finish()
+            if final is not None:
+                endpointer.reset()
+                feeding = False
+                self._consider(final, gate, own.take(), at)
+        return False
+
+    def _consider(
+        self, words: Sequence[Word], gate: CommandGate, own: frozenset[str], at: float
+    ) -> None:
+        if not words:
+            return
+        match = gate.decide(words, own)
+        text = " ".join(w.text for w in words)
+        log.debug("heard %r -> %s (own words: %d)", text, match and match.command, len(own))
+        if match is None:
+            return
+        confidence = min(w.confidence for w in words if w.text in match.phrase)
+        try:
+            self._on_heard(Heard(text, match.command, round(at, 3), confidence))
+        except Exception:  # the listener must outlive a faulty consumer
+            log.exception("on_heard failed for %r", text)

@@ -1,0 +1,308 @@
+"""Specifications of the pure listening logic: vocabulary, whole-utterance gate, self-voice.
+
+No audio here: words go in as data, decisions come out. Real-audio tests live in
+test_speech_in_audio.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from companion.commands_vocab import (
+    VocabularyError,
+    available_languages,
+    load_vocabulary,
+    parse_vocabulary,
+    words_of,
+)
+from companion.effects import CommandName
+from companion.recognisers import Word, check_phrase, jsgf_grammar
+from companion.speech_in import (
+    CommandGate,
+    Endpointer,
+    Heard,
+    Listener,
+    ListenSettings,
+    SelfVoice,
+    SpeakingNow,
+)
+
+EN = load_vocabulary("en")
+
+
+def ws(text: str, confidence: float = 1.0) -> list[Word]:
+    return [Word(w, confidence) for w in words_of(text)]
+
+
+@pytest.mark.parametrize(
+    ("said", "command"),
+    [
+        ("pause", CommandName.PAUSE),
+        ("let's pause", CommandName.PAUSE),
+        ("pause please", CommandName.PAUSE),
+        ("can we take a break", CommandName.TIMEOUT),
+        ("time out", CommandName.TIMEOUT),
+        ("okay resume", CommandName.RESUME),
+        ("next", CommandName.NEXT),
+        ("go back", CommandName.BACK),
+        ("repeat that please", CommandName.REPEAT),
+        ("slow down", CommandName.SLOWER),
+        ("stop", CommandName.STOP),
+        ("we need more time", CommandName.MORE_TIME),
+        ("let's come back", CommandName.RETURN),
+        ("i'm ready", CommandName.READY),
+    ],
+)
+def test_a_whole_command_phrase_with_polite_words_is_a_command(
+    said: str, command: CommandName
+) -> None:
+    match = EN.match(words_of(said))
+    assert match is not None and match.command == command
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "don't tell me to stop",
+        "i need a break from your attitude",
+        "next time listen to me",
+        "we can pause later but not now",
+        "stop stop",
+        "please please please pause please",
+        "",
+    ],
+)
+def test_a_command_word_inside_a_longer_sentence_is_not_a_command(said: str) -> None:
+    assert EN.match(words_of(said)) is None
+
+
+def test_the_gate_ignores_command_words_below_the_confidence_threshold() -> None:
+    gate = CommandGate(EN, min_confidence=0.6)
+    assert gate.decide(ws("pause", 0.9)) is not None
+    assert gate.decide(ws("pause", 0.4)) is None
+    # Only the command's own words count: an unsure filler does not block it.
+    assert gate.decide([Word("please", 0.2), Word("pause", 0.9)]) is not None
+
+
+def test_the_companions_own_words_never_make_a_command() -> None:
+    gate = CommandGate(EN)
+    own = frozenset(words_of("Let's pause here and take a break."))
+    assert gate.decide(ws("let's pause"), own) is None
+    assert gate.decide(ws("take a break"), own) is None
+    assert gate.decide(ws("pause here and take a break"), own) is None
+
+
+def test_a_partner_talking_over_the_companion_can_still_command_it() -> None:
+    gate = CommandGate(EN)
+    own = frozenset(words_of("Breathe in slowly through your nose."))
+    match = gate.decide(ws("breathe in slowly through pause"), own)
+    assert match is not None and match.command == CommandName.PAUSE
+    match = gate.decide(ws("slowly through your nose stop please"), own)
+    assert match is not None and match.command == CommandName.STOP
+
+
+def test_self_voice_remembers_lines_played_during_the_utterance_and_a_short_tail() -> None:
+    voice = SelfVoice(tail_seconds=0.5)
+    voice.observe(SpeakingNow("Take a break.", ended_at=float("-inf")), now=10.0)
+    voice.observe(SpeakingNow("", ended_at=10.2), now=10.5)
+    assert voice.take() == frozenset({"take", "a", "break"})
+    voice.observe(SpeakingNow("", ended_at=10.2), now=10.6)  # still within the tail
+    assert voice.take() == frozenset({"take", "a", "break"})
+    voice.observe(SpeakingNow("", ended_at=10.2), now=11.0)  # tail over: nothing is own
+    assert voice.take() == frozenset()
+
+
+def test_endpointer_tracks_speech_then_quiet_against_the_noise_floor() -> None:
+    ep = Endpointer()
+    for _ in range(20):
+        ep.update(50.0, 0.05)  # room noise
+    assert not ep.in_utterance
+    for _ in range(10):
+        assert ep.update(3000.0, 0.05)
+    for _ in range(4):
+        assert not ep.update(60.0, 0.05)
+    assert ep.in_utterance
+    assert ep.quiet_seconds == pytest.approx(0.2)
+    assert ep.speech_seconds == pytest.approx(0.5)
+    ep.reset()
+    assert not ep.in_utterance and ep.quiet_seconds == 0.0
+
+
+def test_endpointer_does_not_call_steady_noise_speech() -> None:
+    ep = Endpointer()
+    speech = [ep.update(800.0, 0.05) for _ in range(200)]  # a loud fan, 10 s
+    assert not any(speech[1:])
+
+
+def test_a_signal_word_adds_a_timeout_phrase() -> None:
+    vocab = EN.with_phrase(CommandName.TIMEOUT, "Pineapple")
+    match = vocab.match(words_of("pineapple please"))
+    assert match is not None and match.command == CommandName.TIMEOUT
+
+
+class FakeEngine:
+    """Knows a fixed word list; stands in for a model in word-check specifications."""
+
+    name = "vosk"
+
+    def __init__(self, words: set[str]) -> None:
+        self._words = words
+
+    def knows(self, word: str) -> bool:
+        return word in self._words
+
+    def phones(self, word: str) -> int:
+        return len(word)
+
+
+def test_check_phrase_says_plainly_when_a_signal_word_cannot_be_recognised() -> None:
+    engine = FakeEngine({"red", "light"})
+    assert check_phrase(engine, "red light") == "“red light” can be recognised."
+    message = check_phrase(engine, "red zorblax")
+    assert "does not know “zorblax”" in message and "choose another word" in message
+
+
+def test_every_language_file_parses_and_names_only_engine_commands() -> None:
+    assert {"en", "ko"} <= set(available_languages())
+    for language in available_languages():
+        vocab = load_vocabulary(language)
+        assert vocab.commands[CommandName.PAUSE]
+        assert vocab.commands[CommandName.STOP]
+
+
+def test_a_language_is_added_by_a_file_alone(tmp_path: Path) -> None:
+    path = tmp_path / "xx.toml"
+    path.write_text('language = "xx"\n[commands]\npause = ["pausa"]\nstop = ["basta"]\n')
+    vocab = load_vocabulary(path=path)
+    match = vocab.match(["basta"])
+    assert match is not None and match.command == CommandName.STOP
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[commands]\npause = ["p"]', "expected `language"),
+        ('language = "en"\n[commands]\nsnooze = ["zz"]', "unknown command 'snooze'"),
+        ('language = "en"\n[commands]\npause = "pause"', "commands.pause: expected a list"),
+        ('language = "en"', "expected a [commands] table"),
+        ("language = ", "vocab.toml:"),
+    ],
+)
+def test_a_malformed_vocabulary_says_what_and_where(text: str, expected: str) -> None:
+    with pytest.raises(VocabularyError, match=None) as error:
+        parse_vocabulary(text, "vocab.toml")
+    assert expected in str(error.value)
+    assert str(error.value).startswith("vocab.toml")
+
+
+def test_the_pocketsphinx_grammar_keeps_command_words_out_of_ordinary_sentences() -> None:
+    phrases = EN.phrases()
+    grammar = jsgf_grammar(phrases, EN, ["really", "pause"])
+    other = grammar.split("<other> = ")[1]
+    assert "really" in other
+    assert "pause" not in other.split()  # a sentence cannot borrow a command word
+
+
+class ScriptedRecogniser:
+    """Returns prepared words at given blocks: lets the thread's wiring be specified."""
+
+    engine = "pocketsphinx"
+
+    def __init__(self, rate: int, words: Sequence[str]) -> None:
+        self.rate = rate
+        self.words = list(words)
+        self.fed = 0
+
+    def accept(self, chunk: bytes) -> list[Word] | None:
+        self.fed += 1
+        return None
+
+    def partial(self) -> tuple[str, ...]:
+        return tuple(self.words)
+
+    def finish(self) -> list[Word]:
+        return [Word(w, 1.0) for w in self.words]
+
+
+class ScriptedEngine:
+    name = "pocketsphinx"
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self.words = words
+
+    def knows(self, word: str) -> bool:
+        return True
+
+    def phones(self, word: str) -> int:
+        return 3
+
+    def recogniser(self, vocab: object, rate: int) -> ScriptedRecogniser:
+        return ScriptedRecogniser(rate, self.words)
+
+
+class BlockSource:
+    """Blocks of a loud burst in quiet: a stand-in for a microphone."""
+
+    rate = 16_000
+    overflows = 0
+
+    def __init__(self, loud_blocks: range, total: int) -> None:
+        self.loud = loud_blocks
+        self.total = total
+        self.i = 0
+
+    def open(self) -> None:
+        pass
+
+    def read(self, timeout: float) -> bytes | None:
+        if self.i >= self.total:
+            return None
+        level = 5000 if self.i in self.loud else 10
+        self.i += 1
+        return (level.to_bytes(2, "little", signed=True) * 800)[:1600]
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_complete_command_acts_after_a_short_quiet_not_the_full_endpoint() -> None:
+    heard: list[Heard] = []
+    listener = Listener(
+        ListenSettings(engine="pocketsphinx", quick_end_seconds=0.2, end_seconds=0.6),
+        heard.append,
+        SpeakingNow,
+        source=lambda: BlockSource(range(20, 30), 60),
+        engine=ScriptedEngine(["pause"]),  # type: ignore[arg-type]
+    )
+    listener.start()
+    assert listener.join(timeout=10)
+    assert [h.command for h in heard] == [CommandName.PAUSE]
+    # Speech ends at block 30 (1.5 s); 0.2 s of quiet later it acts: at 1.7 s.
+    assert heard[0].at == pytest.approx(1.7, abs=0.051)
+    assert listener.status().finished
+
+
+def test_a_failing_model_leaves_the_mic_off_with_one_sentence(tmp_path: Path) -> None:
+    listener = Listener(
+        ListenSettings(engine="vosk", model_path=tmp_path / "nothing-here"),
+        lambda heard: None,
+        SpeakingNow,
+        source=lambda: BlockSource(range(0), 1),
+    )
+    listener.start()
+    assert listener.join(timeout=10)
+    status = listener.status()
+    assert not status.on and status.engine == "off"
+    assert "companion model download" in status.reason and "\n" not in status.reason
+
+
+def test_engine_off_starts_nothing_and_says_so() -> None:
+    listener = Listener(ListenSettings(engine="off"), lambda heard: None, SpeakingNow)
+    listener.start()
+    status = listener.status()
+    assert (status.on, status.engine) == (False, "off")
+    assert "buttons and keys still work" in status.reason
+    listener.close()

