@@ -151,7 +151,16 @@ def test_a_plan_imported_on_the_page_is_practised_and_shows_in_progress_and_repo
     expect(panel).to_be_hidden()
     body = page.locator("body")
     expect(page.locator("#script-title")).to_have_text("A short pause", timeout=WAIT_MS)
+    # The "before" rating is offered as the session starts; pause so it cannot end first.
+    before = page.locator("#calm-before")
+    expect(before).to_be_visible(timeout=WAIT_MS)
+    page.keyboard.press("Space")
+    expect(body).to_have_attribute("data-status", "paused", timeout=WAIT_MS)
+    before.get_by_role("radio", name="Sam: 3 of 10").click()
+    expect(page.locator("#calm-before-done")).to_have_text(re.compile("^Saved"), timeout=WAIT_MS)
+    page.locator("#pause").click()  # focus is on a rating button, where Space presses it
     expect(body).to_have_attribute("data-status", "ended", timeout=WAIT_MS)
+    expect(before).to_be_hidden()
     expect(page.locator("#ended-title")).to_have_text(re.compile("complete"))
 
     calm = page.locator("#calm")
@@ -175,6 +184,7 @@ def test_a_plan_imported_on_the_page_is_practised_and_shows_in_progress_and_repo
     expect(report.locator("h1")).to_have_text("Practice journal", timeout=WAIT_MS)
     expect(report.locator("body")).to_contain_text("A short pause")
     expect(report.locator("body")).to_contain_text("Until next session")
+    expect(report.locator("body")).to_contain_text("3 → 7")  # Sam: before, then after
     ARTIFACTS.mkdir(exist_ok=True)
     # README shows docs/screenshot-report.png, a copy of this one taken by hand.
     report.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)

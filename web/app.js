@@ -38,6 +38,7 @@ const page = {
   homeworkAsked: 0, // a counter, so an older answer never overwrites a newer one
   endedSeen: "", // the `ended` value last acted on, to refresh homework once per ending
   calmAsked: false,
+  liveSeen: false, // a session is live and its "before" rating was offered
   dragDepth: 0,
 };
 
@@ -279,6 +280,7 @@ function renderState() {
   if (view === "ready") renderReady(state);
   if (view === "ended") renderEnded(state);
   noticeEnding(state);
+  noticeStart(state);
   if (view === "breath") renderBreathText(state.breath);
   renderControls();
   tick();
@@ -619,14 +621,29 @@ function noticeEnding(state) {
   if (page.journal) askCalm(state.names || { a: "Partner A", b: "Partner B" });
 }
 
-function askCalm(names) {
-  const rows = $("calm-rows");
+// When a session starts: offer the "before" rating once, small and skippable.
+function noticeStart(state) {
+  const live = ["running", "waiting", "paused"].includes(state.status) && Boolean(state.script);
+  if (!live) {
+    if (state.status !== "preparing") page.liveSeen = false;
+    hideCalm("before");
+    return;
+  }
+  if (page.liveSeen) return;
+  page.liveSeen = true;
+  if (page.journal) askCalm(state.names || { a: "Partner A", b: "Partner B" }, "before");
+}
+
+// The 0-10 rating rows; `moment` is "before" (as a session starts) or "after" (at its end).
+function askCalm(names, moment = "after") {
+  const prefix = moment === "after" ? "calm" : "calm-before";
+  const rows = $(`${prefix}-rows`);
   rows.replaceChildren();
   for (const key of ["a", "b"]) {
     const row = el("div", "calm-row");
     row.setAttribute("role", "radiogroup");
     const label = el("span", "calm-name", names[key]);
-    label.id = `calm-name-${key}`;
+    label.id = `${prefix}-name-${key}`;
     row.setAttribute("aria-labelledby", label.id);
     const scale = el("div", "calm-scale");
     for (let value = 0; value <= 10; value += 1) {
@@ -635,44 +652,45 @@ function askCalm(names) {
       button.setAttribute("role", "radio");
       button.setAttribute("aria-checked", "false");
       button.setAttribute("aria-label", `${names[key]}: ${value} of 10`);
-      button.addEventListener("click", () => rateCalm(key, value, scale, button));
+      button.addEventListener("click", () => rateCalm(key, value, scale, button, moment));
       scale.append(button);
     }
     row.append(label, scale);
     rows.append(row);
   }
-  $("calm-done").textContent = "";
-  $("calm-skip").textContent = "Skip";
-  $("calm").hidden = false;
+  $(`${prefix}-done`).textContent = "";
+  $(`${prefix}-skip`).textContent = "Skip";
+  $(prefix).hidden = false;
   page.calmAsked = true;
 }
 
-async function rateCalm(partner, value, scale, button) {
+async function rateCalm(partner, value, scale, button, moment) {
+  const prefix = moment === "after" ? "calm" : "calm-before";
   let ok = false;
   try {
     const response = await fetch("/api/journal/calm", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ partner, moment: "after", value }),
+      body: JSON.stringify({ partner, moment, value }),
     });
     ok = response.ok;
   } catch {
     ok = false;
   }
   if (!ok) {
-    $("calm-done").textContent = "That rating could not be saved; it is fine to skip it.";
+    $(`${prefix}-done`).textContent = "That rating could not be saved; it is fine to skip it.";
     return;
   }
   for (const other of scale.querySelectorAll(".calm-value")) {
     other.setAttribute("aria-checked", String(other === button));
   }
-  $("calm-done").textContent = "Saved in your journal, on this computer only.";
-  $("calm-skip").textContent = "Done";
+  $(`${prefix}-done`).textContent = "Saved in your journal, on this computer only.";
+  $(`${prefix}-skip`).textContent = "Done";
 }
 
-function hideCalm() {
-  $("calm").hidden = true;
-  page.calmAsked = false;
+function hideCalm(moment = "after") {
+  $(moment === "after" ? "calm" : "calm-before").hidden = true;
+  page.calmAsked = !$("calm").hidden || !$("calm-before").hidden;
 }
 
 // Dragging a file over the page shows where to drop it; any other drag is left alone.
@@ -843,7 +861,8 @@ function onKey(event) {
       page.dragDepth = 0;
       $("drop-zone").hidden = true;
     } else if (page.calmAsked && !document.querySelector("dialog[open]")) {
-      hideCalm();
+      hideCalm("before");
+      hideCalm("after");
     }
     return;
   }
@@ -892,7 +911,8 @@ function init() {
   bind("summary-open", toggleHomework);
   bind("plan-choose", () => $("plan-file").click());
   bind("export-html", openReport);
-  bind("calm-skip", hideCalm);
+  bind("calm-skip", () => hideCalm("after"));
+  bind("calm-before-skip", () => hideCalm("before"));
   $("plan-file").addEventListener("change", (event) => {
     const input = event.currentTarget;
     importPlan(input.files[0]);
