@@ -15,9 +15,8 @@ from pathlib import Path
 from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
-from companion.app import Companion, Options
+from companion.app import Companion, Options, build_web_app
 from companion.script import Names
-from companion.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCH_ARGS = [
@@ -57,13 +56,12 @@ def main() -> int:
     options = Options(
         voice=False,
         listen_engine="off",
-        journal=False,
         data_dir=data_dir,
         names=Names("Sam", "Alex"),
     )
     companion = Companion(options)
     companion.start()
-    server = make_server("127.0.0.1", 0, create_app(companion), threaded=True)
+    server = make_server("127.0.0.1", 0, build_web_app(companion, set()), threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}/"
@@ -78,6 +76,7 @@ def main() -> int:
             page.goto(url)
             expect(page.locator("#connection")).to_have_text("Connected", timeout=WAIT_MS)
             start(page, "speaker-listener")
+            page.locator("#calm-before-skip").click()  # the optional "before" rating
             next_until(page, "turn")
             expect(page.locator("#view-floor")).to_be_visible(timeout=WAIT_MS)
             page.mouse.move(0, 0)  # no hover highlight in the picture
