@@ -68,12 +68,18 @@ def download_model(
     progress: Progress | None = None,
     timeout: float = 30.0,
 ) -> Path:
-    """Fetch, verify and atomically install `spec` under `target_dir`; returns its folder."""
+    """Fetch, verify and atomically install `spec` under `target_dir`; returns its folder.
+
+    An already complete install is returned as is; an incomplete folder is replaced.
+    """
     root = target_dir or models_dir()
     final = root / spec.name
-    if final.is_dir():
+    if installed_model(spec, root) is not None:
         return final
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DownloadError(f"Cannot create the models folder {root}: {error.strerror}.") from None
     with tempfile.TemporaryDirectory(prefix=f".{spec.name}-", dir=root) as tmp:
         archive = Path(tmp) / "model.zip"
         _fetch(spec, archive, progress, timeout)
@@ -85,9 +91,24 @@ def download_model(
             raise DownloadError(f"The download of {spec.name} is not a valid zip.") from None
         inner = unpacked / spec.name
         source = inner if inner.is_dir() else unpacked
+        if final.exists():
+            # Incomplete leftovers (checked above): move them into the temp folder to be deleted.
+            os.replace(final, Path(tmp) / "old")
         # One rename: the model appears complete or not at all.
         os.replace(source, final)
     return final
+
+
+def installed_model(spec: ModelSpec = VOSK_EN, root: Path | None = None) -> Path | None:
+    """The folder of `spec` under `root` if it is installed and complete, else None."""
+    from companion.recognisers import ModelError, check_vosk_model
+
+    folder = (root or models_dir()) / spec.name
+    try:
+        check_vosk_model(folder)
+    except ModelError:
+        return None
+    return folder
 
 
 def _fetch(spec: ModelSpec, dest: Path, progress: Progress | None, timeout: float) -> None:

