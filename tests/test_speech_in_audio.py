@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +70,7 @@ def speak(text: str, voice: str = "en-us", rate: int = 150, pitch: int = 50) -> 
 def noise(seconds: float, level: float, seed: int = 0) -> np.ndarray:
     """Brown-ish room noise at RMS `level` (int16 units)."""
     rng = np.random.default_rng(seed)
-    white = rng.standard_normal(int(seconds * RATE))
+    white = rng.standard_normal(round(seconds * RATE))  # round: len / RATE * RATE == len
     brown = np.cumsum(white)
     brown -= np.convolve(brown, np.ones(400) / 400, mode="same")  # keep it from drifting
     return (brown / (np.std(brown) + 1e-9) * level).astype(np.float32)
@@ -80,7 +80,8 @@ def sequence(clips: list[np.ndarray], gap: float = 1.0, floor: float = 60.0) -> 
     """Clips separated by quiet, over a faint noise floor."""
     quiet = np.zeros(int(gap * RATE), dtype=np.float32)
     audio = np.concatenate([quiet] + [np.concatenate([c, quiet]) for c in clips])
-    return audio + noise(len(audio) / RATE, floor, seed=len(clips))
+    floored: np.ndarray = audio + noise(len(audio) / RATE, floor, seed=len(clips))
+    return floored
 
 
 def write_wav(path: Path, audio: np.ndarray, rate: int = RATE) -> Path:
@@ -231,14 +232,23 @@ class TrackedWav(WavSource):
 
 
 def companion_recording(
-    lines: list[str], extra: dict[int, tuple[np.ndarray, float]] | None = None
+    lines: list[str],
+    extra: dict[int, tuple[np.ndarray, float]] | None = None,
+    room: np.ndarray | None = None,
 ) -> tuple[np.ndarray, Timeline]:
-    """The companion's voice (en-us, 150 wpm) saying `lines`, as the mic hears it."""
+    """The companion's voice (en-us, 150 wpm) saying `lines`, as the mic hears it.
+
+    `room` is the impulse response from what is played to the mic (delay, reflections).
+    """
     parts: list[np.ndarray] = [np.zeros(RATE, dtype=np.float32)]
     spans: list[tuple[float, float, str]] = []
     t = 1.0
     for i, line in enumerate(lines):
-        voice = speak(line) * 0.6  # heard from the speaker, across the room
+        voice = speak(line)
+        if room is None:
+            voice = voice * 0.6  # heard from the speaker, across the room
+        else:
+            voice = np.convolve(voice, room)[: len(voice) + len(room) // 2].astype(np.float32)
         if extra and i in extra:
             partner, offset = extra[i]
             at = int(offset * RATE)
@@ -272,6 +282,52 @@ def test_the_companions_own_voice_reading_every_script_line_triggers_nothing(
         source=TrackedWav(path, timeline),
     )
     assert heard == []
+
+
+def living_room(delay: float, gain: float, seed: int) -> np.ndarray:
+    """An impulse response: the speaker's sound arrives after `delay`, then reflections."""
+    rng = np.random.default_rng(seed)
+    start = int(delay * RATE)
+    length = int(0.15 * RATE)
+    tail = rng.standard_normal(length) * np.exp(-np.arange(length) / (0.02 * RATE)) * 0.15
+    response = np.zeros(start + length, dtype=np.float32)
+    response[start:] = tail * gain
+    response[start] += gain
+    response[start + int(0.004 * RATE)] += 0.35 * gain  # a wall behind the speaker
+    return response
+
+
+def played_by(timeline: Timeline) -> Callable[[float], tuple[np.ndarray, int, float]]:
+    """What `SpeechOut.recent_output` reports: the companion's clean voice, at its own rate."""
+    out_rate = 22_050
+    total = int((timeline.spans[-1][1] + 5.0) * out_rate)
+    track = np.zeros(total, dtype=np.float32)
+    for start, _, text in timeline.spans:
+        voice = to_rate(speak(text), out_rate)
+        at = int(start * out_rate)
+        track[at : at + len(voice)] = voice
+
+    def recent_output(seconds: float) -> tuple[np.ndarray, int, float]:
+        end = int(timeline.position * out_rate)
+        first = max(0, end - int(seconds * out_rate))
+        return track[first:end].astype(np.int16), out_rate, end / out_rate
+
+    return recent_output
+
+
+def listen_with_reference(path: Path, timeline: Timeline) -> list[Heard]:
+    heard: list[Heard] = []
+    listener = Listener(
+        PS,
+        heard.append,
+        timeline.speaking,
+        source=lambda: TrackedWav(path, timeline),
+        clock=lambda: timeline.position,
+        played=played_by(timeline),
+    )
+    listener.start()
+    assert listener.join(timeout=120), "the listener never finished the file"
+    return heard
 
 
 @pytest.mark.xfail(
@@ -314,6 +370,16 @@ def test_a_partners_stop_as_the_companions_line_ends_is_obeyed(audio_dir: Path) 
     assert [h.command for h in heard] == [CommandName.STOP]
 
 
+def test_the_companions_own_voice_echoed_by_a_room_triggers_nothing(audio_dir: Path) -> None:
+    lines = [
+        line for line in _script_lines() if {"pause", "stop", "break"} & set(line.lower().split())
+    ][:6]
+    room = living_room(0.15, 1.0, seed=9)
+    audio, timeline = companion_recording(lines, room=room)
+    path = write_wav(audio_dir / "own_voice_room.wav", audio)
+    assert listen_with_reference(path, timeline) == []
+
+
 # --- vosk, with the real Korean model --------------------------------------------------
 
 KO_COMMANDS = [
@@ -353,6 +419,9 @@ class PacedMic:
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
+        self.stalled = threading.Event()
+        """Set: the "microphone" delivers nothing (a device gone quiet); cleared, it starts
+        the audio again from the beginning."""
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
@@ -373,6 +442,10 @@ class PacedMic:
         tail = np.interp(np.linspace(0, len(tail) - 1, self.rate), np.arange(len(tail)), tail)
         start, n = time.monotonic(), 0
         while not self._stop.is_set():
+            if self.stalled.is_set():
+                self._stop.wait(0.05)
+                start, n = time.monotonic(), 0
+                continue
             chunk = data[n * block : (n + 1) * block]
             if len(chunk) == 0:
                 i = (n * block) % (len(tail) - block)
@@ -398,7 +471,18 @@ class PacedMic:
 
 def to_rate(audio: np.ndarray, rate: int) -> np.ndarray:
     n = int(len(audio) * rate / RATE)
-    return np.interp(np.linspace(0, len(audio) - 1, n), np.arange(len(audio)), audio)
+    out: np.ndarray = np.interp(np.linspace(0, len(audio) - 1, n), np.arange(len(audio)), audio)
+    return out
+
+
+def pump(stream: Iterable[str], into: queue.Queue[tuple[str, str]], name: str) -> None:
+    """Read a child's output lines into a queue, tagged with the stream's name, on a thread."""
+
+    def run() -> None:
+        for line in stream:
+            into.put((name, line.strip()))
+
+    threading.Thread(target=run, daemon=True).start()
 
 
 def listen_through_alsa(
@@ -418,15 +502,14 @@ def listen_through_alsa(
             stderr=subprocess.PIPE,
             text=True,
         )
-        lines: queue.Queue[str] = queue.Queue()
+        lines: queue.Queue[tuple[str, str]] = queue.Queue()
         assert child.stdout is not None
-        stdout = child.stdout
-        threading.Thread(target=lambda: [lines.put(x) for x in stdout], daemon=True).start()
+        pump(child.stdout, lines, "out")
         try:
             deadline = time.monotonic() + timeout
             while len(results) < want and time.monotonic() < deadline:
                 try:
-                    results.append(json.loads(lines.get(timeout=0.5)))
+                    results.append(json.loads(lines.get(timeout=0.5)[1]))
                 except queue.Empty:
                     continue
         finally:
@@ -436,17 +519,20 @@ def listen_through_alsa(
     return results
 
 
-@pytest.mark.xfail(
-    reason="capture via the ALSA file device + FIFO hears audio but not yet the words: open",
-    strict=False,
-)
 def test_voice_commands_through_the_capture_device_pause_and_resume_a_session(
     tmp_path: Path,
 ) -> None:
     from companion.engine import Engine
     from companion.loader import load_library
 
-    clips = [speak("pause", "en-gb", 150, 45), speak("resume", "en-us", 150, 60)]
+    # Mid-session, the recogniser has heard the couple talk before the command. (As the
+    # very first utterance, "pause" is misheard by pocketsphinx even from a clean file:
+    # its cepstral mean starts from a default that does not fit, see the issue notes.)
+    clips = [
+        speak("I need a break from your attitude", "en-gb"),
+        speak("pause", "en-gb", 150, 45),
+        speak("resume", "en-us", 150, 60),
+    ]
     results = listen_through_alsa(tmp_path, sequence(clips), 2, "--engine", "pocketsphinx")
     assert [r["command"] for r in results] == ["pause", "resume"]
     assert all(isinstance(r["at"], float) and isinstance(r["text"], str) for r in results)
@@ -461,12 +547,9 @@ def test_voice_commands_through_the_capture_device_pause_and_resume_a_session(
 
 
 @needs_ko
-@pytest.mark.xfail(
-    reason="capture via the ALSA file device + FIFO hears audio but not yet the words: open",
-    strict=False,
-)
 def test_vosk_hears_a_command_through_the_capture_device(tmp_path: Path) -> None:
-    clips = [speak("멈춰", "ko"), speak("다음", "ko", 140, 40)]
+    # "다음" at 140 wpm, pitch 40 is misheard ("다시 휴식") even from the clean file.
+    clips = [speak("멈춰", "ko"), speak("다음", "ko", 170, 60)]
     results = listen_through_alsa(
         tmp_path,
         sequence(clips),
@@ -479,3 +562,97 @@ def test_vosk_hears_a_command_through_the_capture_device(tmp_path: Path) -> None
         str(KO_MODEL),
     )
     assert [r["command"] for r in results] == ["stop", "next"]
+
+
+@needs_ko
+def test_a_microphone_that_stops_delivering_is_reported_and_listening_resumes_when_it_returns(
+    tmp_path: Path,
+) -> None:
+    device = AlsaFileDevice(tmp_path)
+    device.heard_path.unlink()
+    os.mkfifo(device.heard_path)
+    rate = 44_100
+    events: queue.Queue[tuple[str, str]] = queue.Queue()
+    audio = to_rate(sequence([speak("멈춰", "ko")]), rate)
+    with PacedMic(device.heard_path, audio, rate) as mic:
+        ko = ["--engine", "vosk", "--language", "ko", "--model", str(KO_MODEL)]
+        child = subprocess.Popen(
+            [sys.executable, "-m", "companion.cli", "listen", "--json", *ko],
+            env=device.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdout is not None and child.stderr is not None
+        pump(child.stdout, events, "out")
+        pump(child.stderr, events, "err")
+
+        def wait_for(kind: str, text: str, timeout: float = 20.0) -> list[str]:
+            seen: list[str] = []
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                with contextlib.suppress(queue.Empty):
+                    got, line = events.get(timeout=0.5)
+                    seen.append(line)
+                    if got == kind and text in line:
+                        return seen
+            raise AssertionError(f"never saw {text!r} on std{kind}; saw {seen}")
+
+        try:
+            wait_for("err", "Listening with vosk")
+            mic.stalled.set()  # the device goes quiet mid-session: no more blocks
+            lost = wait_for("err", "The microphone stopped")
+            mic.stalled.clear()
+            back = wait_for("err", "Listening with vosk")
+            heard = wait_for("out", '"command": "stop"')
+        finally:
+            child.kill()
+            child.communicate(timeout=10)
+    # One sentence a person can act on; the command after the return was heard.
+    assert lost[-1] == (
+        "[vosk] The microphone stopped; voice commands resume by themselves when it is back."
+    )
+    assert not any("Traceback" in line for line in lost + back + heard)
+
+
+LISTEN_AND_REPORT = """
+import dataclasses, json, sys, time
+from companion.speech_in import Listener, ListenSettings, SpeakingNow
+listener = Listener(ListenSettings(engine="pocketsphinx"), print, SpeakingNow)
+listener.start()
+for _ in range(150):
+    print(json.dumps(dataclasses.asdict(listener.status())), flush=True)
+    time.sleep(0.1)
+listener.close()
+"""
+
+
+def test_an_input_overflow_is_counted_in_the_status_and_listening_goes_on(tmp_path: Path) -> None:
+    # When the FIFO's writer goes away, ALSA's file device delivers blocks as fast as it
+    # can: far more than a listener takes in real time, so its queue overflows.
+    device = AlsaFileDevice(tmp_path)
+    device.heard_path.unlink()
+    os.mkfifo(device.heard_path)
+    statuses: queue.Queue[tuple[str, str]] = queue.Queue()
+    with PacedMic(device.heard_path, noise(1.0, 60.0), 44_100) as mic:
+        child = device.start_python(LISTEN_AND_REPORT)
+        assert child.stdout is not None
+        pump(child.stdout, statuses, "out")
+        seen: list[dict[str, object]] = []
+        writer_gone = False
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                with contextlib.suppress(queue.Empty):
+                    seen.append(json.loads(statuses.get(timeout=0.5)[1]))
+                    if seen[-1]["on"] and not writer_gone:
+                        writer_gone = True  # fed at real-time pace until now: no overflow
+                        mic.stop_feeding()
+                    if int(str(seen[-1]["overflows"])) > 0:
+                        break
+        finally:
+            child.kill()
+            child.communicate(timeout=10)
+    last = seen[-1]
+    assert int(str(last["overflows"])) > 0, seen[-3:]
+    assert last["on"] is True and last["engine"] == "pocketsphinx", last
