@@ -245,7 +245,11 @@ class Companion:
         except ImportError:
             return
         settings = ListenSettings(engine=self.options.listen_engine)
-        self._listener = Listener(settings, on_heard=self._on_heard, speaking=self._speaking)
+        # What the voice just played lets the listener take the companion's echo out of the mic.
+        played = self.speech.recent_output if self.speech is not None else None
+        self._listener = Listener(
+            settings, on_heard=self._on_heard, speaking=self._speaking, played=played
+        )
         self._listener.start()
 
     def _cache_dir(self) -> Path:

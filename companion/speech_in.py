@@ -28,6 +28,7 @@ import numpy as np
 
 from companion.capture import AudioSource, DeviceLost, DeviceSource, SourceError
 from companion.commands_vocab import Match, Vocabulary, load_vocabulary, words_of
+from companion.echo import EchoPath, PlayedAudio
 from companion.effects import CommandName
 from companion.errors import CompanionError
 from companion.recognisers import Engine, Recogniser, Word, load_engine
@@ -226,6 +227,11 @@ class ListenError(CompanionError):
 
 
 SourceFactory = Callable[[], AudioSource]
+PlayedSource = Callable[[float], tuple[np.ndarray, int, float]]
+"""`SpeechOut.recent_output`: the last seconds played, their rate and when the last is heard."""
+
+REFERENCE_SECONDS = 1.0
+"""How much played audio is asked for per block: the longest echo delay plus a block."""
 
 
 class Listener:
@@ -240,8 +246,10 @@ class Listener:
         source: SourceFactory | None = None,
         engine: Engine | None = None,
         clock: Callable[[], float] = time.monotonic,
+        played: PlayedSource | None = None,
     ) -> None:
         self.settings = settings
+        self._played = played
         self._on_heard = on_heard
         self._speaking = speaking
         self._source_factory = source or (
@@ -355,6 +363,8 @@ class Listener:
         # Audio just before speech starts, so the recogniser hears the first consonant.
         preroll: deque[bytes] = deque(maxlen=max(1, round(0.3 / settings.block_seconds)))
         feeding = False
+        # With an echo reference, the companion's voice is subtracted before anything listens.
+        echo = EchoPath(source.rate) if self._played is not None else None
         while not self._stopping.is_set():
             chunk = source.read(timeout=1.0)
             if chunk is None:
@@ -365,8 +375,12 @@ class Listener:
                 continue
             seconds = len(chunk) / 2 / source.rate
             at += seconds
-            own.observe(self._speaking(), self._clock())
+            now = self._clock()
+            own.observe(self._speaking(), now)
             samples = np.frombuffer(chunk, dtype="<i2").astype(np.float32)
+            if echo is not None and self._played is not None:
+                samples = echo.clean(samples, now, PlayedAudio(*self._played(REFERENCE_SECONDS)))
+                chunk = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
             endpointer.update(float(np.sqrt(np.mean(samples * samples))), seconds)
             if not endpointer.in_utterance:
                 # Quiet: nothing to decode (saves CPU while idle), only remember it.

@@ -11,10 +11,8 @@ captions only, and `SpeechOut.status()` says why in one sentence.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.metadata
-import io
 import json
 import logging
 import os
@@ -27,7 +25,7 @@ import wave
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +36,7 @@ from companion.errors import CompanionError
 
 log = logging.getLogger(__name__)
 
-BLOCK_FRAMES = 1024
+BLOCK_FRAMES = 512
 """Frames per audio block (~46 ms at 22,050 Hz): a stop is heard within one block."""
 
 CACHE_FORMAT = 1
@@ -220,8 +218,8 @@ class TtsEngine:
         """Write `text` spoken to the WAV file `path`, atomically (temp file + rename).
 
         espeak has one synthesiser per process; when another pyttsx3 engine in the process
-        is torn down mid-render, the utterance comes back cut short. A render that espeak
-        calls incomplete, or far shorter than any real line (real ones run 0.8-1.4 times
+        is torn down mid-render, the utterance comes back cut short. A render far shorter
+        than any real line (real ones run 0.8-1.4 times
         the estimate), is done again; after the last try the longest result stands.
         """
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -237,7 +235,8 @@ class TtsEngine:
                     best = (seconds, temp)
                 else:
                     temp.unlink(missing_ok=True)
-                if completed and seconds >= shortest_plausible:
+                # espeak's "completed" flag is False for many whole renders: length decides.
+                if seconds >= shortest_plausible:
                     break
                 log.warning(
                     "render %d of %r came back short (%.2f s, completed=%s); rendering again",
@@ -271,42 +270,38 @@ class TtsEngine:
             self._engine.connect("error", on_finished),
         ]
         try:
-            with contextlib.redirect_stdout(_WithoutSavedNotices(sys.stdout)):
-                self._apply_settings()
-                # One file per runAndWait: several queued saves write only the last.
-                self._engine.save_to_file(text, str(temp))
-                self._engine.runAndWait()
-                # espeak synthesises on its own thread and runAndWait may return first
-                # (seen with a 9 s line): the file is complete only at "finished".
-                if not finished.wait(RENDER_TIMEOUT):
-                    temp.unlink(missing_ok=True)
-                    raise VoiceUnavailable(f"The speech engine did not finish {text!r}.")
+            _quiet_saved_notices()
+            self._apply_settings()
+            # One file per runAndWait: several queued saves write only the last.
+            self._engine.save_to_file(text, str(temp))
+            self._engine.runAndWait()
+            # espeak synthesises on its own thread and runAndWait may return first
+            # (seen with a 9 s line): the file is complete only at "finished".
+            if not finished.wait(RENDER_TIMEOUT):
+                temp.unlink(missing_ok=True)
+                raise VoiceUnavailable(f"The speech engine did not finish {text!r}.")
         finally:
             for token in tokens:
                 self._engine.disconnect(token)
         return temp, outcome["completed"]
 
 
-class _WithoutSavedNotices(io.TextIOBase):
-    """Stdout as it was, minus pyttsx3's "Audio saved to ..." line printed per file."""
+def _quiet_saved_notices() -> None:
+    """Drop the "Audio saved to ..." line pyttsx3's espeak driver prints for every file.
 
-    def __init__(self, target: TextIO | None) -> None:
-        self._target = target
-        self._skip_newline: set[int] = set()
+    Only that driver module's own `print` is replaced (idempotent); `sys.stdout` is never
+    swapped, since swapping it from a worker thread races with every other thread.
+    """
+    driver = sys.modules.get("pyttsx3.drivers.espeak")
+    if driver is None or getattr(driver, "print", None) is _print_unless_saved_notice:
+        return
+    driver.print = _print_unless_saved_notice  # type: ignore[attr-defined]
 
-    def write(self, text: str) -> int:
-        thread = threading.get_ident()
-        if text.startswith("Audio saved to "):
-            self._skip_newline.add(thread)
-            return len(text)
-        if text == "\n" and thread in self._skip_newline:
-            self._skip_newline.discard(thread)
-            return len(text)
-        return self._target.write(text) if self._target is not None else len(text)
 
-    def flush(self) -> None:
-        if self._target is not None:
-            self._target.flush()
+def _print_unless_saved_notice(*args: object, **kwargs: Any) -> None:
+    if args and isinstance(args[0], str) and args[0].startswith("Audio saved to "):
+        return
+    print(*args, **kwargs)
 
 
 def _find_voice(voices: Iterable[Any], wanted: str) -> str | None:
@@ -330,6 +325,43 @@ def render_wav(text: str, path: Path, settings: VoiceSettings) -> None:
     when no `SpeechOut` is running in this process. Raises VoiceUnavailable.
     """
     TtsEngine(settings).render(text, path)
+
+
+PLAYED_SECONDS = 5.0
+"""How much played audio is kept as the listener's echo reference."""
+
+
+class _PlayedRing:
+    """The last played samples with the time the newest is heard; written by the audio callback."""
+
+    def __init__(self, capacity: int) -> None:
+        self._buffer = np.zeros(capacity, dtype=np.int16)
+        self._written = 0
+        self._end = 0.0
+        self._lock = threading.Lock()
+
+    def write(self, block: Samples, start: float) -> None:
+        """Append a block whose first sample is heard at monotonic time `start`."""
+        count = min(len(block), len(self._buffer))
+        with self._lock:
+            expected = self._end
+            # Callbacks arrive in bursts: follow a steady clock, re-anchoring only on a jump
+            # (start, an underrun), so the reference has no jitter between blocks.
+            if abs(start - expected) > 0.1:
+                expected = start
+            else:
+                expected += (start - expected) * 0.05
+            index = (self._written + np.arange(count)) % len(self._buffer)
+            self._buffer[index] = block[-count:]
+            self._written += count
+            self._end = expected + len(block) / SAMPLE_RATE
+
+    def recent(self, count: int) -> tuple[Samples, int, float]:
+        """The newest `count` samples (fewer if not yet played), the rate and their end time."""
+        with self._lock:
+            count = min(count, self._written, len(self._buffer))
+            index = (self._written - count + np.arange(count)) % len(self._buffer)
+            return self._buffer[index].copy(), SAMPLE_RATE, self._end
 
 
 @dataclass(eq=False)
@@ -364,6 +396,7 @@ class _Player:
         self._last_end = 0.0
         self._latency = 0.0
         self._stream: Any = None
+        self._played = _PlayedRing(round(PLAYED_SECONDS * SAMPLE_RATE))
 
     def open(self) -> None:
         """Open and start the default output device; raises OSError-like errors if none."""
@@ -374,6 +407,7 @@ class _Player:
             channels=1,
             dtype="int16",
             blocksize=BLOCK_FRAMES,
+            latency="low",  # pause must be heard to stop at once; speech needs no deep buffer
             callback=self._callback,
             finished_callback=self._finished,
         )
@@ -389,6 +423,7 @@ class _Player:
         clip = self._clip  # read once: a stop swaps it between blocks, never mid-copy
         if clip is None or clip.done:
             outdata.fill(0)
+            self._played.write(outdata[:, 0], time.monotonic() + self._latency)
             return
         samples = clip.samples  # a cue's word may be appended by swapping this array
         start = clip.pos
@@ -397,6 +432,7 @@ class _Player:
         outdata[:count, 0] = samples[start:end]
         outdata[count:].fill(0)
         clip.pos = end
+        self._played.write(outdata[:, 0], time.monotonic() + self._latency)
         if end >= len(samples):
             clip.done = True
             # Heard until the device's buffer drains, not when we hand over the last block.
@@ -432,6 +468,10 @@ class _Player:
             left = (len(clip.samples) - clip.pos) / SAMPLE_RATE
             return time.monotonic() + left + self._latency
         return self._last_end
+
+    def recent_output(self, seconds: float) -> tuple[Samples, int, float]:
+        """The last `seconds` of what was played, its rate, and when its last sample is heard."""
+        return self._played.recent(round(seconds * SAMPLE_RATE))
 
     def healthy(self) -> bool:
         """False once the stream stopped by itself (device unplugged, driver error)."""
@@ -653,6 +693,14 @@ class SpeechOut:
         player = self._player
         clip = player.current() if player is not None else None
         return clip.text if clip is not None else ""
+
+    def recent_output(self, seconds: float) -> tuple[Samples, int, float]:
+        """The last `seconds` played (silence included), its rate, and the monotonic time its
+        last sample is heard: the echo reference for the listener."""
+        player = self._player
+        if player is None:
+            return np.zeros(0, dtype=np.int16), SAMPLE_RATE, 0.0
+        return player.recent_output(seconds)
 
     def last_sound_end(self) -> float:
         """Monotonic seconds when the last sound ended (or will, if playing); 0.0 if none yet."""
