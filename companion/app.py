@@ -63,6 +63,8 @@ class Options:
     volume: float = 0.9
     listen_engine: Literal["auto", "vosk", "pocketsphinx", "off"] = "auto"
     """"auto" (vosk if a model is installed, else pocketsphinx), "vosk", "pocketsphinx" or "off"."""
+    signal_phrase: str = ""
+    """The couple's own word or phrase for a time-out, heard besides the built-in ones."""
     data_dir: Path | None = None
     cache_dir: Path | None = None
     journal: bool = True
@@ -244,7 +246,9 @@ class Companion:
             from companion.speech_in import Listener, ListenSettings
         except ImportError:
             return
-        settings = ListenSettings(engine=self.options.listen_engine)
+        settings = ListenSettings(
+            engine=self.options.listen_engine, signal_phrase=self.options.signal_phrase
+        )
         # What the voice just played lets the listener take the companion's echo out of the mic.
         played = self.speech.recent_output if self.speech is not None else None
         self._listener = Listener(

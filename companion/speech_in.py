@@ -31,7 +31,7 @@ from companion.commands_vocab import Match, Vocabulary, load_vocabulary, words_o
 from companion.echo import EchoPath, PlayedAudio
 from companion.effects import CommandName
 from companion.errors import CompanionError
-from companion.recognisers import Engine, Recogniser, Word, load_engine
+from companion.recognisers import Engine, Recogniser, Word, check_phrase, load_engine
 
 log = logging.getLogger(__name__)
 
@@ -319,6 +319,9 @@ class Listener:
                 self._engine, note = load_engine(choice, self.settings.model_path)
             else:
                 note = f"Listening with {self._engine.name}."
+            if self.settings.signal_phrase:
+                # The couple's own break word: say plainly whether this model can hear it.
+                note = f"{note} {check_phrase(self._engine, self.settings.signal_phrase)}"
         except CompanionError as error:
             self._set(False, "off", str(error))
             return

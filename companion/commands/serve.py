@@ -53,6 +53,12 @@ def register(subparsers: Any) -> None:
         help="speech recogniser for voice commands (default: vosk if a model is installed, "
         "else pocketsphinx)",
     )
+    parser.add_argument(
+        "--signal",
+        default="",
+        help='your own word or phrase for a time-out, e.g. "pineapple"; the page says '
+        "whether the speech model can hear it",
+    )
     parser.add_argument("--data-dir", type=Path, default=None, help="where the journal lives")
     parser.add_argument(
         "--scripts-dir",
@@ -75,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         "rate": args.rate,
         "volume": min(1.0, max(0.0, args.volume)),
         "listen_engine": args.engine,
+        "signal_phrase": args.signal.strip(),
         "data_dir": args.data_dir or _env_path("COMPANION_DATA_DIR"),
     }
     if args.scripts_dir is not None:
