@@ -7,13 +7,12 @@ nothing is downloaded. Screenshots go to test-artifacts/ (git-ignored).
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from web_support import serve
+from playwright.sync_api import Browser, Page, expect
+from web_support import ARTIFACTS, WAIT_MS, serve
 
 from companion.app import Companion, Options
 from companion.script import Names
@@ -21,28 +20,7 @@ from companion.web import create_app
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-WAIT_MS = 30_000
-"""Generous: a loaded CI machine with two cores may be slow to start Chromium."""
 BREATHING = re.compile(r"^Breathe (in|out)$")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ A real companion (captions only, journal on in a temporary folder) served with
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,26 +19,13 @@ from playwright.sync_api import (
     FilePayload,
     Page,
     expect,
-    sync_playwright,
 )
-from web_support import serve
+from web_support import ARTIFACTS, WAIT_MS, serve
 
 from companion.app import Companion, Options, build_web_app
 from companion.script import Names
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-WAIT_MS = 30_000
-"""Generous: a loaded CI machine with two cores may be slow to start Chromium."""
 
 
 def plan_text(times_per_week: int = 3) -> str:
@@ -84,16 +70,6 @@ class Served:
     page: Page
     context: BrowserContext
     host: str
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -5,9 +5,11 @@ The fake stands in for `companion.app.Companion` where a test pins only the web 
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from flask import Flask
 from werkzeug.serving import make_server
@@ -105,3 +107,18 @@ def serve(app: Flask, hub: Hub) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+"""Debian's Chromium; Playwright's own browser download cannot work offline."""
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    # Without these Chromium keeps trying to reach the internet, which is refused here.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+WAIT_MS = 30_000
+"""Generous: a loaded CI machine with two cores may be slow to start Chromium."""
