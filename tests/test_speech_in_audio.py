@@ -331,21 +331,26 @@ def listen_with_reference(path: Path, timeline: Timeline) -> list[Heard]:
 
 
 @pytest.mark.xfail(
-    reason="pocketsphinx mishears overlapping voices as other words; needs an echo reference",
+    reason=(
+        "not passing yet: in this room the canceller removes about 7 dB of the echo, and "
+        "its suppressor then also quietens a partner no louder than the echo"
+    ),
     strict=False,
 )
 def test_a_partners_pause_over_the_companions_voice_is_obeyed(audio_dir: Path) -> None:
-    line = "Notice your shoulders, and let them soften."
-    partner = speak("pause", "en-gb", 150, 45) * 3.0  # nearer the mic than the speaker
-    audio, timeline = companion_recording([line], {0: (partner, 2.0)})
-    path = write_wav(audio_dir / "interrupt.wav", audio)
-    heard = listen_file(
-        path,
-        PS,
-        speaking=timeline.speaking,
-        clock=lambda: timeline.position,
-        source=TrackedWav(path, timeline),
+    # A first line lets the canceller find the room; the partner speaks over the second,
+    # nearer the mic than the speaker (about 1.4x, short of clipping).
+    lines = [
+        "Let's begin. Sit comfortably, and let your breathing settle.",
+        "Notice your shoulders, and let them soften.",
+    ]
+    partner = speak("pause", "en-gb", 150, 45) * 1.4
+    assert np.abs(partner).max() < 32767
+    audio, timeline = companion_recording(
+        lines, {1: (partner, 2.0)}, room=living_room(0.15, 1.0, seed=9)
     )
+    path = write_wav(audio_dir / "interrupt.wav", audio)
+    heard = listen_with_reference(path, timeline)
     assert [h.command for h in heard] == [CommandName.PAUSE]
 
 
