@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from web_support import ARTIFACTS, WAIT_MS, serve
+from web_support import ARTIFACTS, WAIT_MS, companion_page
 
-from companion.app import Companion, Options
-from companion.script import Names
 from companion.web import create_app
 
 pytestmark = pytest.mark.browser
@@ -26,28 +24,8 @@ BREATHING = re.compile(r"^Breathe (in|out)$")
 @pytest.fixture
 def page(browser: Browser, tmp_path: Path) -> Iterator[Page]:
     """The real page served by the real companion, captions only, on a free port."""
-    options = Options(
-        voice=False,
-        listen_engine="off",
-        journal=False,
-        data_dir=tmp_path,
-        names=Names("Sam", "Alex"),
-    )
-    companion = Companion(options)
-    companion.start()
-    errors: list[str] = []
-    try:
-        with serve(create_app(companion), companion.hub) as host:
-            context = browser.new_context(viewport={"width": 1280, "height": 800})
-            page = context.new_page()
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(f"http://{host}/")
-            expect(page.locator("#connection")).to_have_text("Connected", timeout=WAIT_MS)
-            yield page
-            context.close()
-    finally:
-        companion.close()
-    assert errors == [], "the page raised JavaScript errors"
+    with companion_page(browser, tmp_path, journal=False, app_for=create_app) as (page, _, _):
+        yield page
 
 
 def start(page: Page, script_id: str) -> None:

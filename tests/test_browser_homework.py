@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -20,10 +21,9 @@ from playwright.sync_api import (
     Page,
     expect,
 )
-from web_support import ARTIFACTS, WAIT_MS, serve
+from web_support import ARTIFACTS, WAIT_MS, companion_page
 
-from companion.app import Companion, Options, build_web_app
-from companion.script import Names
+from companion.app import Companion, build_web_app
 
 pytestmark = pytest.mark.browser
 
@@ -75,29 +75,13 @@ class Served:
 @pytest.fixture
 def served(browser: Browser, tmp_path: Path) -> Iterator[Served]:
     """The real page and homework routes over a real companion whose journal is in tmp_path."""
-    options = Options(
-        voice=False,
-        listen_engine="off",
-        journal=True,
-        data_dir=tmp_path,
-        names=Names("Sam", "Alex"),
-    )
-    companion = Companion(options)
-    companion.start()
-    errors: list[str] = []
-    try:
-        with serve(build_web_app(companion, set()), companion.hub) as host:
-            context = browser.new_context(viewport={"width": 1280, "height": 800})
-            page = context.new_page()
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(f"http://{host}/")
-            expect(page.locator("#connection")).to_have_text("Connected", timeout=WAIT_MS)
-            expect(page.get_by_role("button", name="Homework")).to_be_visible(timeout=WAIT_MS)
-            yield Served(page, context, host)
-            context.close()
-    finally:
-        companion.close()
-    assert errors == [], "the page raised JavaScript errors"
+
+    def app_for(companion: Companion) -> Flask:
+        return build_web_app(companion, set())
+
+    with companion_page(browser, tmp_path, journal=True, app_for=app_for) as (page, context, host):
+        expect(page.get_by_role("button", name="Homework")).to_be_visible(timeout=WAIT_MS)
+        yield Served(page, context, host)
 
 
 def test_a_plan_imported_on_the_page_is_practised_and_shows_in_progress_and_report(

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from werkzeug.serving import make_server
 
+from companion.app import Companion, Options
 from companion.effects import Command
 from companion.hub import Hub
 from companion.script import Names
@@ -122,3 +124,36 @@ LAUNCH_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 WAIT_MS = 30_000
 """Generous: a loaded CI machine with two cores may be slow to start Chromium."""
+
+
+@contextmanager
+def companion_page(
+    browser: Browser, data_dir: Path, journal: bool, app_for: Callable[[Companion], Flask]
+) -> Iterator[tuple[Page, BrowserContext, str]]:
+    """The real page served by a real companion (captions only, mic off), connected.
+
+    Yields the page, its browser context and `host:port`; afterwards asserts that the
+    page raised no JavaScript error.
+    """
+    options = Options(
+        voice=False,
+        listen_engine="off",
+        journal=journal,
+        data_dir=data_dir,
+        names=Names("Sam", "Alex"),
+    )
+    companion = Companion(options)
+    companion.start()
+    errors: list[str] = []
+    try:
+        with serve(app_for(companion), companion.hub) as host:
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            page = context.new_page()
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(f"http://{host}/")
+            expect(page.locator("#connection")).to_have_text("Connected", timeout=WAIT_MS)
+            yield page, context, host
+            context.close()
+    finally:
+        companion.close()
+    assert errors == [], "the page raised JavaScript errors"
