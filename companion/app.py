@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from companion.clock import Clock, MonotonicClock
+from companion.commands_vocab import SIGNAL_OFF_NOTE
 from companion.effects import Command, CommandName, Cue, Effect, Milestone, Speak, StopSound
 from companion.engine import Engine, estimate_speech_seconds, preview
 from companion.hub import Hub
@@ -26,7 +28,8 @@ if TYPE_CHECKING:
     from flask import Flask
 
     from companion.journal import Journal
-    from companion.speech_in import Heard, SpeakingNow
+    from companion.settings import Settings
+    from companion.speech_in import Heard, ListenStatus, SpeakingNow
     from companion.speech_out import SpeechOut
 
 log = logging.getLogger(__name__)
@@ -64,7 +67,9 @@ class Options:
     listen_engine: Literal["auto", "vosk", "pocketsphinx", "off"] = "auto"
     """"auto" (vosk if a model is installed, else pocketsphinx), "vosk", "pocketsphinx" or "off"."""
     signal_phrase: str = ""
-    """The couple's own word or phrase for a time-out, heard besides the built-in ones."""
+    """The couple's own word or phrase for a time-out, heard besides the built-in ones.
+
+    Given (`--signal`), it wins for this run over the one last set on the page."""
     data_dir: Path | None = None
     cache_dir: Path | None = None
     journal: bool = True
@@ -109,9 +114,12 @@ class Companion:
             "engine": "off",
             "reason": "Listening is off.",
         }
+        self._signal = options.signal_phrase
         self.speech: SpeechOut | None = None
         self._listener: Any = None
         self._journal: Any = None
+        # One writer thread for the settings file: saves happen in order, off the handlers.
+        self._settings_writer = ThreadPoolExecutor(1, thread_name_prefix="companion-settings")
         self.engine = Engine(
             self.library,
             break_script_id=BREAK_SCRIPT_ID,
@@ -134,6 +142,8 @@ class Companion:
         """Start every part; none of them blocks or raises for missing hardware."""
         self._start_voice()
         self._start_journal()
+        if not self._signal:
+            self._signal = self._remembered_settings().signal_phrase
         self._start_listening()
         self.runner.start()
         self.hub.publish("status", self.status())
@@ -148,6 +158,7 @@ class Companion:
                     part.close()
                 except Exception:  # closing must finish whatever one part does
                     log.exception("closing %r failed", part)
+        self._settings_writer.shutdown(wait=True)
         self.hub.close()
 
     # -- the web layer's Controller ------------------------------------------
@@ -158,6 +169,19 @@ class Companion:
     def set_names(self, names: Names) -> None:
         self._names = names
         self.runner.submit(names)
+
+    def set_signal(self, phrase: str) -> None:
+        """Listen for the couple's own break word from now on and remember it; never blocks.
+
+        `phrase` is already clean (`clean_signal_phrase`); "" means none. Every page learns
+        whether it can be recognised from the status.
+        """
+        self._signal = phrase
+        if self._listener is not None:
+            self._listener.set_signal(phrase)  # its status change is published
+        else:
+            self.hub.publish("status", self.status())
+        self._settings_writer.submit(self._remember_settings)
 
     @property
     def names(self) -> Names:
@@ -178,7 +202,14 @@ class Companion:
                 "engine": listening.engine,
                 "reason": listening.reason,
             }
-        return {"voice": dict(self._voice_status), "listening": dict(self._listen_status)}
+            signal = {"phrase": listening.signal, "note": listening.signal_note}
+        else:
+            signal = {"phrase": self._signal, "note": SIGNAL_OFF_NOTE if self._signal else ""}
+        return {
+            "voice": dict(self._voice_status),
+            "listening": dict(self._listen_status),
+            "signal": signal,
+        }
 
     def state(self) -> dict[str, object]:
         return self.runner.state()
@@ -246,15 +277,41 @@ class Companion:
             from companion.speech_in import Listener, ListenSettings
         except ImportError:
             return
-        settings = ListenSettings(
-            engine=self.options.listen_engine, signal_phrase=self.options.signal_phrase
-        )
+        settings = ListenSettings(engine=self.options.listen_engine, signal_phrase=self._signal)
         # What the voice just played lets the listener take the companion's echo out of the mic.
         played = self.speech.recent_output if self.speech is not None else None
         self._listener = Listener(
-            settings, on_heard=self._on_heard, speaking=self._speaking, played=played
+            settings,
+            on_heard=self._on_heard,
+            speaking=self._speaking,
+            played=played,
+            on_status=self._on_listen_status,
         )
         self._listener.start()
+
+    def _on_listen_status(self, status: ListenStatus) -> None:
+        """Any thread: the mic came on or went off, or the signal word was checked."""
+        self.hub.publish("status", self.status())
+
+    def _settings_dir(self) -> Path:
+        from companion.journal import resolve_data_dir
+
+        return resolve_data_dir(self.options.data_dir)
+
+    def _remembered_settings(self) -> Settings:
+        from companion.settings import load_settings
+
+        return load_settings(self._settings_dir())
+
+    def _remember_settings(self) -> None:
+        """On the settings writer's thread: the latest choices, written whole."""
+        from companion.settings import Settings, save_settings
+
+        folder = self._settings_dir()
+        try:
+            save_settings(folder, Settings(signal_phrase=self._signal))
+        except OSError as error:
+            log.warning("could not remember the settings in %s: %s", folder, error)
 
     def _cache_dir(self) -> Path:
         from companion.speech_out import default_cache_dir

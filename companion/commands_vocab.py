@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,14 +22,48 @@ VOCAB_DIR = Path(__file__).parent / "vocab"
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*", re.UNICODE)
 
+SIGNAL_MAX_CHARS = 40
+SIGNAL_MAX_WORDS = 4
+"""A signal is said in a heated moment: a word or a short phrase, never a sentence."""
+SIGNAL_OFF_NOTE = "Listening is off, so the word cannot be checked now."
+SIGNAL_LOADING_NOTE = (
+    "The speech model is still loading; the word will be checked when it is ready."
+)
+
 
 class VocabularyError(CompanionError):
     """A vocabulary file is missing or malformed."""
 
 
+class SignalPhraseError(ValueError):
+    """A signal word or phrase cannot be used as typed; `str()` says why in one sentence."""
+
+
 def words_of(text: str) -> tuple[str, ...]:
     """Lower-case words of `text`, keeping inner apostrophes ("let's") and any script."""
     return tuple(_WORD.findall(text.lower().replace("\u2019", "'")))
+
+
+def clean_signal_phrase(text: str) -> str:
+    """`text` trimmed, with single spaces ("" means no signal word); raises SignalPhraseError.
+
+    Only letters, spaces and apostrophes: a speech model has no words with digits or
+    symbols in them, so such a phrase could never be heard.
+    """
+    phrase = " ".join(text.split())
+    if len(phrase) > SIGNAL_MAX_CHARS:
+        raise SignalPhraseError(f"A break word must be at most {SIGNAL_MAX_CHARS} characters.")
+    if len(phrase.split()) > SIGNAL_MAX_WORDS:
+        raise SignalPhraseError(f"A break word must be at most {SIGNAL_MAX_WORDS} words.")
+    for char in phrase:
+        if char not in " '\u2019" and unicodedata.category(char)[0] not in "LM":
+            shown = f"“{char}”" if char.isprintable() else f"U+{ord(char):04X}"
+            raise SignalPhraseError(
+                f"A break word may use only letters, spaces and apostrophes, not {shown}."
+            )
+    if phrase and not words_of(phrase):
+        raise SignalPhraseError("A break word needs at least one letter.")
+    return phrase
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,21 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from companion.capture import AudioSource, DeviceLost, DeviceSource, SourceError
-from companion.commands_vocab import Match, Vocabulary, load_vocabulary, words_of
+from companion.commands_vocab import (
+    SIGNAL_LOADING_NOTE,
+    SIGNAL_OFF_NOTE,
+    Match,
+    Vocabulary,
+    load_vocabulary,
+    words_of,
+)
 from companion.echo import EchoPath, PlayedAudio
 from companion.effects import CommandName
 from companion.errors import CompanionError
@@ -106,6 +113,10 @@ class ListenStatus:
     overflows: int = 0
     finished: bool = False
     """A file source was heard to its end."""
+    signal: str = ""
+    """The couple's own word or phrase for a time-out ("" for none)."""
+    signal_note: str = ""
+    """One sentence: whether `signal` can be recognised, or why it is not checked yet."""
 
 
 # --- pure decision logic ----------------------------------------------------------------
@@ -234,8 +245,15 @@ REFERENCE_SECONDS = 1.0
 """How much played audio is asked for per block: the longest echo delay plus a block."""
 
 
+EngineName = Literal["vosk", "pocketsphinx", "off"]
+
+
 class Listener:
-    """Listens in its own thread and calls `on_heard` for each accepted command."""
+    """Listens in its own thread and calls `on_heard` for each accepted command.
+
+    `on_status` (if given) is called with the new status whenever it changes, from
+    whichever thread changed it; it must not block.
+    """
 
     def __init__(
         self,
@@ -247,19 +265,34 @@ class Listener:
         engine: Engine | None = None,
         clock: Callable[[], float] = time.monotonic,
         played: PlayedSource | None = None,
+        on_status: Callable[[ListenStatus], None] | None = None,
     ) -> None:
         self.settings = settings
         self._played = played
         self._on_heard = on_heard
         self._speaking = speaking
+        self._on_status = on_status
         self._source_factory = source or (
             lambda: DeviceSource(settings.device, settings.block_seconds)
         )
         self._engine = engine
         self._clock = clock
         self._lock = threading.Lock()
-        self._status = ListenStatus(False, "off", "Listening has not started.")
+        # Under the lock: the status, the phrase wanted now, and whether the thread is up
+        # (it applies a new phrase) and has its model (it can check one).
+        self._status = ListenStatus(
+            False, "off", "Listening has not started.", signal=settings.signal_phrase
+        )
+        self._phrase = settings.signal_phrase
+        self._phrase_changed = False
+        self._running = False
+        self._loaded = False
+        self._engine_note = ""
+        self._listening_reason = ""
+        """What the status says while the mic is on: the engine, then the phrase check."""
         self._stopping = threading.Event()
+        self._wake = threading.Event()
+        """Set by `set_signal` and `close`: ends a wait before reopening the device."""
         self._thread: threading.Thread | None = None
         self._source: AudioSource | None = None
 
@@ -267,22 +300,40 @@ class Listener:
         """Load the model and open the stream in the background; never raises."""
         if self.settings.engine == "off":
             self._set(False, "off", "Voice commands are off; buttons and keys still work.")
+            self._end()
             return
+        with self._lock:
+            self._running = True
+            if self._phrase:
+                self._status = replace(self._status, signal_note=SIGNAL_LOADING_NOTE)
         self._set(False, "off", "Loading the speech model…")
         self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
         self._thread.start()
+
+    def set_signal(self, phrase: str) -> None:
+        """Listen for `phrase` as a time-out from now on ("" for none); returns at once.
+
+        The listener's own thread builds a new recogniser between utterances and then says
+        in the status whether the model can recognise the phrase.
+        """
+        with self._lock:
+            self._phrase = phrase
+            if not phrase:
+                note = ""
+            elif not self._running:
+                note = SIGNAL_OFF_NOTE
+            else:
+                note = f"Checking “{phrase}”…" if self._loaded else SIGNAL_LOADING_NOTE
+            self._phrase_changed = self._running
+            self._status = replace(self._status, signal=phrase, signal_note=note)
+        self._wake.set()
+        self._notify()
 
     def status(self) -> ListenStatus:
         """Mic on/off, the engine and one sentence saying why."""
         with self._lock:
             overflows = self._source.overflows if self._source is not None else 0
-            return ListenStatus(
-                self._status.on,
-                self._status.engine,
-                self._status.reason,
-                overflows,
-                self._status.finished,
-            )
+            return replace(self._status, overflows=overflows)
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread to end (a file source ends by itself); True if it ended."""
@@ -294,40 +345,55 @@ class Listener:
     def close(self) -> None:
         """Stop listening and release the device."""
         self._stopping.set()
+        self._wake.set()
         self.join(timeout=5.0)
 
-    def _set(
-        self,
-        on: bool,
-        engine: Literal["vosk", "pocketsphinx", "off"],
-        reason: str,
-        finished: bool = False,
-    ) -> None:
+    def _set(self, on: bool, engine: EngineName, reason: str, finished: bool = False) -> None:
         with self._lock:
-            self._status = ListenStatus(on, engine, reason, finished=finished)
+            self._status = replace(
+                self._status, on=on, engine=engine, reason=reason, finished=finished
+            )
         log.info("listening: %s", reason)
+        self._notify()
+
+    def _notify(self) -> None:
+        if self._on_status is None:
+            return
+        try:
+            self._on_status(self.status())
+        except Exception:  # listening must outlive a faulty consumer
+            log.exception("on_status failed")
+
+    def _end(self) -> None:
+        """No thread will apply a phrase any more: say so for the phrase wanted now."""
+        with self._lock:
+            self._running = False
+            note = SIGNAL_OFF_NOTE if self._phrase else ""
+            self._status = replace(self._status, signal=self._phrase, signal_note=note)
+        self._notify()
 
     # Runs on the listener thread only.
     def _run(self) -> None:
         try:
-            vocab = load_vocabulary(self.settings.language, self.settings.vocabulary_path)
-            if self.settings.signal_phrase:
-                vocab = vocab.with_phrase(CommandName.TIMEOUT, self.settings.signal_phrase)
+            base = load_vocabulary(self.settings.language, self.settings.vocabulary_path)
             if self._engine is None:
                 choice = self.settings.engine
                 # The model is loaded before the stream opens, or its first seconds overflow.
-                self._engine, note = load_engine(choice, self.settings.model_path)
+                self._engine, engine_note = load_engine(choice, self.settings.model_path)
             else:
-                note = f"Listening with {self._engine.name}."
-            if self.settings.signal_phrase:
-                # The couple's own break word: say plainly whether this model can hear it.
-                note = f"{note} {check_phrase(self._engine, self.settings.signal_phrase)}"
+                engine_note = f"Listening with {self._engine.name}."
         except CompanionError as error:
             self._set(False, "off", str(error))
+            self._end()
             return
-        engine_name: Literal["vosk", "pocketsphinx"] = (
-            "vosk" if self._engine.name == "vosk" else "pocketsphinx"
-        )
+        engine = self._engine
+        with self._lock:
+            self._loaded = True
+            self._engine_note = self._listening_reason = engine_note
+        # The couple's own break word: say plainly (before any microphone is found)
+        # whether this model can hear it.
+        self._apply_phrase(base, engine, self._take_phrase(force=True) or "")
+        engine_name: EngineName = "vosk" if engine.name == "vosk" else "pocketsphinx"
         delay = self.settings.retry_seconds
         while not self._stopping.is_set():
             try:
@@ -335,15 +401,16 @@ class Listener:
                 source.open()
             except SourceError as error:
                 self._set(False, engine_name, str(error))
-                self._stopping.wait(delay)
+                self._rest(delay, base, engine)
                 delay = min(delay * 2, self.settings.retry_max_seconds)
                 continue
             with self._lock:
                 self._source = source
-            self._set(True, engine_name, note)
+                reason = self._listening_reason
+            self._set(True, engine_name, reason)
             delay = self.settings.retry_seconds
             try:
-                finished = self._listen(source, vocab, self._engine)
+                finished = self._listen(source, base, engine)
             except DeviceLost as error:
                 self._set(False, engine_name, str(error))
                 finished = False
@@ -351,13 +418,58 @@ class Listener:
                 source.close()
             if finished:
                 self._set(False, engine_name, "The recording was heard to the end.", True)
+                self._end()
                 return
-            self._stopping.wait(delay)
+            self._rest(delay, base, engine)
         self._set(False, "off", "Listening stopped.")
+        self._end()
 
-    def _listen(self, source: AudioSource, vocab: Vocabulary, engine: Engine) -> bool:
+    def _take_phrase(self, force: bool = False) -> str | None:
+        """The phrase to listen for, if it changed since last taken (or `force`), else None."""
+        with self._lock:
+            if not (self._phrase_changed or force):
+                return None
+            self._phrase_changed = False
+            return self._phrase
+
+    def _apply_phrase(self, base: Vocabulary, engine: Engine, phrase: str) -> Vocabulary:
+        """The vocabulary with `phrase` added; the status says whether the model knows it."""
+        vocab = base.with_phrase(CommandName.TIMEOUT, phrase) if phrase else base
+        check = check_phrase(engine, phrase) if phrase else ""
+        with self._lock:
+            if phrase != self._phrase:
+                return vocab  # already replaced: the newer one is applied next
+            self._listening_reason = f"{self._engine_note} {check}".strip()
+            status = replace(
+                self._status,
+                signal=phrase,
+                signal_note=check,
+                reason=self._listening_reason if self._status.on else self._status.reason,
+            )
+            changed = status != self._status
+            self._status = status
+        if changed:
+            log.info("signal phrase %r: %s", phrase, check or "none")
+            self._notify()
+        return vocab
+
+    def _rest(self, seconds: float, base: Vocabulary, engine: Engine) -> None:
+        """Wait before reopening the source; a new signal phrase is still checked meanwhile."""
+        end = time.monotonic() + seconds
+        while not self._stopping.is_set():
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            if self._wake.wait(left):
+                self._wake.clear()
+                phrase = self._take_phrase()
+                if phrase is not None:
+                    self._apply_phrase(base, engine, phrase)
+
+    def _listen(self, source: AudioSource, base: Vocabulary, engine: Engine) -> bool:
         """Recognise until the source ends (True) or we are closed (False)."""
         settings = self.settings
+        vocab = self._apply_phrase(base, engine, self._take_phrase(force=True) or "")
         recogniser: Recogniser = engine.recogniser(vocab, source.rate)
         gate = CommandGate(vocab, settings.min_confidence, settings.barge_in)
         endpointer = Endpointer()
@@ -369,6 +481,12 @@ class Listener:
         # With an echo reference, the companion's voice is subtracted before anything listens.
         echo = EchoPath(source.rate) if self._played is not None else None
         while not self._stopping.is_set():
+            phrase = None if feeding else self._take_phrase()
+            if phrase is not None:
+                # A new signal phrase, between utterances: a new recogniser, as at the start.
+                vocab = self._apply_phrase(base, engine, phrase)
+                recogniser = engine.recogniser(vocab, source.rate)
+                gate = CommandGate(vocab, settings.min_confidence, settings.barge_in)
             chunk = source.read(timeout=1.0)
             if chunk is None:
                 if feeding:

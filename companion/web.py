@@ -1,7 +1,7 @@
 """The page, its JSON API and the /ws route: a thin adapter between browsers and the controller.
 
 Every client message is validated here; the controller only ever sees a well-formed
-`Command` or `Names`. Requests from a foreign Host or Origin are refused, so a web
+`Command`, `Names` or signal phrase. Requests from a foreign Host or Origin are refused, so a web
 page the couple happens to visit cannot drive the companion.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
@@ -17,6 +18,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request, sen
 from flask_sock import Sock
 from werkzeug.exceptions import HTTPException
 
+from companion.commands_vocab import SignalPhraseError, clean_signal_phrase
 from companion.effects import Command, CommandName
 from companion.hub import Hub, Subscription
 from companion.script import Names
@@ -63,6 +65,12 @@ class Controller(Protocol):
         """Queue new partner names; never blocks."""
         ...
 
+    def set_signal(self, phrase: str) -> None:
+        """Listen for the couple's own break word ("" for none); never blocks.
+
+        Whether it can be recognised reaches every page in the status."""
+        ...
+
     def scripts(self) -> list[dict[str, object]]:
         """The library as ScriptInfo dicts (docs/protocol.md)."""
         ...
@@ -78,6 +86,14 @@ class Controller(Protocol):
 
 class MessageError(ValueError):
     """A client message was refused; `str()` is the one sentence sent back."""
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A `signal` message: the couple's own word or phrase for a break."""
+
+    phrase: str
+    """Trimmed, single-spaced letters; "" for no signal word of their own."""
 
 
 # --- validation -------------------------------------------------------------------------
@@ -144,7 +160,20 @@ def parse_names(data: object) -> Names:
     return Names(a=cleaned[0], b=cleaned[1])
 
 
-def parse_message(raw: object, script_ids: set[str] | None = None) -> Command | Names:
+def parse_signal(data: object) -> Signal:
+    """Turn a `signal` message's data into a Signal, or raise MessageError saying what is wrong."""
+    if not isinstance(data, dict) or set(data) != {"phrase"}:
+        raise MessageError("A break word needs exactly one field, 'phrase'.")
+    phrase = data["phrase"]
+    if not isinstance(phrase, str):
+        raise MessageError("A break word must be text.")
+    try:
+        return Signal(clean_signal_phrase(phrase))
+    except SignalPhraseError as error:
+        raise MessageError(str(error)) from None
+
+
+def parse_message(raw: object, script_ids: set[str] | None = None) -> Command | Names | Signal:
     """Validate one WebSocket frame from the page; raise MessageError with one sentence if wrong."""
     if not isinstance(raw, str):
         raise MessageError("Messages must be JSON text, not binary.")
@@ -161,8 +190,10 @@ def parse_message(raw: object, script_ids: set[str] | None = None) -> Command | 
         return parse_command(message["data"], script_ids)
     if kind == "names":
         return parse_names(message["data"])
+    if kind == "signal":
+        return parse_signal(message["data"])
     shown = kind[:40] if isinstance(kind, str) else kind
-    raise MessageError(f"Unknown message type {shown!r}; expected 'command' or 'names'.")
+    raise MessageError(f"Unknown message type {shown!r}; expected 'command', 'names' or 'signal'.")
 
 
 # --- Host / Origin checks ---------------------------------------------------------------
@@ -335,6 +366,8 @@ def _handle_client_message(raw: object, controller: Controller) -> str | None:
         parsed = parse_message(raw, _script_ids(controller))
         if isinstance(parsed, Names):
             controller.set_names(parsed)
+        elif isinstance(parsed, Signal):
+            controller.set_signal(parsed.phrase)
         else:
             controller.submit(parsed)
     except MessageError as error:

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
-from spoken import RATE, speak
+from spoken import GAP, RATE, WARM_UP, needs_espeak, recording, write_wav
 
 from companion.cli import main
-
-GAP = 1.0  # seconds of quiet before, between and after the spoken parts
-# A sentence first: pocketsphinx adapts to the voice on it (its first word alone is often
-# lost), and it must not fire although it is speech.
-WARM_UP = "we were talking about the weekend"
-
-needs_espeak = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None or shutil.which("sox") is None,
-    reason="needs espeak-ng and sox",
-)
 
 
 def _ko_model() -> Path | None:
@@ -36,36 +25,6 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     status = main(["listen", *argv])
     out, err = capsys.readouterr()
     return status, out, err
-
-
-def recording(path: Path, texts: list[str], voice: str) -> tuple[Path, list[float]]:
-    """A WAV of `texts` spoken with quiet around each; and the second each one stops at."""
-    quiet = np.zeros(int(GAP * RATE), dtype=np.float32)
-    parts: list[np.ndarray] = [quiet]
-    ends: list[float] = []
-    for text in texts:
-        clip = speak(text, voice, rate=175)  # espeak-ng's own default rate
-        start = sum(len(p) for p in parts)
-        # espeak-ng pads its output with quiet: the speech ends at its last loud sample.
-        ends.append((start + int(np.flatnonzero(np.abs(clip) > 300)[-1])) / RATE)
-        parts += [clip, quiet]
-    audio = np.concatenate(parts)
-    # A faint room-noise floor (about -55 dBFS): pocketsphinx needs one to hear synthetic
-    # speech. Integrated white noise with its slow drift removed is a low rumble.
-    white = np.random.default_rng(1).standard_normal(len(audio))
-    rumble = np.cumsum(white)
-    rumble -= np.convolve(rumble, np.ones(400) / 400, mode="same")
-    audio += (rumble / np.std(rumble) * 60.0).astype(np.float32)
-    return write_wav(path, audio), ends
-
-
-def write_wav(path: Path, audio: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(RATE)
-        wav.writeframes(np.clip(audio, -32768, 32767).astype("<i2").tobytes())
-    return path
 
 
 @pytest.fixture(scope="module")

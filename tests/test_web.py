@@ -97,6 +97,48 @@ def test_names_on_the_socket_reach_the_controller(served: Served) -> None:
         assert served.controller.names == [Names(a="Sam", b="Alex")]
 
 
+def test_a_signal_word_on_the_socket_reaches_the_controller_trimmed(served: Served) -> None:
+    with served.socket() as ws:
+        receive(ws), receive(ws)
+        ws.send(json.dumps({"type": "signal", "data": {"phrase": "  red   light "}}))
+        ws.send(json.dumps({"type": "signal", "data": {"phrase": ""}}))  # none of their own
+        ws.send(json.dumps({"type": "command", "data": {"name": "pause"}}))
+        served.controller.wait_for_command()
+    assert served.controller.signals == ["red light", ""]
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        ({"phrase": 42}, "A break word must be text."),
+        ({"phrase": ["pineapple"]}, "A break word must be text."),
+        ({"word": "pineapple"}, "A break word needs exactly one field, 'phrase'."),
+        ({"phrase": "pineapple", "lang": "en"}, "A break word needs exactly one field, 'phrase'."),
+        ({"phrase": "x" * 41}, "A break word must be at most 40 characters."),
+        ({"phrase": "we need a break now"}, "A break word must be at most 4 words."),
+        (
+            {"phrase": "pine4pple"},
+            "A break word may use only letters, spaces and apostrophes, not “4”.",
+        ),
+        (
+            {"phrase": "<b>break</b>"},
+            "A break word may use only letters, spaces and apostrophes, not “<”.",
+        ),
+    ],
+)
+def test_a_malformed_signal_word_is_refused_saying_what_is_wrong_and_changes_nothing(
+    served: Served, data: object, why: str
+) -> None:
+    with served.socket() as ws:
+        receive(ws), receive(ws)
+        ws.send(json.dumps({"type": "signal", "data": data}))
+        assert receive(ws) == {"type": "error", "data": {"message": why}}
+        # The session goes on: the next message is acted on as usual.
+        ws.send(json.dumps({"type": "command", "data": {"name": "pause"}}))
+        assert served.controller.wait_for_command() == Command(CommandName.PAUSE)
+    assert served.controller.signals == []
+
+
 def test_published_messages_reach_every_open_socket(served: Served) -> None:
     with served.socket() as first, served.socket() as second:
         for ws in (first, second):
@@ -117,6 +159,8 @@ def test_published_messages_reach_every_open_socket(served: Served) -> None:
         json.dumps({"type": "command", "data": {"name": "start", "script": "no-such-script"}}),
         json.dumps({"type": "names", "data": {"a": "", "b": "Alex"}}),
         json.dumps({"type": "names", "data": {"a": "x" * 5000, "b": "Alex"}}),
+        json.dumps({"type": "signal", "data": {"phrase": "x" * 5000}}),
+        json.dumps({"type": "signal", "data": "pineapple"}),
     ],
 )
 def test_a_malformed_message_gets_an_error_and_the_socket_stays_usable(
@@ -132,6 +176,7 @@ def test_a_malformed_message_gets_an_error_and_the_socket_stays_usable(
         ws.send(json.dumps({"type": "command", "data": {"name": "next"}}))
         assert served.controller.wait_for_command().name is CommandName.NEXT
     assert served.controller.names == []
+    assert served.controller.signals == []
 
 
 def test_a_binary_frame_gets_an_error(served: Served) -> None:

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -65,6 +66,7 @@ class FakeController:
         self.hub = Hub()
         self.commands: list[Command] = []
         self.names: list[Names] = []
+        self.signals: list[str] = []
         self.received = threading.Condition()
 
     def submit(self, command: Command) -> None:
@@ -75,6 +77,11 @@ class FakeController:
     def set_names(self, names: Names) -> None:
         with self.received:
             self.names.append(names)
+            self.received.notify_all()
+
+    def set_signal(self, phrase: str) -> None:
+        with self.received:
+            self.signals.append(phrase)
             self.received.notify_all()
 
     def scripts(self) -> list[dict[str, object]]:
@@ -128,16 +135,21 @@ WAIT_MS = 30_000
 
 @contextmanager
 def companion_page(
-    browser: Browser, data_dir: Path, journal: bool, app_for: Callable[[Companion], Flask]
+    browser: Browser,
+    data_dir: Path,
+    journal: bool,
+    app_for: Callable[[Companion], Flask],
+    listen_engine: Literal["off", "pocketsphinx"] = "off",
 ) -> Iterator[tuple[Page, BrowserContext, str]]:
     """The real page served by a real companion (captions only, mic off), connected.
 
     Yields the page, its browser context and `host:port`; afterwards asserts that the
-    page raised no JavaScript error.
+    page raised no JavaScript error. With `listen_engine="pocketsphinx"` the real model
+    loads (and checks words); with no microphone here it hears nothing.
     """
     options = Options(
         voice=False,
-        listen_engine="off",
+        listen_engine=listen_engine,
         journal=journal,
         data_dir=data_dir,
         names=Names("Sam", "Alex"),

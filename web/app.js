@@ -16,6 +16,9 @@ const MIN_SCALE = 0.5;
 const IN_SCALE = 0.9; // the end of the first inhale; a second sip (inhale2) takes it to 1
 const HISTORY_LINES = 12;
 const RECONNECT_DELAYS = [500, 1000, 2000, 4000, 8000];
+const SIGNAL_HINT = "A word you both agree on, in a calm moment, to call a time-out.";
+const SIGNAL_MAX_CHARS = 40; // the server checks the same (companion/commands_vocab.py)
+const SIGNAL_MAX_WORDS = 4;
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
 
 const page = {
@@ -31,6 +34,9 @@ const page = {
   breathFrom: MIN_SCALE,
   orbScale: MIN_SCALE,
   namesTyped: false,
+  signal: null, // the break word and its check, as the server last said
+  signalTyped: false,
+  signalProblem: "", // what is wrong with the word as typed, until it is changed
   heardTimer: 0,
   toastTimer: 0,
   journal: false, // true once /api/homework answers: the journal routes are served
@@ -213,6 +219,27 @@ function renderStatus(status) {
   const reasons = [voice.on ? "" : voice.reason, listening.on ? "" : listening.reason].filter(Boolean);
   $("status-detail").textContent = reasons.join(" ");
   $("status-detail").hidden = reasons.length === 0;
+  renderSignal(status.signal);
+}
+
+// The break word field and, under it, whether the speech model can recognise the word.
+function renderSignal(signal) {
+  const input = $("signal-word");
+  if (signal) {
+    page.signal = signal;
+    // Never overwrite what someone is typing.
+    if (document.activeElement !== input && !page.signalTyped) input.value = signal.phrase || "";
+  }
+  if (page.signalProblem) return;
+  const current = page.signal || { phrase: "", note: "" };
+  if (current.phrase) setSignalNote(current.note || "");
+  else setSignalNote(SIGNAL_HINT, "hint");
+}
+
+function setSignalNote(text, kind = "") {
+  const note = $("signal-note");
+  note.className = kind ? `signal-note ${kind}` : "signal-note";
+  if (note.textContent !== text) note.textContent = text;
 }
 
 function setPill(pill, on, onText, offText, reason) {
@@ -797,6 +824,32 @@ function sendNames() {
   return true;
 }
 
+// What is wrong with a break word as typed ("" when nothing is); the server checks again.
+function signalProblem(phrase) {
+  if (phrase.length > SIGNAL_MAX_CHARS) return `A break word must be at most ${SIGNAL_MAX_CHARS} characters.`;
+  if (phrase.split(" ").length > SIGNAL_MAX_WORDS) return `A break word must be at most ${SIGNAL_MAX_WORDS} words.`;
+  const odd = phrase.match(/[^\p{L}\p{M} '\u2019]/u);
+  if (odd) return `A break word may use only letters, spaces and apostrophes, not “${odd[0]}”.`;
+  if (phrase && !/\p{L}/u.test(phrase)) return "A break word needs at least one letter.";
+  return "";
+}
+
+function setSignal(event) {
+  event.preventDefault();
+  const input = $("signal-word");
+  const phrase = input.value.trim().replace(/\s+/g, " ");
+  page.signalProblem = signalProblem(phrase);
+  if (page.signalProblem) {
+    setSignalNote(page.signalProblem, "problem");
+    return;
+  }
+  if (!send("signal", { phrase })) return;
+  input.value = phrase;
+  page.signalTyped = false;
+  // The answer comes back in the status: can or cannot be recognised.
+  setSignalNote(phrase ? `Checking “${phrase}”…` : SIGNAL_HINT, phrase ? "" : "hint");
+}
+
 function start() {
   if (!page.chosen || !sendNames()) return;
   command("start", { script: page.chosen });
@@ -927,6 +980,17 @@ function init() {
       if (event.key === "Enter") input.blur();
     });
   }
+  $("signal-form").addEventListener("submit", setSignal);
+  $("signal-set").addEventListener("click", (event) => {
+    // After a mouse click let the shortcuts work at once, as the other buttons do.
+    if (event.detail > 0) event.currentTarget.blur();
+  });
+  $("signal-word").addEventListener("input", () => {
+    page.signalTyped = true;
+    if (!page.signalProblem) return;
+    page.signalProblem = "";
+    renderSignal(null);
+  });
   $("library").addEventListener("keydown", (event) => {
     // Arrow keys move within the radio group, as in any radio group.
     const step = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 }[event.key];

@@ -56,8 +56,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--signal",
         default="",
-        help='your own word or phrase for a time-out, e.g. "pineapple"; the page says '
-        "whether the speech model can hear it",
+        help='your own word or phrase for a time-out, e.g. "pineapple" (for this run: it wins '
+        "over the one set on the page); the page says whether the speech model can hear it",
     )
     parser.add_argument("--data-dir", type=Path, default=None, help="where the journal lives")
     parser.add_argument(
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         "rate": args.rate,
         "volume": min(1.0, max(0.0, args.volume)),
         "listen_engine": args.engine,
-        "signal_phrase": args.signal.strip(),
+        "signal_phrase": _signal_phrase(args.signal),
         "data_dir": args.data_dir or _env_path("COMPANION_DATA_DIR"),
     }
     if args.scripts_dir is not None:
@@ -131,6 +131,16 @@ def run(args: argparse.Namespace) -> int:
         server.server_close()
         companion.close()
     return 0
+
+
+def _signal_phrase(text: str) -> str:
+    """--signal as the page would take it, or one sentence saying what is wrong."""
+    from companion.commands_vocab import SignalPhraseError, clean_signal_phrase
+
+    try:
+        return clean_signal_phrase(text)
+    except SignalPhraseError as error:
+        raise CompanionError(f"--signal: {error}") from None
 
 
 def _env_path(name: str) -> Path | None:
