@@ -76,6 +76,9 @@ class ListenSettings:
     barge_in: tuple[CommandName, ...] = (CommandName.PAUSE, CommandName.STOP, CommandName.TIMEOUT)
     """Commands that may interrupt the companion's own voice; others wait for quiet, since
     its voice heard back is sometimes misheard as a command phrase."""
+    other_voice_blocks: int = 2
+    """With an echo reference, a command over the companion's voice needs this many blocks
+    in which the canceller heard a voice that is not the companion's."""
     retry_seconds: float = 1.0
     """First wait before reopening a lost device; doubles up to `retry_max_seconds`."""
     retry_max_seconds: float = 15.0
@@ -134,6 +137,9 @@ class Endpointer:
     """A block is speech when its RMS exceeds the noise floor by this factor..."""
     min_rms: float = 120.0
     """...and this absolute level (int16 units), so digital silence is not "speech"."""
+    echo_leftover: float = 0.1
+    """Cancelling the companion's voice is assumed to leave this fraction of it (-30 dB);
+    what stands no higher above that than `ratio` is not speech."""
     keep_ratio: float = 1.6
     """...and stays speech until it falls below this factor: weak sounds ("f", "th")
     inside a word or sentence are not mistaken for the end of speech."""
@@ -144,14 +150,22 @@ class Endpointer:
     quiet_seconds: float = 0.0
     utterance_seconds: float = 0.0
 
-    def update(self, rms: float, seconds: float) -> bool:
-        """Account for one block; returns whether the block is speech."""
+    def update(self, rms: float, seconds: float, echo_rms: float = 0.0) -> bool:
+        """Account for one block; returns whether the block is speech.
+
+        `echo_rms` is how loud the companion's own voice was predicted in the block before
+        it was cancelled: what cancelling leaves of it is a floor too.
+        """
         if self.floor == 0.0:
             self.floor = max(rms, 1.0)
-        # Fall fast to quieter levels, rise slowly (about 3 s time constant) to louder ones.
-        self.floor = rms if rms < self.floor else self.floor + (rms - self.floor) * seconds / 3.0
+        if echo_rms == 0.0:
+            # Fall fast to quieter levels, rise slowly (about 3 s time constant) to louder
+            # ones. Not while echo is being cancelled: that output is not the room's noise.
+            rise = (rms - self.floor) * seconds / 3.0
+            self.floor = rms if rms < self.floor else self.floor + rise
+        floor = max(self.floor, self.echo_leftover * echo_rms)
         ratio = self.keep_ratio if self.speaking else self.ratio
-        speech = rms > max(self.floor * ratio, self.min_rms * ratio / self.ratio)
+        speech = rms > max(floor * ratio, self.min_rms * ratio / self.ratio)
         self.speaking = speech
         if speech:
             self.in_utterance = True
@@ -177,15 +191,24 @@ class CommandGate:
     min_confidence: float = 0.5
     barge_in: tuple[CommandName, ...] = (CommandName.PAUSE, CommandName.STOP, CommandName.TIMEOUT)
 
-    def decide(self, words: Sequence[Word], own: frozenset[str] = frozenset()) -> Match | None:
+    def decide(
+        self,
+        words: Sequence[Word],
+        own: frozenset[str] = frozenset(),
+        other_voice: bool | None = None,
+    ) -> Match | None:
         """The command in `words`, or None; `own` are words the companion was saying.
 
         The whole utterance must be `filler* command filler*`. While the companion speaks,
         the words of its line are dropped first, so what a partner said over it remains;
         a command word the companion is itself saying can never fire (a partner's
-        identical word is then lost: the safe side).
+        identical word is then lost: the safe side). `other_voice` says whether the echo
+        canceller heard a voice besides the companion's (None: there is no canceller);
+        when it heard none, words over the companion's voice are only its echo.
         """
         texts = [w.text for w in words]
+        if own and other_voice is False:
+            return None
         if own:
             kept = [i for i, t in enumerate(texts) if t not in own]
             match = self.vocab.match([texts[i] for i in kept])
@@ -202,9 +225,14 @@ class CommandGate:
     def _sure(self, words: Sequence[Word], span: Sequence[int]) -> bool:
         return min(words[i].confidence for i in span) >= self.min_confidence
 
-    def complete(self, partial: Sequence[str], own: frozenset[str] = frozenset()) -> bool:
+    def complete(
+        self,
+        partial: Sequence[str],
+        own: frozenset[str] = frozenset(),
+        other_voice: bool | None = None,
+    ) -> bool:
         """Whether the words so far already form a command (worth ending the utterance)."""
-        return self.decide([Word(t, 1.0) for t in partial], own) is not None
+        return self.decide([Word(t, 1.0) for t in partial], own, other_voice) is not None
 
 
 @dataclass
@@ -214,6 +242,8 @@ class SelfVoice:
     tail_seconds: float = 0.6
     last_text: str = ""
     words: set[str] = field(default_factory=set)
+    others: int = 0
+    """Blocks of the utterance in which the echo canceller heard a voice not the companion's."""
 
     def observe(self, speaking: SpeakingNow, now: float) -> None:
         """Note what is playing at `now`; its words count as own until the utterance ends."""
@@ -227,6 +257,7 @@ class SelfVoice:
         """The own words of the utterance that just ended; starts afresh."""
         own = frozenset(self.words)
         self.words = set()
+        self.others = 0
         return own
 
 
@@ -490,7 +521,8 @@ class Listener:
             chunk = source.read(timeout=1.0)
             if chunk is None:
                 if feeding:
-                    self._consider(recogniser.finish(), gate, own.take(), at)
+                    other = self._other_voice(own, echo)
+                    self._consider(recogniser.finish(), gate, own.take(), at, other)
                 return True
             if not chunk:
                 continue
@@ -502,12 +534,15 @@ class Listener:
             if echo is not None and self._played is not None:
                 samples = echo.clean(samples, now, PlayedAudio(*self._played(REFERENCE_SECONDS)))
                 chunk = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
-            endpointer.update(float(np.sqrt(np.mean(samples * samples))), seconds)
+            echo_rms = echo.canceller.echo_rms if echo is not None else 0.0
+            endpointer.update(float(np.sqrt(np.mean(samples * samples))), seconds, echo_rms)
             if not endpointer.in_utterance:
                 # Quiet: nothing to decode (saves CPU while idle), only remember it.
                 preroll.append(chunk)
                 own.take()
                 continue
+            if echo is not None and echo.canceller.other_voice and endpointer.speaking:
+                own.others += 1
             final = None
             if not feeding:
                 feeding = True
@@ -521,24 +556,44 @@ class Listener:
                 or endpointer.utterance_seconds >= settings.max_utterance_seconds
                 or (
                     quiet >= settings.quick_end_seconds
-                    and gate.complete(recogniser.partial(), frozenset(own.words))
+                    and gate.complete(
+                        recogniser.partial(), frozenset(own.words), self._other_voice(own, echo)
+                    )
                 )
             ):
                 final = recogniser.finish()
             if final is not None:
                 endpointer.reset()
                 feeding = False
-                self._consider(final, gate, own.take(), at)
+                other = self._other_voice(own, echo)
+                self._consider(final, gate, own.take(), at, other)
         return False
 
+    def _other_voice(self, own: SelfVoice, echo: EchoPath | None) -> bool | None:
+        """Whether the canceller heard someone besides the companion in this utterance."""
+        if echo is None:
+            return None
+        return own.others >= self.settings.other_voice_blocks
+
     def _consider(
-        self, words: Sequence[Word], gate: CommandGate, own: frozenset[str], at: float
+        self,
+        words: Sequence[Word],
+        gate: CommandGate,
+        own: frozenset[str],
+        at: float,
+        other_voice: bool | None = None,
     ) -> None:
         if not words:
             return
-        match = gate.decide(words, own)
+        match = gate.decide(words, own, other_voice)
         text = " ".join(w.text for w in words)
-        log.debug("heard %r -> %s (own words: %d)", text, match and match.command, len(own))
+        log.debug(
+            "heard %r -> %s (own words: %d, other voice: %s)",
+            text,
+            match and match.command,
+            len(own),
+            other_voice,
+        )
         if match is None:
             return
         confidence = min(w.confidence for w in words if w.text in match.phrase)

@@ -104,6 +104,19 @@ def test_a_partner_talking_over_the_companion_can_still_command_it() -> None:
     assert match is not None and match.command == CommandName.STOP
 
 
+def test_over_the_companions_voice_only_a_voice_the_echo_canceller_heard_can_command() -> None:
+    gate = CommandGate(EN)
+    own = frozenset(words_of("Notice your shoulders, and let them soften."))
+    # What is left of the companion's echo can sound like anything, even a command.
+    assert gate.decide(ws("pause"), own, other_voice=False) is None
+    match = gate.decide(ws("pause"), own, other_voice=True)
+    assert match is not None and match.command == CommandName.PAUSE
+    # Without an echo reference (None) the gate cannot know, and goes by the words alone.
+    assert gate.decide(ws("pause"), own, other_voice=None) is not None
+    # While the companion is silent its echo is no concern.
+    assert gate.decide(ws("pause"), frozenset(), other_voice=False) is not None
+
+
 def test_self_voice_remembers_lines_played_during_the_utterance_and_a_short_tail() -> None:
     voice = SelfVoice(tail_seconds=0.5)
     voice.observe(SpeakingNow("Take a break.", ended_at=float("-inf")), now=10.0)
@@ -129,6 +142,18 @@ def test_endpointer_tracks_speech_then_quiet_against_the_noise_floor() -> None:
     assert ep.speech_seconds == pytest.approx(0.5)
     ep.reset()
     assert not ep.in_utterance and ep.quiet_seconds == 0.0
+
+
+def test_endpointer_does_not_call_what_is_left_of_the_companions_echo_speech() -> None:
+    ep = Endpointer()
+    for _ in range(20):
+        ep.update(50.0, 0.05)  # room noise
+    # The companion speaks at 8000 (predicted echo); cancelling leaves 1/40 of it.
+    for _ in range(20):
+        assert not ep.update(200.0, 0.05, echo_rms=8000.0)
+    assert ep.floor == pytest.approx(50.0)  # cancelled echo says nothing about the room
+    # A partner over it stands out.
+    assert ep.update(3000.0, 0.05, echo_rms=8000.0)
 
 
 def test_endpointer_does_not_call_steady_noise_speech() -> None:
