@@ -14,15 +14,33 @@ import pytest
 RATE = 16_000
 
 
-def speak(text: str, voice: str = "en-us", rate: int = 150, pitch: int = 50) -> np.ndarray:
-    """`text` spoken by espeak-ng, resampled by sox to 16 kHz, as float32 in int16 units."""
+def speak(
+    text: str, voice: str = "en-us", rate: int = 150, pitch: int = 50, sample_rate: int = RATE
+) -> np.ndarray:
+    """`text` spoken by espeak-ng, resampled by sox to `sample_rate` (16 kHz: as a
+    microphone hears it; 22.05 kHz: as the companion plays it), float32 in int16 units."""
     out = subprocess.run(
         ["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "--stdout", text],
         check=True,
         capture_output=True,
     ).stdout
     resampled = subprocess.run(
-        ["sox", "-t", "wav", "-", "-r", str(RATE), "-c", "1", "-b", "16", "-t", "raw", "-"],
+        [
+            "sox",
+            "-D",
+            "-t",
+            "wav",
+            "-",
+            "-r",
+            str(sample_rate),
+            "-c",
+            "1",
+            "-b",
+            "16",
+            "-t",
+            "raw",
+            "-",
+        ],
         input=out,
         check=True,
         capture_output=True,
