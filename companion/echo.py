@@ -97,6 +97,9 @@ class EchoSettings:
     """Below this level (int16 units) nothing is playing and nothing is learned."""
     trusted_leak: float = 0.3
     """A filter that leaves less than this share of the echo's power has learned the room."""
+    reverb_seconds: float = 0.8
+    """A long room reverberation time (RT60): after the companion's voice falls, what is
+    left may linger this long (a little longer than most living rooms)."""
     noise_margin: float = 4.0
     """What is left is expected to hold the room's noise too, up to this many times its
     power (a quiet moment of the echo says little about the filter)."""
@@ -148,6 +151,8 @@ class EchoCanceller:
         """Samples of double talk in a row."""
         self._since_talk = self.rate
         """Samples since double talk was last seen."""
+        self._echo_envelope = 0.0
+        """The predicted echo's power, held up as a room's reverberation would hold it."""
         self._noise_power = s.min_reference_rms**2
         """The room's noise power per sample, learned while nothing plays."""
         self.other_voice = True
@@ -159,6 +164,8 @@ class EchoCanceller:
         """Samples since the reference was last audible (its echo may still be arriving)."""
         self.echo_rms = 0.0
         """How loud the echo predicted in the last block was (0: none)."""
+        self.double_talk = False
+        """Whether someone may be speaking over the echo now (or did a moment ago)."""
         self._bands = BandSuppressor(round(s.band_seconds * rate), s.suppress_margin, s.min_gain)
         self.latency = self._bands.frame
         """Samples by which the output lags the microphone (the band stage's frame)."""
@@ -200,9 +207,10 @@ class EchoCanceller:
             residual = residual * self.settings.min_gain
         # While someone may be talking over the echo, suppress gently: their voice matters
         # more, and what is left of the echo alone cannot command (see `other_voice`).
-        gentle = echoing and self._since_talk < self.settings.double_talk_hold_seconds * self.rate
+        hold = self.settings.double_talk_hold_seconds * self.rate
+        self.double_talk = echoing and self._since_talk < hold
         # Always through the band stage, so its short delay never jumps when playing starts.
-        return self._bands.process(residual, echo, gentle).astype(np.float32)
+        return self._bands.process(residual, echo, self.double_talk).astype(np.float32)
 
     def _estimate_delay(self) -> None:
         """GCC-PHAT between the recent mic audio and the reference up to max_delay earlier."""
@@ -264,7 +272,11 @@ class EchoCanceller:
         echo_power, residual_power = float(echo @ echo), float(residual @ residual)
         # Someone else is talking when far more is left than this filter usually leaves
         # (only a filter that has learned the room can tell).
-        expected = self._leak * echo_power + s.noise_margin * self._noise_power * n
+        # The room rings on after the filter's length: as the companion's voice falls, what
+        # is left falls no faster than a room decays (assumed -60 dB in reverb_seconds).
+        fall = 10.0 ** (-6.0 * n / (s.reverb_seconds * self.rate))
+        self._echo_envelope = max(echo_power, self._echo_envelope * fall)
+        expected = self._leak * self._echo_envelope + s.noise_margin * self._noise_power * n
         excess = residual_power / (expected + 1e-9)
         trusted = self._leak < s.trusted_leak
         self.other_voice = trusted and excess > s.other_voice_margin

@@ -150,11 +150,15 @@ class Endpointer:
     quiet_seconds: float = 0.0
     utterance_seconds: float = 0.0
 
-    def update(self, rms: float, seconds: float, echo_rms: float = 0.0) -> bool:
+    def update(
+        self, rms: float, seconds: float, echo_rms: float = 0.0, over_echo: bool = True
+    ) -> bool:
         """Account for one block; returns whether the block is speech.
 
         `echo_rms` is how loud the companion's own voice was predicted in the block before
-        it was cancelled: what cancelling leaves of it is a floor too.
+        it was cancelled: what cancelling leaves of it is a floor too. `over_echo` says
+        whether the canceller heard someone speaking over that echo; if not, what is left
+        is the companion's own voice, not speech to listen to.
         """
         if self.floor == 0.0:
             self.floor = max(rms, 1.0)
@@ -166,6 +170,7 @@ class Endpointer:
         floor = max(self.floor, self.echo_leftover * echo_rms)
         ratio = self.keep_ratio if self.speaking else self.ratio
         speech = rms > max(floor * ratio, self.min_rms * ratio / self.ratio)
+        speech = speech and (echo_rms == 0.0 or over_echo)
         self.speaking = speech
         if speech:
             self.in_utterance = True
@@ -534,8 +539,15 @@ class Listener:
             if echo is not None and self._played is not None:
                 samples = echo.clean(samples, now, PlayedAudio(*self._played(REFERENCE_SECONDS)))
                 chunk = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
-            echo_rms = echo.canceller.echo_rms if echo is not None else 0.0
-            endpointer.update(float(np.sqrt(np.mean(samples * samples))), seconds, echo_rms)
+            rms = float(np.sqrt(np.mean(samples * samples)))
+            if echo is None:
+                endpointer.update(rms, seconds)
+            else:
+                canceller = echo.canceller
+                # Speech over the echo starts on clear evidence of another voice and goes
+                # on while someone may still be talking over it.
+                over_echo = canceller.double_talk if endpointer.speaking else canceller.other_voice
+                endpointer.update(rms, seconds, canceller.echo_rms, over_echo)
             if not endpointer.in_utterance:
                 # Quiet: nothing to decode (saves CPU while idle), only remember it.
                 preroll.append(chunk)

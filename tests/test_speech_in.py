@@ -152,8 +152,11 @@ def test_endpointer_does_not_call_what_is_left_of_the_companions_echo_speech() -
     for _ in range(20):
         assert not ep.update(200.0, 0.05, echo_rms=8000.0)
     assert ep.floor == pytest.approx(50.0)  # cancelled echo says nothing about the room
-    # A partner over it stands out.
-    assert ep.update(3000.0, 0.05, echo_rms=8000.0)
+    # A partner over it stands out, when the canceller heard them over the echo.
+    assert ep.update(3000.0, 0.05, echo_rms=8000.0, over_echo=True)
+    # As loud, but nobody over the echo: the companion's own voice, badly cancelled.
+    ep.reset()
+    assert not ep.update(3000.0, 0.05, echo_rms=8000.0, over_echo=False)
 
 
 def test_endpointer_does_not_call_steady_noise_speech() -> None:
