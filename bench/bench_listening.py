@@ -376,6 +376,17 @@ COMPANION_LINES = [
 ]
 
 
+def script_lines() -> list[str]:
+    """Every line the built-in scripts can say (names filled in), each once."""
+    from companion.app import spoken_lines
+    from companion.loader import load_library
+    from companion.script import Names
+
+    library = load_library(ROOT / "scripts")
+    lines = {line: None for script in library.values() for line in spoken_lines(script, Names())}
+    return [line for line in lines if len(line.split()) > 1]  # not the one-word cues
+
+
 def room_response(delay: float, rt60: float, drr_db: float, seed: int) -> np.ndarray:
     """An impulse response: direct sound after `delay`, then an exponential diffuse tail."""
     rng = np.random.default_rng(seed)
@@ -419,16 +430,20 @@ class Playback:
 
 
 def companion_session(
-    partner: np.ndarray | None, room: np.ndarray, seed: int, before: np.ndarray | None = None
+    partner: np.ndarray | None,
+    room: np.ndarray,
+    seed: int,
+    before: np.ndarray | None = None,
+    texts: Sequence[str] = COMPANION_LINES,
 ) -> tuple[np.ndarray, Playback, float]:
-    """The companion saying COMPANION_LINES in `room`, after the couple said `before`; the
-    partner (if any) starts speaking 1.5 s into the last line. Returns the mic audio, the
-    playback, and when the partner spoke."""
+    """The companion saying `texts` in `room`, after the couple said `before`; the partner
+    (if any) starts speaking 1.5 s into the last line. Returns the mic audio, the playback,
+    and when the partner spoke."""
     lines: list[tuple[float, str, np.ndarray]] = []
     mic_parts: list[np.ndarray] = []
     t = 1.0 if before is None else round((1.0 + len(before) / RATE + 1.0) / 0.02) * 0.02
     said_at = 0.0
-    for text in COMPANION_LINES:
+    for text in texts:
         # Lines start on a 20 ms grid: whole samples at both rates.
         lines.append((t, text, speak(text, *COMPANION, sample_rate=PLAY_RATE)))
         heard = speak(text, *COMPANION)
@@ -495,7 +510,8 @@ def bench_barge_in(
     misses: list[str] = []
     for r, (delay, rt60, drr) in enumerate(ROOMS):
         room = room_response(delay, rt60, drr, seed=40 + r)
-        mic, playback, _ = companion_session(None, room, seed=50 + r)
+        # Every line of the built-in scripts, as the companion would say it.
+        mic, playback, _ = companion_session(None, room, seed=50 + r, texts=script_lines())
         heard = listen_with_echo(settings, engine, write_wav(work / "own.wav", mic), playback)
         own_fired += [h.text for h in heard]
         own_seconds += sum(end - start for start, end, _ in playback.spans)
@@ -639,10 +655,11 @@ def table(results: list[dict[str, Any]], stop: list[float]) -> str:
         b = r.get("barge_in")
         if b is None:
             return "not measured"
-        return f"{len(b['own_fired'])} in {b['own_seconds'] / 60:.1f} min of its voice"
+        minutes = b["own_seconds"] / 60
+        return f"{len(b['own_fired'])} in {minutes:.0f} min of its voice, every script line"
 
     row("partner interrupts the companion's voice (echo reference, 2 rooms)", barge)
-    row("false triggers from the companion's own voice in those rooms", own)
+    row("false triggers from the companion's own voice, same rooms", own)
     row("end of command -> acted (`Heard.at`), p50 ms", latency(50))
     row("end of command -> acted (`Heard.at`), p95 ms", latency(95))
     row("compute behind the decision, p50 / p95 ms", compute)
