@@ -208,11 +208,14 @@ class CommandGate:
         the words of its line are dropped first, so what a partner said over it remains;
         a command word the companion is itself saying can never fire (a partner's
         identical word is then lost: the safe side). `other_voice` says whether the echo
-        canceller heard a voice besides the companion's (None: there is no canceller);
-        when it heard none, words over the companion's voice are only its echo.
+        canceller heard a voice besides the companion's (None: there is no canceller, as
+        when nothing plays through the companion's own output). Over the companion's voice
+        only a voice the canceller heard may command: its echo, misheard, can sound like
+        any command (with the companion's real voice, "now pause it" was heard in a line
+        that has no "pause").
         """
         texts = [w.text for w in words]
-        if own and other_voice is False:
+        if own and other_voice is not True:
             return None
         if own:
             kept = [i for i, t in enumerate(texts) if t not in own]
