@@ -80,11 +80,11 @@ def recording(path: Path, texts: list[str], voice: str) -> tuple[Path, list[floa
     return write_wav(path, audio), ends
 
 
-def write_wav(path: Path, audio: np.ndarray) -> Path:
-    """`audio` (int16 units) as a 16 kHz, 16-bit mono WAV file at `path`."""
+def write_wav(path: Path, audio: np.ndarray, rate: int = RATE) -> Path:
+    """`audio` (int16 units) as a 16-bit mono WAV file at `path` (16 kHz unless told)."""
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
-        wav.setframerate(RATE)
+        wav.setframerate(rate)
         wav.writeframes(np.clip(audio, -32768, 32767).astype("<i2").tobytes())
     return path

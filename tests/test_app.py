@@ -6,28 +6,17 @@ tests); these pin how the parts are wired together.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from waiting import wait_for
 
 from companion.app import Companion, Options, script_info, spoken_lines
 from companion.effects import Command, CommandName
 from companion.loader import default_library_dir, load_library
 from companion.script import Names
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll until `condition()` is truthy; generous, since CI machines are slow."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture

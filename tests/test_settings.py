@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from waiting import wait_for
 
 from companion.app import Companion, Options
 from companion.settings import SETTINGS_FILE, Settings, load_settings, save_settings
@@ -121,17 +121,6 @@ def test_a_new_signal_word_reaches_every_page_in_the_status(tmp_path: Path) -> N
         "phrase": "pineapple",
         "note": "Listening is off, so the word cannot be checked now.",
     }
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """Poll until `condition()` is truthy; generous, since CI machines are slow."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def published_signal(companion: Companion) -> Any:

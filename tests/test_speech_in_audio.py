@@ -22,7 +22,6 @@ import sys
 import tempfile
 import threading
 import time
-import wave
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from alsa import AlsaFileDevice
-from spoken import RATE, WARM_UP, speak
+from spoken import RATE, WARM_UP, speak, write_wav
 
 from companion.capture import Resampler, WavSource
 from companion.effects import Command, CommandName
@@ -97,15 +96,6 @@ def sequence(clips: list[np.ndarray], gap: float = 1.0, floor: float = 60.0) -> 
     audio = np.concatenate([quiet] + [np.concatenate([c, quiet]) for c in clips])
     floored: np.ndarray = audio + noise(len(audio) / RATE, floor, seed=len(clips))
     return floored
-
-
-def write_wav(path: Path, audio: np.ndarray, rate: int = RATE) -> Path:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(np.clip(audio, -32768, 32767).astype("<i2").tobytes())
-    return path
 
 
 def listen_file(
