@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from companion.commands_vocab import Vocabulary, words_of
+from companion.effects import CommandName
 from companion.errors import CompanionError
 
 log = logging.getLogger(__name__)
@@ -81,11 +82,18 @@ def unknown_words(engine: Engine, phrase: str) -> list[str]:
     return [w for w in words_of(phrase) if not engine.knows(w)]
 
 
-def check_phrase(engine: Engine, phrase: str) -> str:
-    """One plain sentence: whether the couple's signal phrase can be recognised."""
+def check_phrase(engine: Engine, phrase: str, vocab: Vocabulary | None = None) -> str:
+    """One plain sentence: whether the couple's signal phrase can be recognised (and, given
+    the command vocabulary, whether it already means something else)."""
     words = words_of(phrase)
     if not words:
         return "Say a word or short phrase to use as your signal."
+    taken = vocab.match(words) if vocab is not None else None
+    if taken is not None and taken.command is not CommandName.TIMEOUT:
+        return (
+            f"“{phrase}” already means “{taken.command.value}”, so it cannot call a break; "
+            "choose another word."
+        )
     missing = unknown_words(engine, phrase)
     if missing:
         listed = ", ".join(f"“{w}”" for w in missing)

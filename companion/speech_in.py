@@ -473,8 +473,10 @@ class Listener:
 
     def _apply_phrase(self, base: Vocabulary, engine: Engine, phrase: str) -> Vocabulary:
         """The vocabulary with `phrase` added; the status says whether the model knows it."""
-        vocab = base.with_phrase(CommandName.TIMEOUT, phrase) if phrase else base
-        check = check_phrase(engine, phrase) if phrase else ""
+        taken = base.match(words_of(phrase)) if phrase else None
+        # A phrase that is already a command keeps its meaning: "stop" must not also break.
+        vocab = base.with_phrase(CommandName.TIMEOUT, phrase) if phrase and not taken else base
+        check = check_phrase(engine, phrase, base) if phrase else ""
         with self._lock:
             if phrase != self._phrase:
                 return vocab  # already replaced: the newer one is applied next

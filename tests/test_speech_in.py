@@ -195,6 +195,16 @@ def test_check_phrase_says_plainly_when_a_signal_word_cannot_be_recognised() -> 
     assert "does not know “zorblax”" in message and "choose another word" in message
 
 
+def test_a_signal_word_that_is_already_a_command_is_refused_plainly() -> None:
+    engine = FakeEngine({"stop", "please", "time", "out", "red", "light"})
+    assert check_phrase(engine, "stop please", EN) == (
+        "“stop please” already means “stop”, so it cannot call a break; choose another word."
+    )
+    # One that already calls a break is simply recognised.
+    assert check_phrase(engine, "time out", EN) == "“time out” can be recognised."
+    assert check_phrase(engine, "red light", EN) == "“red light” can be recognised."
+
+
 def test_every_language_file_parses_and_names_only_engine_commands() -> None:
     assert {"en", "ko"} <= set(available_languages())
     for language in available_languages():
