@@ -33,36 +33,64 @@ REFERENCE_BAND = 0.96
 empty, so the canceller cannot predict the echo there and the suppressor handles it."""
 
 
-def reference_window(played: PlayedAudio | None, start: float, count: int, rate: int) -> Floats:
-    """What was playing from monotonic time `start`, as `count` samples at `rate` (0 if none)."""
+def reference_window(
+    played: PlayedAudio | None,
+    start: float,
+    count: int,
+    rate: int,
+    reader: SincReader | None = None,
+) -> Floats:
+    """What was playing from monotonic time `start`, as `count` samples at `rate` (0 if none).
+
+    `reader` reads the played audio band-limited; one kept across calls saves building its
+    table each time (it must fit `rate` and `played.rate`).
+    """
     if played is None or len(played.samples) == 0 or count <= 0:
         return np.zeros(max(count, 0), dtype=np.float32)
+    reader = reader or SincReader(min(1.0, rate / played.rate))
     first = played.end_time - len(played.samples) / played.rate
     positions = (start - first + np.arange(count) / rate) * played.rate
-    source = np.asarray(played.samples, dtype=np.float64)
-    return band_limited_at(source, positions, min(1.0, rate / played.rate)).astype(np.float32)
+    # Only the stretch the window needs; silence (nothing playing) needs no reading at all.
+    lo = max(0, int(np.floor(positions[0])) - reader.half + 1)
+    hi = max(lo, min(len(played.samples), int(np.floor(positions[-1])) + reader.half + 1))
+    stretch = np.asarray(played.samples[lo:hi], dtype=np.float64)
+    if not np.any(stretch):
+        return np.zeros(count, dtype=np.float32)
+    return reader.read(stretch, positions - lo).astype(np.float32)
 
 
-def band_limited_at(
-    source: NDArray[np.float64], positions: NDArray[np.float64], ratio: float, zeros: int = 10
-) -> NDArray[np.float64]:
-    """`source` read at fractional `positions`, low-passed to `ratio` of its Nyquist band.
+class SincReader:
+    """Reads a signal at fractional positions, low-passed to `ratio` of its Nyquist band.
 
-    A Kaiser-windowed sinc around each position. Linear interpolation would fold the voice's
-    upper band (espeak renders at 22.05 kHz) into the microphone's, where no filter can
-    predict it, and would blur what it keeps differently from one sample to the next.
+    A Kaiser-windowed sinc around each position, its weights tabulated at 1/PHASES of a
+    sample (error about -55 dB at 6 kHz), so a read is a lookup and a dot product per
+    output sample. Linear interpolation would fold the voice's upper band (espeak renders
+    at 22.05 kHz) into the microphone's, where no filter can predict it, and would blur
+    what it keeps differently from one sample to the next.
     """
-    cutoff = 0.5 * ratio * REFERENCE_BAND  # as a fraction of the source rate
-    half = math.ceil(zeros / (2 * cutoff))
-    base = np.floor(positions).astype(np.int64)
-    offsets = (positions - base)[:, None] + half - 1 - np.arange(2 * half)[None, :]
-    shape = np.i0(8.0 * np.sqrt(np.clip(1.0 - (offsets / half) ** 2, 0.0, 1.0))) / np.i0(8.0)
-    weights = 2 * cutoff * np.sinc(2 * cutoff * offsets) * shape
-    index = base[:, None] - half + 1 + np.arange(2 * half)[None, :]
-    inside = (index >= 0) & (index < len(source))
-    taken = np.where(inside, source[np.clip(index, 0, len(source) - 1)], 0.0)
-    out: NDArray[np.float64] = np.einsum("ij,ij->i", taken, weights)
-    return out
+
+    PHASES = 512
+
+    def __init__(self, ratio: float, zeros: int = 10) -> None:
+        cutoff = 0.5 * ratio * REFERENCE_BAND  # as a fraction of the source rate
+        self.half = half = math.ceil(zeros / (2 * cutoff))
+        """Input samples used on each side of a position."""
+        fraction = np.arange(self.PHASES + 1)[:, None] / self.PHASES
+        offsets = fraction + half - 1 - np.arange(2 * half)[None, :]
+        shape = np.i0(8.0 * np.sqrt(np.clip(1.0 - (offsets / half) ** 2, 0.0, 1.0))) / np.i0(8.0)
+        self._table = 2 * cutoff * np.sinc(2 * cutoff * offsets) * shape
+
+    def read(
+        self, source: NDArray[np.float64], positions: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """`source` at `positions` (in its samples); outside it counts as silence."""
+        base = np.floor(positions).astype(np.int64)
+        phase = np.rint((positions - base) * self.PHASES).astype(np.int64)
+        index = base[:, None] - self.half + 1 + np.arange(2 * self.half)[None, :]
+        inside = (index >= 0) & (index < len(source))
+        taken = np.where(inside, source[np.clip(index, 0, max(len(source) - 1, 0))], 0.0)
+        out: NDArray[np.float64] = np.einsum("ij,ij->i", taken, self._table[phase])
+        return out
 
 
 @dataclass(frozen=True)
@@ -409,6 +437,8 @@ class EchoPath:
         self.canceller = EchoCanceller(rate, settings)
         self.rate = rate
         self._end: float | None = None
+        self._readers: dict[int, SincReader] = {}
+        """One band-limited reader per rate the companion plays at (in practice one)."""
 
     def clean(self, mic: Floats, now: float, played: PlayedAudio | None) -> Floats:
         """`mic` (a block whose last sample was captured by `now`) minus the echo in it."""
@@ -418,5 +448,9 @@ class EchoPath:
         else:
             self._end += n / self.rate
             self._end += (now - self._end) * 0.01
-        reference = reference_window(played, self._end - n / self.rate, n, self.rate)
+        reader = None
+        if played is not None:
+            ratio = min(1.0, self.rate / played.rate)
+            reader = self._readers.setdefault(played.rate, SincReader(ratio))
+        reference = reference_window(played, self._end - n / self.rate, n, self.rate, reader)
         return self.canceller.process(mic, reference)
