@@ -3,9 +3,11 @@
 The companion knows every sample it plays and when (`PlayedAudio`). The microphone hears
 those samples back later (output and input latency, the air), quieter and coloured by the
 room. `EchoCanceller` finds that delay by cross-correlation (GCC-PHAT, re-checked while the
-companion speaks, since devices and rooms differ) and then subtracts the echo with a block
-NLMS adaptive filter of a few hundred taps placed at that delay. What is left is what
-the room added: a partner's voice. Pure numpy, no clock, no I/O: time comes in as data.
+companion speaks, since devices and rooms differ), subtracts the echo with a 128 ms Wiener
+filter placed at that delay, and turns down what is left band by band (`BandSuppressor`).
+What remains is what the room added: a partner's voice. It also says, block by block,
+whether it hears a voice besides the companion's. Pure numpy, no clock, no I/O: time
+comes in as data.
 """
 
 from __future__ import annotations
@@ -233,12 +235,15 @@ class EchoCanceller:
             # Until the filter has learned the room, nothing can be told apart: what comes
             # through is the companion's own voice, turned down like any leftover echo.
             residual = residual * self.settings.min_gain
-        # While someone may be talking over the echo, suppress gently: their voice matters
-        # more, and what is left of the echo alone cannot command (see `other_voice`).
-        hold = self.settings.double_talk_hold_seconds * self.rate
-        self.double_talk = echoing and self._since_talk < hold
+        # While someone may be talking over the echo, their voice matters more than what
+        # is left of it; that leftover alone cannot command (see `other_voice`).
+        self.double_talk = echoing and self._talked_lately()
         # Always through the band stage, so its short delay never jumps when playing starts.
-        return self._bands.process(residual, echo, self.double_talk).astype(np.float32)
+        return self._bands.process(residual, echo, hold=self.double_talk).astype(np.float32)
+
+    def _talked_lately(self) -> bool:
+        """Double talk now, or within the hold time (words fade in and out)."""
+        return self._since_talk < self.settings.double_talk_hold_seconds * self.rate
 
     def _estimate_delay(self) -> None:
         """GCC-PHAT between the recent mic audio and the reference up to max_delay earlier."""
@@ -299,9 +304,9 @@ class EchoCanceller:
         s = self.settings
         echo_power, residual_power = float(echo @ echo), float(residual @ residual)
         # Someone else is talking when far more is left than this filter usually leaves
-        # (only a filter that has learned the room can tell).
-        # The room rings on after the filter's length: as the companion's voice falls, what
-        # is left falls no faster than a room decays (assumed -60 dB in reverb_seconds).
+        # (only a filter that has learned the room can tell). The room rings on after the
+        # filter's length: as the companion's voice falls, what is left falls no faster
+        # than a room decays (assumed -60 dB in reverb_seconds).
         fall = 10.0 ** (-6.0 * n / (s.reverb_seconds * self.rate))
         self._echo_envelope = max(echo_power, self._echo_envelope * fall)
         expected = self._leak * self._echo_envelope + s.noise_margin * self._noise_power * n
@@ -317,8 +322,7 @@ class EchoCanceller:
         self._since_talk = 0 if talking else self._since_talk + n
         if self._talking > s.max_double_talk_seconds * self.rate:
             self._since_talk = self.rate  # believed a changed room: learn again at once
-        # Words fade in and out below the margin; they are not learned either.
-        if self._since_talk < s.double_talk_hold_seconds * self.rate:
+        if self._talked_lately():
             return residual, echo
         if echo_power > 10.0 * self._noise_power * n:
             # Powers averaged apart, then divided; only where the echo stands well above
@@ -374,6 +378,13 @@ class BandSuppressor:
     when every gain is 1; the output lags the input by one frame.
     """
 
+    LEARN_RATE = 0.05
+    """How fast each band's leak follows what it measures (per frame)."""
+    SINGLE_TALK = 0.5
+    """Leak is learned only in frames whose residual is below this share of the echo."""
+    MIN_ECHO_RMS = 30.0
+    """Below this predicted echo level (int16 units) a frame teaches nothing."""
+
     def __init__(self, frame: int, margin: float, min_gain: float) -> None:
         self.frame = frame = max(16, frame + frame % 2)
         self.hop = frame // 2
@@ -388,15 +399,16 @@ class BandSuppressor:
         """Per band: the residual's power over the predicted echo's, while only echo plays."""
         self._left = np.zeros(frame // 2 + 1)
         self._predicted = np.zeros(frame // 2 + 1)
-        self.rate = 0.05
-        self.gentle_factor = 0.0
-        self.single_talk = 0.5
-        self.min_echo_energy = (30.0**2) * frame
 
     def process(
-        self, residual: NDArray[np.float64], echo: NDArray[np.float64], gentle: bool = False
+        self, residual: NDArray[np.float64], echo: NDArray[np.float64], hold: bool = False
     ) -> NDArray[np.float64]:
-        """The next `len(residual)` samples of output (delayed by one frame)."""
+        """The next `len(residual)` samples of output (delayed by one frame).
+
+        `hold`: someone may be talking over the echo, so nothing is turned down; any
+        suppression distorts their words more than the leftover echo confuses a
+        recogniser (measured: even a quarter of the margin lost every interruption).
+        """
         self._residual = np.concatenate([self._residual, residual])
         self._echo = np.concatenate([self._echo, echo])
         done = [self._ready]
@@ -406,17 +418,20 @@ class BandSuppressor:
             e = np.fft.rfft(self._echo[:frame] * w)
             r_power, e_power = np.abs(r) ** 2 + 1e-9, np.abs(e) ** 2
             e_total, r_total = float(e_power.sum()), float(r_power.sum())
-            if e_total > self.min_echo_energy and r_total < self.single_talk * e_total:
+            learn = e_total > self.MIN_ECHO_RMS**2 * frame and r_total < self.SINGLE_TALK * e_total
+            if learn:
                 # Learned only while the echo clearly dominates: a partner's voice would
                 # make bands look worse than the filter is, and raise the bar against them.
                 # Powers are averaged apart, then divided: a mean of per-frame ratios
                 # would be ruled by frames where the predicted echo is nearly nothing.
-                self._left += (r_power - self._left) * self.rate
-                self._predicted += (e_power - self._predicted) * self.rate
+                self._left += (r_power - self._left) * self.LEARN_RATE
+                self._predicted += (e_power - self._predicted) * self.LEARN_RATE
                 self.leak = np.clip(self._left / (self._predicted + 1e-9), 1e-4, 100.0)
-            margin = self.margin * (self.gentle_factor if gentle else 1.0)
-            gain = np.clip(1.0 - margin * self.leak * e_power / r_power, self.min_gain, 1.0)
-            self._overlap += np.fft.irfft(r * gain, frame) * w
+            if not hold:
+                r = r * np.clip(
+                    1.0 - self.margin * self.leak * e_power / r_power, self.min_gain, 1.0
+                )
+            self._overlap += np.fft.irfft(r, frame) * w
             done.append(self._overlap[:hop].copy())
             self._overlap = np.concatenate([self._overlap[hop:], np.zeros(hop)])
             self._residual = self._residual[hop:]

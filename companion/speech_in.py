@@ -138,7 +138,7 @@ class Endpointer:
     min_rms: float = 120.0
     """...and this absolute level (int16 units), so digital silence is not "speech"."""
     echo_leftover: float = 0.1
-    """Cancelling the companion's voice is assumed to leave this fraction of it (-30 dB);
+    """Cancelling the companion's voice is assumed to leave this fraction of it (-20 dB);
     what stands no higher above that than `ratio` is not speech."""
     keep_ratio: float = 1.6
     """...and stays speech until it falls below this factor: weak sounds ("f", "th")
