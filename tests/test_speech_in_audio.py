@@ -538,6 +538,17 @@ def pump(stream: Iterable[str], into: queue.Queue[tuple[str, str]], name: str) -
     threading.Thread(target=run, daemon=True).start()
 
 
+def start_listening(device: AlsaFileDevice, *args: str) -> subprocess.Popen[str]:
+    """`companion listen --json` in a child process whose sound devices are `device`'s."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "companion.cli", "listen", "--json", *args],
+        env=device.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def listen_through_alsa(
     tmp_path: Path, audio: np.ndarray, want: int, *args: str, timeout: float = 20.0
 ) -> list[dict[str, object]]:
@@ -552,13 +563,7 @@ def listen_through_alsa(
     rate = 44_100  # the file device's native rate: the listener must open at it
     results: list[dict[str, object]] = []
     with PacedMic(device.heard_path, to_rate(audio, rate), rate) as mic:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "companion.cli", "listen", "--json", *args],
-            env=device.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        child = start_listening(device, *args)
         lines: queue.Queue[tuple[str, str]] = queue.Queue()
         assert child.stdout is not None
         pump(child.stdout, lines, "out")
@@ -669,13 +674,7 @@ def test_a_microphone_that_stops_delivering_is_reported_and_listening_resumes_wh
     audio = to_rate(sequence([speak("멈춰", "ko")]), rate)
     with PacedMic(device.heard_path, audio, rate) as mic:
         ko = ["--engine", "vosk", "--language", "ko", "--model", str(KO_MODEL)]
-        child = subprocess.Popen(
-            [sys.executable, "-m", "companion.cli", "listen", "--json", *ko],
-            env=device.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        child = start_listening(device, *ko)
         assert child.stdout is not None and child.stderr is not None
         pump(child.stdout, events, "out")
         pump(child.stderr, events, "err")
