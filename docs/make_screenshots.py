@@ -19,14 +19,9 @@ from companion.app import Companion, Options, build_web_app
 from companion.script import Names
 
 ROOT = Path(__file__).resolve().parent.parent
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-WAIT_MS = 30_000
+# The same Chromium, flags and patience as the browser tests.
+sys.path.insert(0, str(ROOT / "tests"))
+from web_support import CHROMIUM, LAUNCH_ARGS, WAIT_MS  # noqa: E402
 
 
 def next_until(page: Page, step_kind: str) -> None:
@@ -69,9 +64,7 @@ def main() -> int:
     artifacts.mkdir(exist_ok=True)
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=LAUNCH_ARGS
-            )
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(url)
             expect(page.locator("#connection")).to_have_text("Connected", timeout=WAIT_MS)
