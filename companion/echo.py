@@ -465,7 +465,9 @@ class EchoPath:
             self._end += (now - self._end) * 0.01
         reader = None
         if played is not None:
-            ratio = min(1.0, self.rate / played.rate)
-            reader = self._readers.setdefault(played.rate, SincReader(ratio))
+            reader = self._readers.get(played.rate)
+            if reader is None:
+                reader = SincReader(min(1.0, self.rate / played.rate))
+                self._readers[played.rate] = reader
         reference = reference_window(played, self._end - n / self.rate, n, self.rate, reader)
         return self.canceller.process(mic, reference)
