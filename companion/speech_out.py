@@ -51,6 +51,9 @@ RENDER_MIN_SHARE = 0.7
 RENDER_TIMEOUT = 60.0
 """Longest one line may take to render before it is given up (captions only for it)."""
 
+HOLD_MAX_SECONDS = 2.0
+"""A held voice plays on by itself after this long, whatever became of its release."""
+
 START_TIMEOUT = 15.0
 """Longest `start()` waits for the voice engine to come up before going captions-only."""
 
@@ -395,6 +398,8 @@ class _Player:
         self._closing = False
         self._last_end = 0.0
         self._latency = 0.0
+        self._held_until = 0.0
+        """Until this monotonic time the device gets silence and the clip keeps its place."""
         self._stream: Any = None
         self._played = _PlayedRing(round(PLAYED_SECONDS * SAMPLE_RATE))
 
@@ -421,7 +426,7 @@ class _Player:
 
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         clip = self._clip  # read once: a stop swaps it between blocks, never mid-copy
-        if clip is None or clip.done:
+        if clip is None or clip.done or self._held_until > time.monotonic():
             outdata.fill(0)
             self._played.write(outdata[:, 0], time.monotonic() + self._latency)
             return
@@ -456,6 +461,14 @@ class _Player:
             clip.done = True
             self._last_end = time.monotonic() + self._latency
 
+    def hold(self) -> None:
+        """Silence from the next block on, keeping the place: `release` plays on from it."""
+        self._held_until = time.monotonic() + HOLD_MAX_SECONDS
+
+    def release(self) -> None:
+        """Play on from where `hold` left off (whatever plays now, if that changed)."""
+        self._held_until = 0.0
+
     def current(self) -> _Clip | None:
         """The clip still being played, if any."""
         clip = self._clip
@@ -465,8 +478,9 @@ class _Player:
         """Monotonic time when the last sound ended (or will end); 0.0 if none yet."""
         clip = self.current()
         if clip is not None:
-            left = (len(clip.samples) - clip.pos) / SAMPLE_RATE
-            return time.monotonic() + left + self._latency
+            now = time.monotonic()
+            left = (len(clip.samples) - clip.pos) / SAMPLE_RATE + max(0.0, self._held_until - now)
+            return now + left + self._latency
         return self._last_end
 
     def recent_output(self, seconds: float) -> tuple[Samples, int, float]:
@@ -654,6 +668,19 @@ class SpeechOut:
                     self._jobs.put(_Render(effect.text, play_generation=generation))
             else:
                 self._play_cue(effect, player, generation)
+
+    def hold(self) -> None:
+        """Fall silent at once but keep the place, while a spoken command is decided; plays
+        on by itself after `HOLD_MAX_SECONDS` if never released. Never blocks."""
+        player = self._player
+        if player is not None:
+            player.hold()
+
+    def release(self) -> None:
+        """End a `hold`: play on from where it stopped, or whatever was asked since."""
+        player = self._player
+        if player is not None:
+            player.release()
 
     def _play_cue(self, cue: Cue, player: _Player, generation: int) -> None:
         tone = cue_tone(cue.name, self.settings.volume)

@@ -12,10 +12,20 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from alsa import AlsaFileDevice, PacedSink
 
-from companion.speech_out import BLOCK_FRAMES, DEVICE_FAILED, NO_DEVICE
+from companion.speech_out import (
+    BLOCK_FRAMES,
+    DEVICE_FAILED,
+    HOLD_MAX_SECONDS,
+    NO_DEVICE,
+    VoiceSettings,
+    cache_key,
+    pyttsx3_version,
+    read_wav,
+)
 
 pytestmark = pytest.mark.audio
 
@@ -44,6 +54,10 @@ for line in sys.stdin:
         out.handle(Cue(cmd["name"], cmd.get("word", "")))
     elif kind == "stop":
         out.handle(StopSound())
+    elif kind == "hold":
+        out.hold()
+    elif kind == "release":
+        out.release()
     elif kind == "quit":
         break
     # Any other command (e.g. "status") only reports.
@@ -126,6 +140,59 @@ def test_stop_silences_speech_within_two_blocks_and_speak_plays_again(
         silent_end = sink.size()
         player.send(do="speak", text=LONG_LINE)
         assert sink.wait_for(lambda: sink.sound_end(THRESHOLD) > silent_end + 4 * BLOCK_BYTES)
+    finally:
+        err = player.close()
+    assert "Traceback" not in err
+
+
+def test_a_held_line_falls_silent_and_plays_on_from_the_same_place_when_released(
+    device: AlsaFileDevice, sink: PacedSink, tmp_path: Path
+) -> None:
+    # What a partner's "pause" over the voice does before it is even decided.
+    player = Player(device, tmp_path / "cache")
+    try:
+        player.send(do="prepare", texts=[LONG_LINE])
+        player.send(do="speak", text=LONG_LINE)
+        assert sink.wait_for(lambda: sink.sound_end(THRESHOLD) > 12 * BLOCK_BYTES)
+        player.send(do="hold")
+        held_at = sink.size()
+        queued = sink.pipe_bytes + PORTAUDIO_RING_BYTES
+        assert sink.wait_for(lambda: sink.size() > held_at + queued + 40 * BLOCK_BYTES)
+        assert player.send(do="release")["playing"] == LONG_LINE
+        released_at = sink.size()
+        # Silent while held: from two blocks after the hold (beyond what was queued) on.
+        held = sink.samples()[(held_at + queued) // 2 + 2 * BLOCK_FRAMES : released_at // 2]
+        assert len(held) > 30 * BLOCK_FRAMES and not held.any()
+        assert sink.wait_for(lambda: player.send(do="status")["playing"] == "", timeout=30)
+        assert sink.wait_for(lambda: sink.size() > sink.sound_end() + queued + 4 * BLOCK_BYTES)
+    finally:
+        err = player.close()
+    assert "Traceback" not in err
+    # Every sample of the line reached the card once and in order: none skipped while
+    # held, none repeated on release (zeros aside: the line has silences of its own).
+    line = read_wav(
+        tmp_path / "cache" / f"{cache_key(LONG_LINE, VoiceSettings(), pyttsx3_version())}.wav"
+    )
+    heard = sink.samples()
+    assert np.array_equal(heard[heard != 0], line[line != 0])
+
+
+def test_a_held_voice_plays_on_by_itself_if_never_released(
+    device: AlsaFileDevice, sink: PacedSink, tmp_path: Path
+) -> None:
+    player = Player(device, tmp_path / "cache")
+    try:
+        player.send(do="prepare", texts=[LONG_LINE])
+        player.send(do="speak", text=LONG_LINE)
+        assert sink.wait_for(lambda: sink.sound_end(THRESHOLD) > 12 * BLOCK_BYTES)
+        player.send(do="hold")
+        silent_from = sink.size() + sink.pipe_bytes + PORTAUDIO_RING_BYTES + 2 * BLOCK_BYTES
+        assert sink.wait_for(lambda: sink.size() > silent_from + 20 * BLOCK_BYTES)
+        assert sink.sound_end(THRESHOLD) < silent_from
+        # A listener that died mid-utterance must not leave the companion mute for good.
+        assert sink.wait_for(
+            lambda: sink.sound_end(THRESHOLD) > silent_from, timeout=HOLD_MAX_SECONDS + 10
+        )
     finally:
         err = player.close()
     assert "Traceback" not in err
