@@ -286,6 +286,7 @@ class Companion:
             speaking=self._speaking,
             played=played,
             on_status=self._on_listen_status,
+            on_hold=self._on_hold,
         )
         self._listener.start()
 
@@ -360,6 +361,18 @@ class Companion:
             "heard", {"text": heard.text, "command": str(heard.command or ""), "action": action}
         )
         self.hub.publish("status", self.status())
+
+    def _on_hold(self, held: bool) -> None:
+        """Runs on the recogniser's thread: what may be "pause" holds the voice at once;
+        the release waits its turn behind the command it decided, so a paused voice never
+        plays on for a moment before the pause reaches it."""
+        speech = self.speech
+        if speech is None:
+            return
+        if held:
+            speech.hold()
+        else:
+            self.runner.call(lambda engine: speech.release())
 
     def _speaking(self) -> SpeakingNow:
         from companion.speech_in import SpeakingNow

@@ -8,6 +8,10 @@ every accepted command. What counts as a command is decided by `CommandGate` and
 - whole utterances only: "let's pause" fires, "don't tell me to stop" never does;
 - an utterance ends early (about 0.2 s of quiet) when what was heard so far is already a
   complete command phrase, so a command acts before the speaker has finished breathing out;
+- the companion's voice is held at the first quiet after what may be "pause", "stop" or
+  "time out" (`on_hold`), and released once the utterance is decided: the voice stops
+  without waiting for the decision, and a sentence that only began like a command costs a
+  moment's hold, never a command;
 - the companion never obeys itself: words of the line it is playing (and of lines played
   during the utterance, plus a short tail) are removed before matching, so its own voice
   leaves nothing, while a partner's "pause" over its voice remains and fires.
@@ -67,6 +71,9 @@ class ListenSettings:
     """Audio block size: smaller acts sooner, costs more CPU."""
     quick_end_seconds: float = 0.2
     """Quiet after a complete command phrase that ends the utterance early."""
+    hold_seconds: float = 0.05
+    """Quiet after what is so far a command that stops the voice (`barge_in`) before the
+    companion's voice is held while the utterance is decided."""
     end_seconds: float = 0.6
     """Quiet that ends any utterance."""
     max_utterance_seconds: float = 12.0
@@ -242,6 +249,16 @@ class CommandGate:
         """Whether the words so far already form a command (worth ending the utterance)."""
         return self.decide([Word(t, 1.0) for t in partial], own, other_voice) is not None
 
+    def interrupting(
+        self,
+        partial: Sequence[str],
+        own: frozenset[str] = frozenset(),
+        other_voice: bool | None = None,
+    ) -> bool:
+        """Whether the words so far form a command that stops the companion's voice."""
+        match = self.decide([Word(t, 1.0) for t in partial], own, other_voice)
+        return match is not None and match.command in self.barge_in
+
 
 @dataclass
 class SelfVoice:
@@ -291,7 +308,10 @@ class Listener:
     """Listens in its own thread and calls `on_heard` for each accepted command.
 
     `on_status` (if given) is called with the new status whenever it changes, from
-    whichever thread changed it; it must not block.
+    whichever thread changed it; it must not block. `on_hold` (if given) is called from the
+    listener's thread with True when the utterance so far is a command that stops the voice,
+    and with False once that utterance is decided, after any `on_heard` for it; it must not
+    block.
     """
 
     def __init__(
@@ -305,9 +325,12 @@ class Listener:
         clock: Callable[[], float] = time.monotonic,
         played: PlayedSource | None = None,
         on_status: Callable[[ListenStatus], None] | None = None,
+        on_hold: Callable[[bool], None] | None = None,
     ) -> None:
         self.settings = settings
         self._played = played
+        self._on_hold = on_hold
+        self._holding = False
         self._on_heard = on_heard
         self._speaking = speaking
         self._on_status = on_status
@@ -455,6 +478,7 @@ class Listener:
                 finished = False
             finally:
                 source.close()
+                self._hold(False)  # an utterance cut off is not a command
             if finished:
                 self._set(False, engine_name, "The recording was heard to the end.", True)
                 self._end()
@@ -533,6 +557,7 @@ class Listener:
                 if feeding:
                     other = self._other_voice(own, echo)
                     self._consider(recogniser.finish(), gate, own.take(), at, other)
+                    self._hold(False)
                 return True
             if not chunk:
                 continue
@@ -568,23 +593,39 @@ class Listener:
                 preroll.clear()
             final = recogniser.accept(chunk) or final
             quiet = endpointer.quiet_seconds
-            if final is None and (
-                quiet >= settings.end_seconds
-                or endpointer.utterance_seconds >= settings.max_utterance_seconds
-                or (
-                    quiet >= settings.quick_end_seconds
-                    and gate.complete(
-                        recogniser.partial(), frozenset(own.words), self._other_voice(own, echo)
+            if final is None and quiet > 0.0:
+                so_far = recogniser.partial()
+                own_words, other = frozenset(own.words), self._other_voice(own, echo)
+                if quiet >= settings.hold_seconds and gate.interrupting(so_far, own_words, other):
+                    self._hold(True)
+                if (
+                    quiet >= settings.end_seconds
+                    or endpointer.utterance_seconds >= settings.max_utterance_seconds
+                    or (
+                        quiet >= settings.quick_end_seconds
+                        and gate.complete(so_far, own_words, other)
                     )
-                )
-            ):
+                ):
+                    final = recogniser.finish()
+            elif endpointer.utterance_seconds >= settings.max_utterance_seconds:
                 final = recogniser.finish()
             if final is not None:
                 endpointer.reset()
                 feeding = False
                 other = self._other_voice(own, echo)
                 self._consider(final, gate, own.take(), at, other)
+                self._hold(False)
         return False
+
+    def _hold(self, on: bool) -> None:
+        """Hold the companion's voice while an utterance is decided, or release it."""
+        if self._on_hold is None or on == self._holding:
+            return
+        self._holding = on
+        try:
+            self._on_hold(on)
+        except Exception:  # the listener must outlive a faulty consumer
+            log.exception("on_hold failed")
 
     def _other_voice(self, own: SelfVoice, echo: EchoPath | None) -> bool | None:
         """Whether the canceller heard someone besides the companion in this utterance."""

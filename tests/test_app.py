@@ -17,6 +17,7 @@ from companion.app import Companion, Options, script_info, spoken_lines
 from companion.effects import Command, CommandName
 from companion.loader import default_library_dir, load_library
 from companion.script import Names
+from companion.speech_out import VoiceStatus
 
 
 @pytest.fixture
@@ -180,3 +181,48 @@ def test_a_heard_command_drives_the_session_and_every_page_sees_what_was_heard(
     wait_for(lambda: companion.state()["status"] == "paused")
     heard = [m.data for m in page.drain() if m.type == "heard"]
     assert heard == [{"text": "pause please", "command": "pause", "action": "paused"}]
+
+
+class SpeechLog:
+    """Stands in for the voice: notes what it was asked, in order."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def hold(self) -> None:
+        self.asked.append("hold")
+
+    def release(self) -> None:
+        self.asked.append("release")
+
+    def handle(self, effect: object) -> None:
+        self.asked.append(type(effect).__name__)
+
+    def status(self) -> VoiceStatus:
+        return VoiceStatus(True, "")
+
+    def last_sound_end(self) -> float:
+        return 0.0
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_voice_held_for_a_spoken_pause_is_released_only_after_the_pause_silenced_it(
+    companion: Companion,
+) -> None:
+    from companion.speech_in import Heard
+
+    companion.submit(Command(CommandName.START, script="slow-breathing"))
+    wait_for(lambda: companion.state()["status"] == "running")
+    speech = SpeechLog()
+    companion.speech = speech  # type: ignore[assignment]
+    # The recogniser thread's calls for one utterance: held, decided, released.
+    companion._on_hold(True)
+    assert speech.asked == ["hold"]  # at once, not behind the runner's queue
+    companion._on_heard(Heard("pause", CommandName.PAUSE, 1.0, 0.9))
+    companion._on_hold(False)
+    wait_for(lambda: "release" in speech.asked)
+    assert companion.state()["status"] == "paused"
+    # Released after the pause's StopSound: the held line never plays on for a moment.
+    assert speech.asked.index("StopSound") < speech.asked.index("release")

@@ -6,7 +6,7 @@ test_speech_in_audio.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from pathlib import Path
 
 import pytest
@@ -117,6 +117,18 @@ def test_over_the_companions_voice_only_a_voice_the_echo_canceller_heard_can_com
     assert gate.decide(ws("pause"), own, other_voice=None) is None
     # While the companion is silent its echo is no concern.
     assert gate.decide(ws("pause"), frozenset(), other_voice=False) is not None
+
+
+def test_only_a_command_that_stops_the_voice_may_hold_it_before_the_utterance_ends() -> None:
+    gate = CommandGate(EN)
+    for said in ("pause", "let's pause", "stop", "time out"):
+        assert gate.interrupting(words_of(said)), said
+    # These wait for the decision: over the voice they would not be obeyed anyway.
+    for said in ("next", "resume", "repeat that", "stop talking"):
+        assert not gate.interrupting(words_of(said)), said
+    own = frozenset(words_of("Notice your shoulders, and let them soften."))
+    assert not gate.interrupting(words_of("pause"), own, other_voice=False)
+    assert gate.interrupting(words_of("pause"), own, other_voice=True)
 
 
 def test_self_voice_remembers_lines_played_during_the_utterance_and_a_short_tail() -> None:
@@ -247,13 +259,21 @@ def test_the_pocketsphinx_grammar_keeps_command_words_out_of_ordinary_sentences(
 
 
 class ScriptedRecogniser:
-    """Returns prepared words at given blocks: lets the thread's wiring be specified."""
+    """Returns prepared words: lets the thread's wiring be specified.
+
+    `words` is what it hears; `first` (if given) is what it hears before `first_blocks`
+    blocks were fed, as a recogniser's guess changes while a sentence goes on.
+    """
 
     engine = "pocketsphinx"
 
-    def __init__(self, rate: int, words: Sequence[str]) -> None:
+    def __init__(
+        self, rate: int, words: Sequence[str], first: Sequence[str] = (), first_blocks: int = 0
+    ) -> None:
         self.rate = rate
         self.words = list(words)
+        self.first = tuple(first)
+        self.first_blocks = first_blocks
         self.fed = 0
 
     def accept(self, chunk: bytes) -> list[Word] | None:
@@ -261,7 +281,7 @@ class ScriptedRecogniser:
         return None
 
     def partial(self) -> tuple[str, ...]:
-        return tuple(self.words)
+        return self.first if self.fed < self.first_blocks else tuple(self.words)
 
     def finish(self) -> list[Word]:
         return [Word(w, 1.0) for w in self.words]
@@ -270,8 +290,10 @@ class ScriptedRecogniser:
 class ScriptedEngine:
     name = "pocketsphinx"
 
-    def __init__(self, words: Sequence[str]) -> None:
+    def __init__(self, words: Sequence[str], first: Sequence[str] = (), first_blocks: int = 0):
         self.words = words
+        self.first = first
+        self.first_blocks = first_blocks
 
     def knows(self, word: str) -> bool:
         return True
@@ -280,7 +302,7 @@ class ScriptedEngine:
         return 3
 
     def recogniser(self, vocab: object, rate: int) -> ScriptedRecogniser:
-        return ScriptedRecogniser(rate, self.words)
+        return ScriptedRecogniser(rate, self.words, self.first, self.first_blocks)
 
 
 class BlockSource:
@@ -289,7 +311,7 @@ class BlockSource:
     rate = 16_000
     overflows = 0
 
-    def __init__(self, loud_blocks: range, total: int) -> None:
+    def __init__(self, loud_blocks: Container[int], total: int) -> None:
         self.loud = loud_blocks
         self.total = total
         self.i = 0
@@ -323,6 +345,39 @@ def test_a_complete_command_acts_after_a_short_quiet_not_the_full_endpoint() -> 
     # Speech ends at block 30 (1.5 s); 0.2 s of quiet later it acts: at 1.7 s.
     assert heard[0].at == pytest.approx(1.7, abs=0.051)
     assert listener.status().finished
+
+
+def listen_to_blocks(engine: ScriptedEngine, source: BlockSource) -> list[tuple[str, float]]:
+    """What the listener did, in order: ("hold" | "release" | a command, audio seconds)."""
+    done: list[tuple[str, float]] = []
+    listener = Listener(
+        ListenSettings(engine="pocketsphinx"),
+        lambda heard: done.append((str(heard.command), heard.at)),
+        SpeakingNow,
+        source=lambda: source,
+        engine=engine,  # type: ignore[arg-type]
+        on_hold=lambda held: done.append(("hold" if held else "release", source.i * 0.05)),
+    )
+    listener.start()
+    assert listener.join(timeout=10)
+    return done
+
+
+def test_the_voice_is_held_at_the_first_quiet_after_pause_and_released_once_decided() -> None:
+    done = listen_to_blocks(ScriptedEngine(["pause"]), BlockSource(range(20, 30), 60))
+    # Speech ends at 1.5 s: one quiet block later the voice is held; the command is decided
+    # after 0.2 s of quiet and passed on before the voice is released.
+    assert [what for what, _ in done] == ["hold", "pause", "release"]
+    assert done[0][1] == pytest.approx(1.55)
+    assert done[1][1] == pytest.approx(1.7, abs=0.051)
+
+
+def test_a_sentence_that_began_like_a_command_releases_the_voice_and_commands_nothing() -> None:
+    # "stop ... talking to me like that": a breath after "stop", then the sentence goes on.
+    # 13 blocks are fed by the first quiet one (6 of preroll, 7 of speech).
+    engine = ScriptedEngine(["stop", "talking", "to", "me"], first=["stop"], first_blocks=14)
+    done = listen_to_blocks(engine, BlockSource(set(range(20, 26)) | set(range(28, 40)), 70))
+    assert [what for what, _ in done] == ["hold", "release"]
 
 
 def test_a_failing_model_leaves_the_mic_off_with_one_sentence(tmp_path: Path) -> None:

@@ -313,7 +313,10 @@ def test_the_companions_own_voice_reading_every_script_line_triggers_nothing(
     audio, timeline = companion_recording(lines)
     path = write_wav(audio_dir / "own_voice.wav", audio)
     # As in a session: the listener knows what is playing and has its echo reference.
-    assert listen_with_reference(path, timeline) == []
+    # It neither commands nor holds the voice (the companion would stutter on its own words).
+    holds: list[float] = []
+    assert listen_with_reference(path, timeline, holds) == []
+    assert holds == []
     # Without the reference it must stay silent too (nothing can command over the voice;
     # what is heard as its lines end must not be taken for a command either).
     heard = listen_file(
@@ -358,8 +361,13 @@ def played_by(timeline: Timeline) -> Callable[[float], tuple[np.ndarray, int, fl
     return recent_output
 
 
-def listen_with_reference(path: Path, timeline: Timeline) -> list[Heard]:
+def listen_with_reference(
+    path: Path, timeline: Timeline, holds: list[float] | None = None
+) -> list[Heard]:
+    """The commands heard, as in a session; `holds` (if given) gets the audio times at which
+    the listener held the companion's voice."""
     heard: list[Heard] = []
+    held = holds if holds is not None else []
     listener = Listener(
         PS,
         heard.append,
@@ -367,6 +375,7 @@ def listen_with_reference(path: Path, timeline: Timeline) -> list[Heard]:
         source=lambda: TrackedWav(path, timeline),
         clock=lambda: timeline.position,
         played=played_by(timeline),
+        on_hold=lambda on: held.append(timeline.position) if on else None,
     )
     listener.start()
     assert listener.join(timeout=120), "the listener never finished the file"
@@ -396,10 +405,14 @@ def test_a_partners_pause_over_the_companions_voice_is_obeyed(audio_dir: Path) -
         partner = speak("pause", voice, rate, pitch) * loudness
         audio, timeline = companion_recording(lines, {1: (partner, 2.0)}, room=room)
         path = write_wav(audio_dir / f"interrupt_{voice}.wav", audio)
-        heard = listen_with_reference(path, timeline)
+        holds: list[float] = []
+        heard = listen_with_reference(path, timeline, holds)
         said_at = timeline.spans[1][0] + 2.0
         # Nothing but the partner's pause may ever come out, and never before they spoke.
         assert all(h.command is CommandName.PAUSE and h.at > said_at for h in heard), heard
+        # The voice falls silent no later than the pause is decided, never before it began.
+        assert all(said_at < at for at in holds), holds
+        assert all(holds and holds[0] <= h.at for h in heard), (holds, heard)
         obeyed += bool(heard)
     # Measured here: 3 of 4 (bench/bench_listening.py measures other voices). The
     # companion's own lines, with the same canceller, trigger nothing (tests above/below).
@@ -425,7 +438,9 @@ def test_the_companions_own_voice_echoed_by_a_room_triggers_nothing(audio_dir: P
     room = living_room(0.15, 1.0, seed=9)
     audio, timeline = companion_recording(lines, room=room)
     path = write_wav(audio_dir / "own_voice_room.wav", audio)
-    assert listen_with_reference(path, timeline) == []
+    holds: list[float] = []
+    assert listen_with_reference(path, timeline, holds) == []
+    assert holds == []
 
 
 # --- vosk, with the real Korean model --------------------------------------------------
