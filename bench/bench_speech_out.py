@@ -50,6 +50,10 @@ for line in sys.stdin:
         out.handle(Speak(sys.argv[2], ""))
     elif line.strip() == "stop":
         out.handle(StopSound())
+    elif line.strip() == "hold":
+        out.hold()
+    elif line.strip() == "release":
+        out.release()
     else:
         break
     print("ok", flush=True)
@@ -112,8 +116,9 @@ def bench_render(alsa: ModuleType, work: Path) -> None:
     print(f"seconds() lookup: {lookup_us:.1f} us")
 
 
-def bench_stop(alsa: ModuleType, work: Path, trials: int = 5) -> None:
-    device = alsa.AlsaFileDevice(work / "dev")
+def bench_stop(alsa: ModuleType, work: Path, trials: int = 5, how: str = "stop") -> None:
+    """Speech still reaching the device after StopSound (`how="stop"`) or a hold ("hold")."""
+    device = alsa.AlsaFileDevice(work / f"dev-{how}")
     block = 1024 * 2
     after_stop: list[int] = []
     with device.paced_playback() as sink:
@@ -130,23 +135,26 @@ def bench_stop(alsa: ModuleType, work: Path, trials: int = 5) -> None:
             before = sink.sound_end(64)
             send("speak")
             sink.wait_for(lambda before=before: sink.sound_end(64) > before + 15 * block)
-            send("stop")
+            send(how)
             at_stop = sink.size()
             sink.wait_for(lambda at_stop=at_stop: sink.size() > at_stop + 30 * block)
             after_stop.append(sink.sound_end(64) - at_stop)
+            if how == "hold":
+                send("stop")
+                send("release")
         child.stdin.write("quit\n")
         child.stdin.flush()
         child.wait(timeout=20)
         pipe = sink.pipe_bytes
     ms = [b / (22_050 * 2) * 1000 for b in after_stop]
     print(
-        f"stop: speech reaching the device after StopSound returned: "
+        f"{how}: speech reaching the device after {how} returned: "
         f"median {statistics.median(after_stop) / block:.1f} blocks "
         f"({statistics.median(ms):.0f} ms), max {max(after_stop) / block:.1f} blocks "
         f"({max(ms):.0f} ms) over {trials} trials; of that, the test pipe itself holds "
         f"{pipe / block:.1f} blocks and the rest is PortAudio's ring buffer"
     )
-    print("raw:", json.dumps([round(b / block, 2) for b in after_stop]))
+    print(f"raw {how}:", json.dumps([round(b / block, 2) for b in after_stop]))
 
 
 def main() -> None:
@@ -155,6 +163,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temp:
         work = Path(temp)
         bench_stop(alsa, work)  # first: it needs a fresh process-wide HOME untouched
+        bench_stop(alsa, work, how="hold")
         bench_render(alsa, work)
 
 
