@@ -140,6 +140,7 @@ def companion_page(
     journal: bool,
     app_for: Callable[[Companion], Flask],
     listen_engine: Literal["off", "pocketsphinx"] = "off",
+    color_scheme: Literal["light", "dark"] = "light",
 ) -> Iterator[tuple[Page, BrowserContext, str]]:
     """The real page served by a real companion (captions only, mic off), connected.
 
@@ -159,7 +160,9 @@ def companion_page(
     errors: list[str] = []
     try:
         with serve(app_for(companion), companion.hub) as host:
-            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            context = browser.new_context(
+                viewport={"width": 1280, "height": 800}, color_scheme=color_scheme
+            )
             page = context.new_page()
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(f"http://{host}/")
