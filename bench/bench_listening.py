@@ -272,7 +272,9 @@ def score(run: Run, clips: list[Clip], stopping: frozenset[str]) -> dict[str, An
     voice_compute: list[float] = []
     claimed: set[int] = set()
     stopped: set[int] = set()
-    holds = {clip_at(clips, at): (at, when) for at, when in reversed(run.holds)}
+    holds: dict[int, tuple[float, float]] = {}  # the first hold in each clip
+    for at, when in run.holds:
+        holds.setdefault(clip_at(clips, at), (at, when))
     for heard, acted in run.heard:
         index = clip_at(clips, heard.at)
         clip = clips[index]

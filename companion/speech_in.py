@@ -240,23 +240,18 @@ class CommandGate:
     def _sure(self, words: Sequence[Word], span: Sequence[int]) -> bool:
         return min(words[i].confidence for i in span) >= self.min_confidence
 
-    def complete(
+    def so_far(
         self,
         partial: Sequence[str],
         own: frozenset[str] = frozenset(),
         other_voice: bool | None = None,
-    ) -> bool:
-        """Whether the words so far already form a command (worth ending the utterance)."""
-        return self.decide([Word(t, 1.0) for t in partial], own, other_voice) is not None
+    ) -> Match | None:
+        """The command the words heard so far already form, if any (worth ending the
+        utterance early); partial words carry no confidence."""
+        return self.decide([Word(t, 1.0) for t in partial], own, other_voice)
 
-    def interrupting(
-        self,
-        partial: Sequence[str],
-        own: frozenset[str] = frozenset(),
-        other_voice: bool | None = None,
-    ) -> bool:
-        """Whether the words so far form a command that stops the companion's voice."""
-        match = self.decide([Word(t, 1.0) for t in partial], own, other_voice)
+    def stops_voice(self, match: Match | None) -> bool:
+        """Whether `match` is a command that stops the companion's voice (worth holding it)."""
         return match is not None and match.command in self.barge_in
 
 
@@ -593,22 +588,23 @@ class Listener:
                 preroll.clear()
             final = recogniser.accept(chunk) or final
             quiet = endpointer.quiet_seconds
-            if final is None and quiet > 0.0:
-                so_far = recogniser.partial()
-                own_words, other = frozenset(own.words), self._other_voice(own, echo)
-                if quiet >= settings.hold_seconds and gate.interrupting(so_far, own_words, other):
+            if final is None:
+                # Only once the speaker paused is what was said so far worth deciding on.
+                so_far = (
+                    gate.so_far(
+                        recogniser.partial(), frozenset(own.words), self._other_voice(own, echo)
+                    )
+                    if quiet > 0.0
+                    else None
+                )
+                if quiet >= settings.hold_seconds and gate.stops_voice(so_far):
                     self._hold(True)
                 if (
                     quiet >= settings.end_seconds
                     or endpointer.utterance_seconds >= settings.max_utterance_seconds
-                    or (
-                        quiet >= settings.quick_end_seconds
-                        and gate.complete(so_far, own_words, other)
-                    )
+                    or (quiet >= settings.quick_end_seconds and so_far is not None)
                 ):
                     final = recogniser.finish()
-            elif endpointer.utterance_seconds >= settings.max_utterance_seconds:
-                final = recogniser.finish()
             if final is not None:
                 endpointer.reset()
                 feeding = False
