@@ -72,8 +72,11 @@ class ListenSettings:
     quick_end_seconds: float = 0.2
     """Quiet after a complete command phrase that ends the utterance early."""
     hold_seconds: float = 0.05
-    """Quiet after what is so far a command that stops the voice (`barge_in`) before the
-    companion's voice is held while the utterance is decided."""
+    """Quiet after words that are, or may still become, a command that stops the voice
+    (`barge_in`) before the companion's voice is held while the utterance is decided."""
+    hold_within_seconds: float = 1.0
+    """Only this much speech may still become such a command before its words form one:
+    commands are short, and longer speech over the voice lets it play on."""
     end_seconds: float = 0.6
     """Quiet that ends any utterance."""
     max_utterance_seconds: float = 12.0
@@ -203,6 +206,11 @@ class CommandGate:
     min_confidence: float = 0.5
     barge_in: tuple[CommandName, ...] = (CommandName.PAUSE, CommandName.STOP, CommandName.TIMEOUT)
 
+    def __post_init__(self) -> None:
+        self._known = self.vocab.words()
+        longest = max((len(p) for ps in self.vocab.commands.values() for p in ps), default=0)
+        self._most_words = longest + self.vocab.max_filler_words
+
     def decide(
         self,
         words: Sequence[Word],
@@ -253,6 +261,29 @@ class CommandGate:
     def stops_voice(self, match: Match | None) -> bool:
         """Whether `match` is a command that stops the companion's voice (worth holding it)."""
         return match is not None and match.command in self.barge_in
+
+    def may_stop_voice(
+        self,
+        partial: Sequence[str],
+        own: frozenset[str] = frozenset(),
+        other_voice: bool | None = None,
+    ) -> bool:
+        """Whether the words heard so far may still turn out to be a command that stops
+        the voice: one they already form, or a few command and filler words (or none yet).
+
+        Partial results are provisional, and some models settle on the command only in
+        the final result (vosk's small Korean model often showed nothing, or a filler, for
+        a stop command that had already been said), so a partial that is not yet a
+        command does not rule one out. A word in no command or filler phrase does, and so
+        does a command the engine already settled on that does not stop the voice.
+        """
+        if own and other_voice is not True:
+            return False
+        words = [t for t in partial if t not in own]
+        match = self.vocab.match(words)
+        if match is not None:
+            return match.command in self.barge_in
+        return len(words) <= self._most_words and all(w in self._known for w in words)
 
 
 @dataclass
@@ -538,6 +569,7 @@ class Listener:
         # Audio just before speech starts, so the recogniser hears the first consonant.
         preroll: deque[bytes] = deque(maxlen=max(1, round(0.3 / settings.block_seconds)))
         feeding = False
+        ruled_out = False  # the words so far can no longer be a command: hold no more
         # With an echo reference, the companion's voice is subtracted before anything listens.
         echo = EchoPath(source.rate) if self._played is not None else None
         while not self._stopping.is_set():
@@ -588,26 +620,34 @@ class Listener:
                 preroll.clear()
             final = recogniser.accept(chunk) or final
             quiet = endpointer.quiet_seconds
-            if final is None:
+            so_far: Match | None = None
+            if final is None and (quiet > 0.0 or self._holding):
+                other = self._other_voice(own, echo)
+                own_words = frozenset(own.words)
+                partial = recogniser.partial()
                 # Only once the speaker paused is what was said so far worth deciding on.
-                so_far = (
-                    gate.so_far(
-                        recogniser.partial(), frozenset(own.words), self._other_voice(own, echo)
-                    )
-                    if quiet > 0.0
-                    else None
+                so_far = gate.so_far(partial, own_words, other) if quiet > 0.0 else None
+                # The voice is held while a short utterance may still be a command that
+                # stops it, and plays on for good once the words rule that out.
+                short = endpointer.utterance_seconds - quiet <= settings.hold_within_seconds
+                possible = gate.stops_voice(so_far) or (
+                    short and not ruled_out and gate.may_stop_voice(partial, own_words, other)
                 )
-                if quiet >= settings.hold_seconds and gate.stops_voice(so_far):
+                if possible and quiet >= settings.hold_seconds:
                     self._hold(True)
-                if (
-                    quiet >= settings.end_seconds
-                    or endpointer.utterance_seconds >= settings.max_utterance_seconds
-                    or (quiet >= settings.quick_end_seconds and so_far is not None)
-                ):
-                    final = recogniser.finish()
+                elif not possible and self._holding:
+                    self._hold(False)
+                    ruled_out = True
+            if final is None and (
+                quiet >= settings.end_seconds
+                or endpointer.utterance_seconds >= settings.max_utterance_seconds
+                or (quiet >= settings.quick_end_seconds and so_far is not None)
+            ):
+                final = recogniser.finish()
             if final is not None:
                 endpointer.reset()
                 feeding = False
+                ruled_out = False
                 other = self._other_voice(own, echo)
                 self._consider(final, gate, own.take(), at, other)
                 self._hold(False)

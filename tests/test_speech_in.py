@@ -137,6 +137,27 @@ def test_only_a_command_that_stops_the_voice_may_hold_it_before_the_utterance_en
     assert interrupting(words_of("pause"), own, other_voice=True)
 
 
+def test_words_so_far_that_may_still_become_a_stopping_command_may_hold_the_voice() -> None:
+    gate = CommandGate(EN)
+    # Partial results are provisional: nothing yet, fillers or part of a phrase rule
+    # nothing out; a stopping command already formed is the clearest case.
+    for so_far in ("", "let's", "can we", "time", "pause", "stop please"):
+        assert gate.may_stop_voice(words_of(so_far)), so_far
+    # A word in no command or filler phrase rules a command out, as does a command that
+    # does not stop the voice, or more words than any command with its fillers.
+    for so_far in (
+        "stop talking",
+        "you never",
+        "next",
+        "resume",
+        "okay so um we need more time now please",
+    ):
+        assert not gate.may_stop_voice(words_of(so_far)), so_far
+    own = frozenset(words_of("Notice your shoulders, and let them soften."))
+    assert not gate.may_stop_voice(words_of("notice"), own, other_voice=False)
+    assert gate.may_stop_voice(words_of("notice"), own, other_voice=True)
+
+
 def test_self_voice_remembers_lines_played_during_the_utterance_and_a_short_tail() -> None:
     voice = SelfVoice(tail_seconds=0.5)
     voice.observe(SpeakingNow("Take a break.", ended_at=float("-inf")), now=10.0)
@@ -384,6 +405,25 @@ def test_a_sentence_that_began_like_a_command_releases_the_voice_and_commands_no
     engine = ScriptedEngine(["stop", "talking", "to", "me"], first=["stop"], first_blocks=14)
     done = listen_to_blocks(engine, BlockSource(set(range(20, 26)) | set(range(28, 40)), 70))
     assert [what for what, _ in done] == ["hold", "release"]
+    # Released as soon as the words rule a command out, not when the sentence ends (2 s).
+    assert done[1][1] < 1.5
+
+
+def test_a_short_utterance_holds_the_voice_even_before_its_words_are_known() -> None:
+    # Some recognisers show a command only in the final result: the partial stays empty.
+    engine = ScriptedEngine(["stop"], first=[], first_blocks=1000)
+    done = listen_to_blocks(engine, BlockSource(range(20, 30), 60))
+    assert [what for what, _ in done] == ["hold", "stop", "release"]
+    assert done[0][1] == pytest.approx(1.55)
+    # Without a complete command so far, the decision waits for the full endpoint (0.6 s).
+    assert done[1][1] == pytest.approx(2.1, abs=0.051)
+
+
+def test_longer_speech_over_the_voice_lets_it_play_on() -> None:
+    # 1.5 s of speech is longer than a command takes to say (`hold_within_seconds`).
+    engine = ScriptedEngine(["stop"], first=[], first_blocks=1000)
+    done = listen_to_blocks(engine, BlockSource(range(20, 50), 80))
+    assert done == [("stop", pytest.approx(3.1, abs=0.051))]
 
 
 def test_a_failing_model_leaves_the_mic_off_with_one_sentence(tmp_path: Path) -> None:
