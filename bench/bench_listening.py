@@ -206,6 +206,8 @@ class Run:
         self.heard: list[tuple[Heard, float]] = []
         self.holds: list[tuple[float, float]] = []
         """(audio seconds read, perf_counter) whenever the listener held the voice."""
+        self.held_seconds = 0.0
+        """How long, in audio seconds, the voice was held in all."""
         self.reads: list[tuple[float, float]] = []
         """(audio seconds read so far, perf_counter when the read returned)."""
         source = WavSource(path, settings.block_seconds)
@@ -224,6 +226,8 @@ class Run:
         def on_hold(held: bool) -> None:
             if held:
                 self.holds.append((round(self.position, 3), time.perf_counter()))
+            else:
+                self.held_seconds += self.position - self.holds[-1][0]
 
         source.read = timed_read  # type: ignore[method-assign]
         self._listener = Listener(
@@ -362,6 +366,7 @@ def bench_engine(name: str, work: Path) -> dict[str, Any]:
         "sentences": len(talk),
         "fired": [(h.text, h.command.value if h.command else None) for h, _ in run.heard],
         "holds": len(run.holds),
+        "held_seconds": run.held_seconds,
         "cpu_per_second": talk_cpu / (len(conversation) / RATE),
     }
 
@@ -698,7 +703,13 @@ def table(results: list[dict[str, Any]], stop: list[float]) -> str:
         talk = r["talk"]["holds"]
         hours = r["talk"]["seconds"] / 3600
         commands = r["clean"]["holds_released"] + r["noisy"]["holds_released"]
-        return f"{talk} in conversation ({talk / hours:.0f}/h); {commands} in the command set"
+        held = r["talk"]["held_seconds"]
+        share = held / r["talk"]["seconds"]
+        each = held / talk if talk else 0.0
+        return (
+            f"{talk} in conversation ({talk / hours:.0f}/h, {each:.1f} s each, "
+            f"{share:.0%} of its time); {commands} in the command set"
+        )
 
     row("recall, command phrasings, clean", recall("clean"))
     row("recall, same, brown noise at 15 dB SNR", recall("noisy"))
