@@ -268,5 +268,10 @@ class WavSource:
                 time.sleep(wait)
         return bytes(chunk.tobytes())
 
+    @property
+    def position(self) -> float:
+        """Seconds of the recording read so far."""
+        return self._pos / self.rate
+
     def close(self) -> None:
         self._samples = np.zeros(0, dtype="<i2")
