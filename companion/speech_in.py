@@ -8,10 +8,10 @@ every accepted command. What counts as a command is decided by `CommandGate` and
 - whole utterances only: "let's pause" fires, "don't tell me to stop" never does;
 - an utterance ends early (about 0.2 s of quiet) when what was heard so far is already a
   complete command phrase, so a command acts before the speaker has finished breathing out;
-- the companion's voice is held at the first quiet after what may be "pause", "stop" or
-  "time out" (`on_hold`), and released once the utterance is decided: the voice stops
-  without waiting for the decision, and a sentence that only began like a command costs a
-  moment's hold, never a command;
+- the companion's voice is held at the first quiet in a short utterance that may still be
+  "pause", "stop" or "time out" (`on_hold`), and released once a word rules that out or
+  the utterance is decided: the voice stops without waiting for the decision, and speech
+  that only might have been a command costs a moment's hold, never a command;
 - the companion never obeys itself: words of the line it is playing (and of lines played
   during the utterance, plus a short tail) are removed before matching, so its own voice
   leaves nothing, while a partner's "pause" over its voice remains and fires.
@@ -335,9 +335,9 @@ class Listener:
 
     `on_status` (if given) is called with the new status whenever it changes, from
     whichever thread changed it; it must not block. `on_hold` (if given) is called from the
-    listener's thread with True when the utterance so far is a command that stops the voice,
-    and with False once that utterance is decided, after any `on_heard` for it; it must not
-    block.
+    listener's thread with True when the utterance so far may be a command that stops the
+    voice, and with False once its words rule that out or it is decided (then after any
+    `on_heard` for it); it must not block.
     """
 
     def __init__(
