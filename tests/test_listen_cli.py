@@ -154,6 +154,35 @@ def test_engine_off_hears_nothing_and_says_so(
     assert "off" in err
 
 
+def test_a_signal_word_that_could_never_be_heard_is_one_sentence_and_exit_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write_wav(tmp_path / "quiet.wav", np.zeros(RATE // 2, dtype=np.float32))
+    status, out, err = run(capsys, "--wav", str(path), "--signal", "pine4pple")
+    assert status == 1 and out == ""
+    assert err == (
+        "companion: --signal: A break word may use only letters, spaces and apostrophes, not “4”.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("signal", "note"),
+    [
+        ("banana", "“banana” can be recognised."),
+        ("stop", "“stop” already means “stop”, so it cannot call a break; choose another word."),
+    ],
+)
+def test_listen_says_whether_the_signal_word_can_be_heard_as_the_page_does(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, signal: str, note: str
+) -> None:
+    path = write_wav(tmp_path / "quiet.wav", np.zeros(RATE // 2, dtype=np.float32))
+    status, out, err = run(
+        capsys, "--wav", str(path), "--engine", "pocketsphinx", "--signal", signal
+    )
+    assert status == 0 and out == ""
+    assert f"[pocketsphinx] {note}\n" in err
+
+
 def test_listen_help_names_its_options(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["listen", "--help"])

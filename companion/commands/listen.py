@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from companion.capture import DeviceSource, SourceError, WavSource
-from companion.speech_in import Heard, Listener, ListenSettings, SpeakingNow
+from companion.commands import signal_phrase_option
+from companion.speech_in import Heard, Listener, ListenSettings, ListenStatus, SpeakingNow
 
 
 def register(subparsers: Any) -> None:
@@ -39,7 +40,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--device", help="input device index or part of its name")
     parser.add_argument("--language", default="en", help="vocabulary language (default: en)")
     parser.add_argument("--model", type=Path, help="vosk model folder to use")
-    parser.add_argument("--signal", default="", help="your own signal word for a time-out")
+    parser.add_argument(
+        "--signal",
+        default="",
+        help="your own signal word for a time-out (says whether the model can hear it)",
+    )
     parser.add_argument(
         "--realtime", action="store_true", help="with --wav: feed the file at real-time pace"
     )
@@ -73,6 +78,7 @@ def _check_wav(path: Path) -> None:
 
 def run_listen(args: argparse.Namespace) -> int:
     """Listen until the file ends (or Ctrl-C from the mic); prints commands as heard."""
+    signal = signal_phrase_option(args.signal)
     if args.wav is not None:
         _check_wav(args.wav)
     settings = ListenSettings(
@@ -80,7 +86,7 @@ def run_listen(args: argparse.Namespace) -> int:
         language=args.language,
         model_path=args.model,
         device=_device(args.device),
-        signal_phrase=args.signal,
+        signal_phrase=signal,
     )
     lock = threading.Lock()
 
@@ -108,12 +114,23 @@ def run_listen(args: argparse.Namespace) -> int:
         source: Any = lambda: WavSource(wav, settings.block_seconds, realtime=args.realtime)  # noqa: E731
     else:
         source = lambda: DeviceSource(settings.device, settings.block_seconds)  # noqa: E731
-    listener = Listener(settings, heard, SpeakingNow, source=source)
+    noted = False
+
+    def signal_note(status: ListenStatus) -> None:
+        # As listening starts, the note says whether the model can hear the signal word.
+        nonlocal noted
+        if args.wav is not None and status.on and status.signal_note and not noted:
+            noted = True
+            with lock:
+                print(f"[{status.engine}] {status.signal_note}", file=sys.stderr, flush=True)
+
+    listener = Listener(settings, heard, SpeakingNow, source=source, on_status=signal_note)
     listener.start()
     shown = ""
     try:
         while not listener.join(timeout=0.5):
             status = listener.status()
+            # From the mic every change is news; its reason includes the signal note.
             if status.reason != shown and args.wav is None:
                 shown = status.reason
                 print(f"[{status.engine}] {status.reason}", file=sys.stderr, flush=True)

@@ -10,6 +10,7 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
+from companion.commands import signal_phrase_option
 from companion.errors import CompanionError
 from companion.script import Names
 
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         "rate": args.rate,
         "volume": min(1.0, max(0.0, args.volume)),
         "listen_engine": args.engine,
-        "signal_phrase": _signal_phrase(args.signal),
+        "signal_phrase": signal_phrase_option(args.signal),
         "data_dir": args.data_dir or _env_path("COMPANION_DATA_DIR"),
     }
     if args.scripts_dir is not None:
@@ -131,16 +132,6 @@ def run(args: argparse.Namespace) -> int:
         server.server_close()
         companion.close()
     return 0
-
-
-def _signal_phrase(text: str) -> str:
-    """--signal as the page would take it, or one sentence saying what is wrong."""
-    from companion.commands_vocab import SignalPhraseError, clean_signal_phrase
-
-    try:
-        return clean_signal_phrase(text)
-    except SignalPhraseError as error:
-        raise CompanionError(f"--signal: {error}") from None
 
 
 def _env_path(name: str) -> Path | None:
