@@ -141,6 +141,7 @@ def companion_page(
     app_for: Callable[[Companion], Flask],
     listen_engine: Literal["off", "pocketsphinx"] = "off",
     color_scheme: Literal["light", "dark"] = "light",
+    viewport: tuple[int, int] = (1280, 800),
 ) -> Iterator[tuple[Page, BrowserContext, str]]:
     """The real page served by a real companion (captions only, mic off), connected.
 
@@ -161,7 +162,7 @@ def companion_page(
     try:
         with serve(app_for(companion), companion.hub) as host:
             context = browser.new_context(
-                viewport={"width": 1280, "height": 800}, color_scheme=color_scheme
+                viewport={"width": viewport[0], "height": viewport[1]}, color_scheme=color_scheme
             )
             page = context.new_page()
             page.on("pageerror", lambda error: errors.append(str(error)))
