@@ -95,6 +95,11 @@ def test_listen_wav_with_vosk_and_another_language_prints_its_commands(
         assert end - 0.1 <= row["at"] <= end + GAP - 0.2, (row, end)
 
 
+def quiet_wav(folder: Path) -> Path:
+    """Half a second of digital silence: enough for the listener to start and finish."""
+    return write_wav(folder / "quiet.wav", np.zeros(RATE // 2, dtype=np.float32))
+
+
 def test_a_missing_wav_is_one_sentence_and_exit_1(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -138,7 +143,7 @@ def test_engine_vosk_without_a_model_is_one_sentence_and_exit_1(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COMPANION_MODELS", str(tmp_path / "models"))
-    path = write_wav(tmp_path / "quiet.wav", np.zeros(RATE // 2, dtype=np.float32))
+    path = quiet_wav(tmp_path)
     status, out, err = run(capsys, "--wav", str(path), "--engine", "vosk")
     assert status == 1 and out == ""
     assert err.startswith("companion: ") and "companion model download" in err
@@ -148,7 +153,7 @@ def test_engine_vosk_without_a_model_is_one_sentence_and_exit_1(
 def test_engine_off_hears_nothing_and_says_so(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    path = write_wav(tmp_path / "quiet.wav", np.zeros(RATE // 2, dtype=np.float32))
+    path = quiet_wav(tmp_path)
     status, out, err = run(capsys, "--wav", str(path), "--engine", "off")
     assert status == 0 and out == ""
     assert "off" in err
@@ -157,7 +162,7 @@ def test_engine_off_hears_nothing_and_says_so(
 def test_a_signal_word_that_could_never_be_heard_is_one_sentence_and_exit_1(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    path = write_wav(tmp_path / "quiet.wav", np.zeros(RATE // 2, dtype=np.float32))
+    path = quiet_wav(tmp_path)
     status, out, err = run(capsys, "--wav", str(path), "--signal", "pine4pple")
     assert status == 1 and out == ""
     assert err == (
@@ -175,7 +180,7 @@ def test_a_signal_word_that_could_never_be_heard_is_one_sentence_and_exit_1(
 def test_listen_says_whether_the_signal_word_can_be_heard_as_the_page_does(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, signal: str, note: str
 ) -> None:
-    path = write_wav(tmp_path / "quiet.wav", np.zeros(RATE // 2, dtype=np.float32))
+    path = quiet_wav(tmp_path)
     status, out, err = run(
         capsys, "--wav", str(path), "--engine", "pocketsphinx", "--signal", signal
     )
