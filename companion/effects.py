@@ -41,6 +41,8 @@ class Command:
     """For READY: who is ready ("" when it cannot be told, e.g. by voice)."""
     minutes: float = 0.0
     """For TIMEOUT: the agreed break length (0 = the break script's default)."""
+    step: int = 0
+    """For START: the step to begin at (0: the beginning), to go on after a stop."""
 
 
 CueName = Literal["countdown", "inhale", "inhale2", "hold", "exhale", "warning", "end"]

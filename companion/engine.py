@@ -180,6 +180,8 @@ class Engine:
         self._ready: set[str] = set()
         self._caption = ""
         self._ended: str | None = None
+        self._stopped_at: tuple[Script, int] | None = None
+        """The script and step a stop interrupted: a misheard "stop" can be undone."""
         self._started_at = 0.0
 
     # -- queries -----------------------------------------------------------
@@ -257,8 +259,9 @@ class Engine:
         if self._frames:
             effects.extend(self._end("stopped"))
         self._ended = None
+        self._stopped_at = None
         self._started_at = now
-        self._frames = [_Frame(script)]
+        self._frames = [_Frame(script, index=min(max(command.step, 0), len(script.steps) - 1))]
         effects.append(Milestone("started", script.id))
         effects.extend(self._enter_step(now))
         return effects
@@ -320,6 +323,7 @@ class Engine:
         self._paused_at = None
         if not self._frames:
             self._ended = None
+            self._stopped_at = None
             self._started_at = now
             effects.append(Milestone("started", break_script.id))
         else:
@@ -419,6 +423,11 @@ class Engine:
 
     def _end(self, how: Literal["completed", "stopped"]) -> list[Effect]:
         script = self._frames[0].script.id if self._frames else ""
+        main = self._frames[0] if self._frames else None
+        # Stopped past its first step, the script can go on from there (the step the
+        # couple was in, even if a time-out was running on top of it).
+        stopped = how == "stopped" and main is not None and main.index > 0
+        self._stopped_at = (main.script, main.index) if stopped and main else None
         self._frames = []
         self._phase = None
         self._paused_at = None
@@ -580,6 +589,7 @@ class Engine:
             "timeout": None,
             "names": {"a": self.names.a, "b": self.names.b},
             "ended": self._ended,
+            "stopped_at": self._stopped_state(),
             "pace": round(self.pace, 3),
         }
         if not self._frames or phase is None:
@@ -655,6 +665,12 @@ class Engine:
             interrupted = self._frames[0]
             state["timeout"] = {"return_step": interrupted.index, "title": interrupted.script.title}
         return state
+
+    def _stopped_state(self) -> dict[str, Any] | None:
+        if self._stopped_at is None or self._frames:
+            return None
+        script, index = self._stopped_at
+        return {"id": script.id, "title": script.title, "index": index, "count": len(script.steps)}
 
     def _status(self) -> str:
         if not self._frames:

@@ -33,6 +33,8 @@ MAX_FRAME_BYTES = 65536
 MAX_NAME_CHARS = 40
 MAX_BREAK_MINUTES = 24 * 60 - 1
 """A break lasts less than a day (DOMAIN.md)."""
+MAX_STEP = 999
+"""Scripts are a few dozen steps at most; a larger number is not a step."""
 RECEIVE_TIMEOUT = 0.1
 """How long the /ws loop waits for a client message before sending queued ones."""
 PING_SECONDS = 20
@@ -107,7 +109,7 @@ def parse_command(data: object, script_ids: set[str] | None = None) -> Command:
     """Turn a `command` message's data into a Command, or raise MessageError saying why not."""
     if not isinstance(data, dict):
         raise MessageError("A command needs a JSON object as its data.")
-    allowed = {"name", "script", "partner", "minutes", "source"}
+    allowed = {"name", "script", "partner", "minutes", "source", "step"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise MessageError(f"A command has no field called {unknown[0]!r}.")
@@ -135,12 +137,16 @@ def parse_command(data: object, script_ids: set[str] | None = None) -> Command:
     source = data.get("source", "page")
     if source not in ("page", "key"):
         raise MessageError("The source must be 'page' or 'key'.")
+    step = data.get("step", 0)
+    if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= MAX_STEP:
+        raise MessageError("The step must be a whole number, counting from 0.")
     return Command(
         name=command_name,
         source=cast(Literal["page", "key"], source),
         script=script,
         partner=cast(Literal["a", "b", ""], partner),
         minutes=float(minutes),
+        step=step,
     )
 
 

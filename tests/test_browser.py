@@ -135,6 +135,25 @@ def test_a_time_out_of_the_chosen_length_shows_when_to_come_back(page: Page) -> 
     page.screenshot(path=str(ARTIFACTS / "time-out.png"))
 
 
+def test_a_stopped_session_goes_on_from_the_step_it_stopped_in(page: Page) -> None:
+    # A "pause" misheard as "stop" (or a slip of the hand) costs nobody their place.
+    start(page, "speaker-listener")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Next").click()
+    step = page.locator("#step-label")
+    expect(step).to_have_text(re.compile(r"^Step 3 of "), timeout=WAIT_MS)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("body")).to_have_attribute("data-status", "ended", timeout=WAIT_MS)
+    go_on = page.get_by_role("button", name=re.compile(r"^Go on with Speaker and listener"))
+    expect(go_on).to_have_text(re.compile(r"^Go on from step 3 of \d+$"))
+    go_on.click()
+    expect(page.locator("body")).to_have_attribute("data-status", "running", timeout=WAIT_MS)
+    expect(page.locator("#script-title")).to_have_text("Speaker and listener")
+    expect(step).to_have_text(re.compile(r"^Step 3 of "))
+    page.get_by_role("button", name="Stop").click()
+    expect(go_on).to_be_visible(timeout=WAIT_MS)
+
+
 def test_the_safety_note_is_one_click_away(page: Page) -> None:
     page.get_by_role("button", name="Safety").click()
     dialog = page.get_by_role("dialog", name="Safety first")

@@ -218,6 +218,46 @@ def test_stop_ends_at_once_from_anywhere() -> None:
     assert r.state(4)["ended"] == "stopped"
 
 
+def test_a_stopped_session_can_go_on_from_the_step_it_stopped_in() -> None:
+    # A "pause" misheard as "stop" must not cost the couple their place.
+    r = run()
+    r.at(0, cmd("start", script="quiet"))
+    r.at(15, Tick())  # the second of three 10 s silences
+    r.at(16, cmd("stop"))
+    assert r.state(16)["stopped_at"] == {"id": "quiet", "title": "Quiet", "index": 1, "count": 3}
+    assert r.at(20, cmd("start", script="quiet", step=1))[0] == Milestone("started", "quiet")
+    assert r.state(20)["step"]["index"] == 1
+    assert r.state(20)["stopped_at"] is None
+    r.at(40, Tick())
+    assert r.state(40)["ended"] == "completed"
+
+
+def test_a_stop_in_a_time_out_goes_on_from_the_step_the_time_out_interrupted() -> None:
+    r = run()
+    r.at(0, cmd("start", script="quiet"))
+    r.at(25, Tick())
+    r.at(26, cmd("timeout"))
+    r.at(27, cmd("stop"))
+    assert r.state(27)["stopped_at"] == {"id": "quiet", "title": "Quiet", "index": 2, "count": 3}
+
+
+def test_there_is_nothing_to_go_on_from_after_the_first_step_or_a_finished_session() -> None:
+    r = run()
+    r.at(0, cmd("start", script="quiet"))
+    r.at(4, cmd("stop"))
+    assert r.state(4)["stopped_at"] is None  # starting again is the same
+    r.at(5, cmd("start", script="quiet"))
+    r.at(35, Tick())
+    assert r.state(35)["ended"] == "completed"
+    assert r.state(35)["stopped_at"] is None
+
+
+def test_a_start_step_past_the_end_begins_at_the_last_step() -> None:
+    r = run()
+    r.at(0, cmd("start", script="quiet", step=99))
+    assert r.state(0)["step"]["index"] == 2
+
+
 def test_starting_another_script_stops_the_running_one_first() -> None:
     r = run()
     r.at(0, cmd("start", script="quiet"))

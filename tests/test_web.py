@@ -157,6 +157,8 @@ def test_published_messages_reach_every_open_socket(served: Served) -> None:
         json.dumps({"type": "command", "data": {"name": "explode"}}),
         json.dumps({"type": "command", "data": {"name": "timeout", "minutes": "twenty"}}),
         json.dumps({"type": "command", "data": {"name": "start", "script": "no-such-script"}}),
+        json.dumps({"type": "command", "data": {"name": "start", "script": "x", "step": -1}}),
+        json.dumps({"type": "command", "data": {"name": "start", "script": "x", "step": 1.5}}),
         json.dumps({"type": "names", "data": {"a": "", "b": "Alex"}}),
         json.dumps({"type": "names", "data": {"a": "x" * 5000, "b": "Alex"}}),
         json.dumps({"type": "signal", "data": {"phrase": "x" * 5000}}),
@@ -262,6 +264,12 @@ def test_the_page_is_served_with_a_strict_content_security_policy(served: Served
     assert response.status == 200
     assert "<html" in html
     assert "default-src 'self'" in (response.getheader("Content-Security-Policy") or "")
+
+
+def test_a_start_may_name_the_step_to_go_on_from() -> None:
+    data = {"name": "start", "script": "slow-breathing", "step": 3}
+    parsed = parse_message(json.dumps({"type": "command", "data": data}), {"slow-breathing"})
+    assert parsed == Command(CommandName.START, script="slow-breathing", step=3)
 
 
 def test_parse_message_accepts_each_command_name() -> None:

@@ -43,6 +43,7 @@ const page = {
   homework: null,
   homeworkAsked: 0, // a counter, so an older answer never overwrites a newer one
   endedSeen: "", // the `ended` value last acted on, to refresh homework once per ending
+  stoppedAt: null, // where a stopped session can go on from (`state.stopped_at`)
   calmAsked: false,
   liveSeen: false, // a session is live and its "before" rating was offered
   dragDepth: 0,
@@ -383,10 +384,27 @@ function renderReady(state) {
 
 function renderEnded(state) {
   const completed = state.ended === "completed";
+  // A stop past the first step can be undone: a misheard "stop" costs nobody their place.
+  const at = completed ? null : state.stopped_at || null;
+  page.stoppedAt = at;
   $("ended-title").textContent = completed ? "Well done. That exercise is complete." : "Stopped.";
   $("ended-text").textContent = completed
     ? "Notice how you feel now. You can start another exercise whenever you like."
-    : "That is all right. You can start again whenever you are both ready.";
+    : at
+      ? "That is all right. You can go on from where you stopped, or start again whenever you are both ready."
+      : "That is all right. You can start again whenever you are both ready.";
+  const goOn = $("go-on");
+  goOn.hidden = !at;
+  if (at) {
+    goOn.textContent = `Go on from step ${at.index + 1} of ${at.count}`;
+    goOn.setAttribute("aria-label", `Go on with ${at.title} from step ${at.index + 1} of ${at.count}`);
+  }
+}
+
+function goOn() {
+  const at = page.stoppedAt;
+  if (!at || !sendNames()) return;
+  command("start", { script: at.id, step: at.index });
 }
 
 function renderBreathText(breath) {
@@ -945,6 +963,7 @@ function bind(id, handler) {
 
 function init() {
   bind("start", start);
+  bind("go-on", goOn);
   bind("pause", () => togglePause());
   bind("back", () => command("back"));
   bind("repeat", () => command("repeat"));
