@@ -422,12 +422,13 @@ class Engine:
         ]
 
     def _end(self, how: Literal["completed", "stopped"]) -> list[Effect]:
-        script = self._frames[0].script.id if self._frames else ""
         main = self._frames[0] if self._frames else None
+        script = main.script.id if main else ""
         # Stopped past its first step, the script can go on from there (the step the
         # couple was in, even if a time-out was running on top of it).
-        stopped = how == "stopped" and main is not None and main.index > 0
-        self._stopped_at = (main.script, main.index) if stopped and main else None
+        self._stopped_at = None
+        if how == "stopped" and main is not None and main.index > 0:
+            self._stopped_at = (main.script, main.index)
         self._frames = []
         self._phase = None
         self._paused_at = None
