@@ -42,7 +42,14 @@ from companion.commands_vocab import (
 from companion.echo import EchoPath, PlayedAudio
 from companion.effects import CommandName
 from companion.errors import CompanionError
-from companion.recognisers import Engine, Recogniser, Word, check_phrase, load_engine
+from companion.recognisers import (
+    Engine,
+    Recogniser,
+    Word,
+    check_phrase,
+    load_engine,
+    unknown_words,
+)
 
 log = logging.getLogger(__name__)
 
@@ -525,7 +532,9 @@ class Listener:
         """The vocabulary with `phrase` added; the status says whether the model knows it."""
         taken = base.match(words_of(phrase)) if phrase else None
         # A phrase that is already a command keeps its meaning: "stop" must not also break.
-        vocab = base.with_phrase(CommandName.TIMEOUT, phrase) if phrase and not taken else base
+        # One the model cannot hear is left out too (the status already says so).
+        usable = phrase and not taken and not unknown_words(engine, phrase)
+        vocab = base.with_phrase(CommandName.TIMEOUT, phrase) if usable else base
         check = check_phrase(engine, phrase, base) if phrase else ""
         with self._lock:
             if phrase != self._phrase:

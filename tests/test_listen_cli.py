@@ -175,17 +175,27 @@ def test_a_signal_word_that_could_never_be_heard_is_one_sentence_and_exit_1(
     [
         ("banana", "“banana” can be recognised."),
         ("stop", "“stop” already means “stop”, so it cannot call a break; choose another word."),
+        (
+            "xyzzyq",
+            "The pocketsphinx speech model does not know “xyzzyq”, so “xyzzyq” cannot be "
+            "recognised; choose another word.",
+        ),
     ],
 )
 def test_listen_says_whether_the_signal_word_can_be_heard_as_the_page_does(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, signal: str, note: str
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    signal: str,
+    note: str,
 ) -> None:
     path = quiet_wav(tmp_path)
     status, out, err = run(
         capsys, "--wav", str(path), "--engine", "pocketsphinx", "--signal", signal
     )
     assert status == 0 and out == ""
-    assert f"[pocketsphinx] {note}\n" in err
+    assert err == f"[pocketsphinx] {note}\n"
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]  # said once, plainly
 
 
 def test_listen_help_names_its_options(capsys: pytest.CaptureFixture[str]) -> None:
