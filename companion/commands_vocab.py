@@ -98,7 +98,7 @@ class Vocabulary:
     def with_phrase(self, command: CommandName, phrase: str) -> Vocabulary:
         """A copy that also accepts `phrase` for `command` (e.g. the couple's signal word)."""
         words = words_of(phrase)
-        if not words:
+        if not words or words in self.commands.get(command, ()):
             return self
         commands = dict(self.commands)
         commands[command] = (*commands.get(command, ()), words)

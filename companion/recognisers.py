@@ -82,9 +82,9 @@ def unknown_words(engine: Engine, phrase: str) -> list[str]:
     return [w for w in words_of(phrase) if not engine.knows(w)]
 
 
-def check_phrase(engine: Engine, phrase: str, vocab: Vocabulary | None = None) -> str:
-    """One plain sentence: whether the couple's signal phrase can be recognised (and, given
-    the command vocabulary, whether it already means something else)."""
+def phrase_problem(engine: Engine, phrase: str, vocab: Vocabulary | None = None) -> str | None:
+    """Why the couple's signal phrase cannot call a break, in one plain sentence; None when
+    it can. Given the command vocabulary, a phrase that means another command cannot."""
     words = words_of(phrase)
     if not words:
         return "Say a word or short phrase to use as your signal."
@@ -101,7 +101,18 @@ def check_phrase(engine: Engine, phrase: str, vocab: Vocabulary | None = None) -
             f"The {engine.name} speech model does not know {listed}, so “{phrase}” cannot be "
             "recognised; choose another word."
         )
+    return None
+
+
+def recognisable(phrase: str) -> str:
+    """The sentence for a signal phrase that can call a break."""
     return f"“{phrase}” can be recognised."
+
+
+def check_phrase(engine: Engine, phrase: str, vocab: Vocabulary | None = None) -> str:
+    """One plain sentence: whether the couple's signal phrase can be recognised (and, given
+    the command vocabulary, whether it already means something else)."""
+    return phrase_problem(engine, phrase, vocab) or recognisable(phrase)
 
 
 def grammar_words(engine: Engine, vocab: Vocabulary) -> tuple[list[tuple[str, ...]], list[str]]:

@@ -46,9 +46,9 @@ from companion.recognisers import (
     Engine,
     Recogniser,
     Word,
-    check_phrase,
     load_engine,
-    unknown_words,
+    phrase_problem,
+    recognisable,
 )
 
 log = logging.getLogger(__name__)
@@ -530,12 +530,12 @@ class Listener:
 
     def _apply_phrase(self, base: Vocabulary, engine: Engine, phrase: str) -> Vocabulary:
         """The vocabulary with `phrase` added; the status says whether the model knows it."""
-        taken = base.match(words_of(phrase)) if phrase else None
-        # A phrase that is already a command keeps its meaning: "stop" must not also break.
-        # One the model cannot hear is left out too (the status already says so).
-        usable = phrase and not taken and not unknown_words(engine, phrase)
+        # Only a phrase that can call a break is added: "stop" keeps its own meaning, and
+        # one the model cannot hear is left out. The status says which, and why.
+        problem = phrase_problem(engine, phrase, base) if phrase else None
+        usable = phrase and problem is None
         vocab = base.with_phrase(CommandName.TIMEOUT, phrase) if usable else base
-        check = check_phrase(engine, phrase, base) if phrase else ""
+        check = (problem or recognisable(phrase)) if phrase else ""
         with self._lock:
             if phrase != self._phrase:
                 return vocab  # already replaced: the newer one is applied next
