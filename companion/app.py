@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
     from companion.journal import Journal
     from companion.settings import Settings
+    from companion.sound import SoundSystem
     from companion.speech_in import Heard, ListenStatus, SpeakingNow
-    from companion.speech_out import SpeechOut
+    from companion.speech_out import SpeechOut, VoiceStatus
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,10 @@ class Options:
     data_dir: Path | None = None
     cache_dir: Path | None = None
     journal: bool = True
+    input_device: int | str | None = None
+    """The microphone: a PortAudio device (index or name part) or a sound server's source."""
+    output_device: int | str | None = None
+    """The speakers: a PortAudio device (index or name part) or a sound server's sink."""
 
 
 def script_info(script: Script, names: Names | None = None) -> dict[str, Any]:
@@ -115,7 +120,13 @@ class Companion:
             "reason": "Listening is off.",
         }
         self._signal = options.signal_phrase
+        self._heard_count = 0
+        self._held_count = 0
+        """Commands acted on and holds of the voice from speech, since start (counts only)."""
+        self._echo_canceller = "none"
+        """Who takes the companion's voice out of the mic: "companion", "system" or "none"."""
         self.speech: SpeechOut | None = None
+        self._sound: SoundSystem | None = None
         self._listener: Any = None
         self._journal: Any = None
         # One writer thread for the settings file: saves happen in order, off the handlers.
@@ -137,6 +148,14 @@ class Companion:
         self._scripts = [script_info(s, options.names) for s in self.library.values()]
 
     # -- lifecycle ---------------------------------------------------------
+
+    def sound(self) -> SoundSystem:
+        """The one owner of the sound device, shared by the voice and the listener."""
+        if self._sound is None:
+            from companion.sound import SoundSystem
+
+            self._sound = SoundSystem(self.options.input_device, self.options.output_device)
+        return self._sound
 
     def start(self) -> None:
         """Start every part; none of them blocks or raises for missing hardware."""
@@ -194,13 +213,21 @@ class Companion:
     def status(self) -> dict[str, object]:
         if self.speech is not None:
             voice = self.speech.status()
-            self._voice_status = {"on": voice.on, "reason": voice.reason}
+            self._voice_status = {
+                "on": voice.on,
+                "reason": voice.reason,
+                "underruns": self.speech.underruns(),
+            }
         if self._listener is not None:
             listening = self._listener.status()
             self._listen_status = {
                 "on": listening.on,
                 "engine": listening.engine,
                 "reason": listening.reason,
+                "overflows": listening.overflows,
+                "echo": self._echo_canceller,
+                "heard": self._heard_count,
+                "held": self._held_count,
             }
             signal = {"phrase": listening.signal, "note": listening.signal_note}
         else:
@@ -228,8 +255,14 @@ class Companion:
         settings = VoiceSettings(
             voice=self.options.voice_name, rate=self.options.rate, volume=self.options.volume
         )
-        self.speech = SpeechOut(settings, self._cache_dir())
+        self.speech = SpeechOut(
+            settings, self._cache_dir(), sound=self.sound(), on_status=self._on_voice_status
+        )
         self.speech.start()
+
+    def _on_voice_status(self, status: VoiceStatus) -> None:
+        """Any thread: the speakers went away or came back."""
+        self.hub.publish("status", self.status())
 
     def _start_journal(self) -> None:
         if not self.options.journal:
@@ -277,13 +310,24 @@ class Companion:
             from companion.speech_in import Listener, ListenSettings
         except ImportError:
             return
+        from companion.capture import DeviceSource
+
         settings = ListenSettings(engine=self.options.listen_engine, signal_phrase=self._signal)
-        # What the voice just played lets the listener take the companion's echo out of the mic.
+        sound = self.sound()
+        # What the voice just played lets the listener take the companion's echo out of the
+        # mic, unless the sound server's own echo canceller already did.
         played = self.speech.recent_output if self.speech is not None else None
+        if sound.echo_cancelled_input():
+            played = None
+            self._echo_canceller = "system"
+            log.warning("the system's echo canceller cleans the mic: %s", sound.input_server_name)
+        elif played is not None:
+            self._echo_canceller = "companion"
         self._listener = Listener(
             settings,
             on_heard=self._on_heard,
             speaking=self._speaking,
+            source=lambda: DeviceSource(None, settings.block_seconds, sound=sound),
             played=played,
             on_status=self._on_listen_status,
             on_hold=self._on_hold,
@@ -355,6 +399,7 @@ class Companion:
     def _on_heard(self, heard: Heard) -> None:
         """Runs on the recogniser's thread: queue the command, tell every page what was heard."""
         if heard.command is not None:
+            self._heard_count += 1
             self.submit(Command(heard.command, source="voice"))
         action = ACTIONS.get(heard.command, "") if heard.command is not None else ""
         self.hub.publish(
@@ -370,6 +415,7 @@ class Companion:
         if speech is None:
             return
         if held:
+            self._held_count += 1
             speech.hold()
         else:
             self.runner.call(lambda engine: speech.release())

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from companion.errors import CompanionError
+from companion.sound import SoundSystem, StreamClock
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,10 @@ class Resampler:
         return tail[: max(0, owed) * 2]
 
 
+NO_MICROPHONE = "No microphone found; voice commands resume by themselves when one is connected."
+MICROPHONE_GONE = "The microphone stopped; voice commands resume by themselves when it is back."
+
+
 class SourceError(CompanionError):
     """The audio source cannot be opened (no microphone, unreadable file)."""
 
@@ -110,6 +115,8 @@ class AudioSource(Protocol):
 
     rate: int
     overflows: int
+    captured_at: float | None
+    """Monotonic time the last sample of the block last read was captured; None if unknown."""
 
     def open(self) -> None:
         """Start delivering audio; raises SourceError with a plain sentence."""
@@ -125,10 +132,12 @@ class AudioSource(Protocol):
 
 
 class DeviceSource:
-    """The microphone through sounddevice, re-initialising PortAudio on every open.
+    """The microphone, opened through the process's one `SoundSystem`.
 
-    PortAudio freezes its device list when it initialises, so a replugged microphone is
-    only seen after `sd._terminate(); sd._initialize()`.
+    Each block keeps the time the device says its last sample was captured
+    (`captured_at`, on the monotonic clock), so the echo reference can be lined up with it.
+    A microphone that the sound server no longer has, or that stops delivering, ends
+    reading with `DeviceLost`; opening it again is the listener's retry.
     """
 
     def __init__(
@@ -136,78 +145,76 @@ class DeviceSource:
         device: int | str | None = None,
         block_seconds: float = 0.05,
         rate: int = SPEECH_RATE,
+        sound: SoundSystem | None = None,
     ) -> None:
-        self.device = device
+        self.sound = sound or SoundSystem(input_device=device)
         self.block_seconds = block_seconds
         self.rate = rate
         """The rate blocks are delivered at (the device's own rate is `native_rate`)."""
         self.native_rate = rate
         self.overflows = 0
+        self.captured_at: float | None = None
+        """Monotonic time the last sample of the block last read was captured (None: unknown)."""
         self._resampler = Resampler(rate, rate)
-        self._queue: queue.Queue[bytes] = queue.Queue(maxsize=400)
+        self._queue: queue.Queue[tuple[bytes, float | None]] = queue.Queue(maxsize=400)
         self._stream: Any = None
+        self._clock = StreamClock()
         self._last_data = 0.0
+        self._checked = 0.0
 
     def open(self) -> None:
+        if self.sound.present("input") is False:
+            raise SourceError(NO_MICROPHONE)
+        sd = self.sound.portaudio()
         try:
-            import sounddevice as sd
-        except OSError:
-            raise SourceError(
-                "The audio library PortAudio is missing; install libportaudio2."
-            ) from None
-        try:
-            sd._terminate()
-            sd._initialize()
-            info = sd.query_devices(self.device, "input")
-            self.native_rate = int(info["default_samplerate"])
-            self._stream = sd.RawInputStream(
+            self.native_rate = self.sound.input_rate()
+            self._stream = self.sound.open_stream(
+                "input",
                 samplerate=self.native_rate,
                 blocksize=max(1, int(self.native_rate * self.block_seconds)),
-                device=self.device,
                 channels=1,
                 dtype="int16",
                 callback=self._callback,
             )
-            self._stream.start()
         except (sd.PortAudioError, ValueError) as error:
             log.info("no input device: %s", error)
             self._stream = None
-            raise SourceError(
-                "No microphone found; voice commands resume by themselves when one is connected."
-            ) from None
+            raise SourceError(NO_MICROPHONE) from None
         self._resampler = Resampler(self.native_rate, self.rate)
-        self._last_data = time.monotonic()
+        self._last_data = self._checked = time.monotonic()
 
     def _callback(self, indata: Any, frames: int, when: Any, status: Any) -> None:
         # PortAudio's thread: copy and return at once; everything else happens elsewhere.
         if status.input_overflow:
             self.overflows += 1
+        start = self._clock.to_monotonic(when.inputBufferAdcTime, when.currentTime)
+        end = None if start is None else start + frames / self.native_rate
         try:
-            self._queue.put_nowait(bytes(indata))
+            self._queue.put_nowait((bytes(indata), end))
         except queue.Full:
             self.overflows += 1
 
     def read(self, timeout: float) -> bytes | None:
+        now = time.monotonic()
+        if now - self._checked >= 1.0:
+            self._checked = now
+            if self.sound.present("input") is False:
+                raise DeviceLost(MICROPHONE_GONE)
         try:
-            chunk = self._queue.get(timeout=timeout)
+            chunk, captured_at = self._queue.get(timeout=timeout)
         except queue.Empty:
             stream = self._stream
             if stream is None or not stream.active or time.monotonic() - self._last_data > 3.0:
-                raise DeviceLost(
-                    "The microphone stopped; voice commands resume by themselves when it is back."
-                ) from None
+                raise DeviceLost(MICROPHONE_GONE) from None
             return b""
         self._last_data = time.monotonic()
+        self.captured_at = captured_at
         return self._resampler.process(chunk)
 
     def close(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
-            try:
-                stream.abort()
-                stream.close()
-            except Exception as error:  # a vanished device may refuse even to close
-                log.info("closing the input stream: %s", error)
+            self.sound.close_stream(stream)
 
 
 class WavSource:
@@ -226,6 +233,7 @@ class WavSource:
         self.realtime = realtime
         self.rate = rate
         self.overflows = 0
+        self.captured_at: float | None = None
         self._samples = np.zeros(0, dtype="<i2")
         self._pos = 0
         self._started = 0.0

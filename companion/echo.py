@@ -361,6 +361,8 @@ class EchoCanceller:
 def _shifted(values: NDArray[np.float64], by: int) -> NDArray[np.float64]:
     """`values` moved `by` places towards the end (towards the start if negative), zero-filled."""
     out = np.zeros_like(values)
+    if abs(by) >= len(values):
+        return out  # moved past its whole length: nothing learned still applies
     if by >= 0:
         out[by:] = values[: len(values) - by]
     else:

@@ -322,6 +322,9 @@ class SelfVoice:
 # --- the thread -------------------------------------------------------------------------
 
 
+LISTENING_RESTARTS = "Listening hit a problem and starts again by itself in a moment."
+
+
 class ListenError(CompanionError):
     """Listening cannot start (shown as one sentence)."""
 
@@ -509,6 +512,10 @@ class Listener:
             except DeviceLost as error:
                 self._set(False, engine_name, str(error))
                 finished = False
+            except Exception:  # a bug must not end listening for the rest of the session
+                log.exception("listening failed; starting again")
+                self._set(False, engine_name, LISTENING_RESTARTS)
+                finished = False
             finally:
                 source.close()
                 self._hold(False)  # an utterance cut off is not a command
@@ -599,13 +606,29 @@ class Listener:
                 continue
             seconds = len(chunk) / 2 / source.rate
             at += seconds
-            now = self._clock()
+            # The device's own capture time where it gives one: it lines up with the
+            # time the echo reference says each played sample was heard.
+            captured = getattr(source, "captured_at", None)
+            now = captured if captured is not None else self._clock()
             own.observe(self._speaking(), now)
             samples = np.frombuffer(chunk, dtype="<i2").astype(np.float32)
             if echo is not None and self._played is not None:
                 samples = echo.clean(samples, now, PlayedAudio(*self._played(REFERENCE_SECONDS)))
                 chunk = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
             rms = float(np.sqrt(np.mean(samples * samples)))
+            if (
+                echo is not None
+                and log.isEnabledFor(logging.DEBUG)
+                and int(at / 2) != int((at - seconds) / 2)
+            ):
+                canceller = echo.canceller
+                log.debug(
+                    "echo: delay %s, leak %.3f, echo rms %.0f, left rms %.0f",
+                    canceller.delay,
+                    canceller._leak,
+                    canceller.echo_rms,
+                    rms,
+                )
             if echo is None:
                 endpointer.update(rms, seconds)
             else:
@@ -667,6 +690,7 @@ class Listener:
         if self._on_hold is None or on == self._holding:
             return
         self._holding = on
+        log.debug("voice %s", "held" if on else "released")
         try:
             self._on_hold(on)
         except Exception:  # the listener must outlive a faulty consumer

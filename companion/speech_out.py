@@ -33,11 +33,15 @@ from companion.cue_tones import SAMPLE_RATE, Samples, cue_tone
 from companion.effects import Cue, Speak, StopSound
 from companion.engine import estimate_speech_seconds
 from companion.errors import CompanionError
+from companion.sound import SoundSystem, StreamClock
 
 log = logging.getLogger(__name__)
 
 BLOCK_FRAMES = 512
 """Frames per audio block (~46 ms at 22,050 Hz): a stop is heard within one block."""
+
+OUTPUT_LATENCY = 0.06
+"""Seconds of sound the output device buffers ahead: what plays on after a stop."""
 
 CACHE_FORMAT = 1
 """Bump when the rendered files change for reasons the cache key cannot see."""
@@ -59,12 +63,20 @@ START_TIMEOUT = 15.0
 
 NO_DEVICE = (
     "No sound output device was found, so the companion shows captions only; "
-    "connect speakers and restart it."
+    "the voice comes on by itself when speakers are connected."
 )
 DEVICE_FAILED = (
     "The sound output stopped working, so the companion shows captions only; "
-    "check the speakers and restart it."
+    "the voice comes back by itself when the speakers do."
 )
+
+DEVICE_CHECK_SECONDS = 0.5
+"""How often the output device's health is checked while the companion runs."""
+DEVICE_RETRY_SECONDS = 1.0
+"""First wait before reopening a lost output; doubles up to `DEVICE_RETRY_MAX_SECONDS`."""
+DEVICE_RETRY_MAX_SECONDS = 15.0
+SILENT_STREAM_SECONDS = 1.5
+"""An output whose callback has not run for this long (once started) has stopped."""
 NO_ENGINE = (
     "The speech engine could not start, so the companion shows captions only; "
     "install espeak-ng (sudo apt install espeak-ng) and restart it."
@@ -392,7 +404,8 @@ class _Render:
 class _Player:
     """One sounddevice OutputStream; its callback only copies from the current clip."""
 
-    def __init__(self, on_failure: Callable[[], None]) -> None:
+    def __init__(self, sound: SoundSystem, on_failure: Callable[[], None]) -> None:
+        self._sound = sound
         self._on_failure = on_failure
         self._clip: _Clip | None = None
         self._closing = False
@@ -402,33 +415,43 @@ class _Player:
         """Until this monotonic time the device gets silence and the clip keeps its place."""
         self._stream: Any = None
         self._played = _PlayedRing(round(PLAYED_SECONDS * SAMPLE_RATE))
+        self._clock = StreamClock()
+        self._opened_at = 0.0
+        self._last_callback = 0.0
+        self.underruns = 0
+        """Blocks the device asked for too late (heard as a click or gap)."""
 
     def open(self) -> None:
-        """Open and start the default output device; raises OSError-like errors if none."""
-        import sounddevice
-
-        stream = sounddevice.OutputStream(
+        """Open and start the output device; raises PortAudioError-like errors if none."""
+        self._stream = self._sound.open_stream(
+            "output",
             samplerate=SAMPLE_RATE,
             channels=1,
             dtype="int16",
             blocksize=BLOCK_FRAMES,
-            latency="low",  # pause must be heard to stop at once; speech needs no deep buffer
+            # Pause must be heard to stop at once, so the buffer is shallow; but not the
+            # shallowest: through a sound server that underran under load (PulseAudio,
+            # 46 ms: several a minute while the machine was busy; 60 ms: none seen).
+            latency=OUTPUT_LATENCY,
             callback=self._callback,
             finished_callback=self._finished,
         )
-        self._latency = float(stream.latency)
-        try:
-            stream.start()
-        except Exception:
-            stream.close(ignore_errors=True)
-            raise
-        self._stream = stream
+        self._latency = float(self._stream.latency)
+        self._opened_at = time.monotonic()
+
+    def _heard_at(self, time_info: Any) -> float:
+        """When the block's first sample reaches the air: the device's DAC time if it says."""
+        dac = self._clock.to_monotonic(time_info.outputBufferDacTime, time_info.currentTime)
+        return dac if dac is not None else time.monotonic() + self._latency
 
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+        self._last_callback = time.monotonic()
+        if status.output_underflow:
+            self.underruns += 1
         clip = self._clip  # read once: a stop swaps it between blocks, never mid-copy
         if clip is None or clip.done or self._held_until > time.monotonic():
             outdata.fill(0)
-            self._played.write(outdata[:, 0], time.monotonic() + self._latency)
+            self._played.write(outdata[:, 0], self._heard_at(time_info))
             return
         samples = clip.samples  # a cue's word may be appended by swapping this array
         start = clip.pos
@@ -437,11 +460,12 @@ class _Player:
         outdata[:count, 0] = samples[start:end]
         outdata[count:].fill(0)
         clip.pos = end
-        self._played.write(outdata[:, 0], time.monotonic() + self._latency)
+        heard_at = self._heard_at(time_info)
+        self._played.write(outdata[:, 0], heard_at)
         if end >= len(samples):
             clip.done = True
             # Heard until the device's buffer drains, not when we hand over the last block.
-            self._last_end = time.monotonic() + self._latency + count / SAMPLE_RATE
+            self._last_end = heard_at + count / SAMPLE_RATE
 
     def _finished(self) -> None:
         if not self._closing:
@@ -488,9 +512,15 @@ class _Player:
         return self._played.recent(round(seconds * SAMPLE_RATE))
 
     def healthy(self) -> bool:
-        """False once the stream stopped by itself (device unplugged, driver error)."""
+        """False once the stream stopped by itself (device unplugged, driver error) or its
+        callback stopped coming (a sound server that went away)."""
         stream = self._stream
-        return stream is not None and bool(stream.active)
+        if stream is None or not stream.active:
+            return False
+        started = max(self._opened_at, self._last_callback)
+        return time.monotonic() - started < SILENT_STREAM_SECONDS + (
+            1.0 if self._last_callback == 0.0 else 0.0  # a server may take a second to start
+        )
 
     def close(self) -> None:
         """Stop and release the device."""
@@ -498,18 +528,29 @@ class _Player:
         self.stop()
         stream, self._stream = self._stream, None
         if stream is not None:
-            try:
-                stream.close(ignore_errors=True)
-            except Exception:  # closing a failed device must not take the app down
-                log.warning("closing the sound output failed", exc_info=True)
+            self._sound.close_stream(stream)
 
 
 class SpeechOut:
     """Speaks engine effects: one thread owns pyttsx3 (rendering), one OutputStream plays."""
 
-    def __init__(self, settings: VoiceSettings, cache_dir: Path) -> None:
+    def __init__(
+        self,
+        settings: VoiceSettings,
+        cache_dir: Path,
+        *,
+        sound: SoundSystem | None = None,
+        on_status: Callable[[VoiceStatus], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.cache_dir = cache_dir
+        self.sound = sound or SoundSystem()
+        """The process's one owner of PortAudio (shared with the listener)."""
+        self._on_status = on_status
+        self._closing = threading.Event()
+        self._keeper: threading.Thread | None = None
+        self._underruns_before = 0
+        """Underruns of output streams already closed (a device that came back)."""
         self._engine_version = pyttsx3_version()
         self._lock = threading.Lock()
         self._jobs: queue.Queue[_Render | None] = queue.Queue()
@@ -537,19 +578,21 @@ class SpeechOut:
             return
         self._thread = threading.Thread(target=self._voice_loop, name="speech-out", daemon=True)
         self._thread.start()
-        player = _Player(on_failure=self._device_failed)
-        try:
-            player.open()
-        except Exception as error:  # PortAudioError, or OSError when PortAudio is missing
-            log.info("no sound output: %s", error)
+        self._player = self._open_player()
+        if self._player is None:
             self._device_reason = NO_DEVICE
-        else:
-            self._player = player
+        self._keeper = threading.Thread(
+            target=self._keep_device, name="speech-out-device", daemon=True
+        )
+        self._keeper.start()
         if not self._ready.wait(START_TIMEOUT):
             log.warning("the voice engine did not start within %.0f s", START_TIMEOUT)
 
     def close(self) -> None:
         """Stop playing, end the voice thread and release the device."""
+        self._closing.set()
+        if self._keeper is not None:
+            self._keeper.join(timeout=5)
         with self._lock:
             self._generation += 1
             player, self._player = self._player, None
@@ -559,6 +602,70 @@ class SpeechOut:
             self._jobs.put(None)
             self._thread.join(timeout=10)
             self._thread = None
+
+    def _open_player(self) -> _Player | None:
+        """A started output stream, or None (the reason is logged) if the device refuses."""
+        player = _Player(self.sound, on_failure=self._device_failed)
+        try:
+            player.open()
+        except Exception as error:  # PortAudioError, or OSError when PortAudio is missing
+            log.info("no sound output: %s", error)
+            return None
+        return player
+
+    def _keep_device(self) -> None:
+        """The device keeper's thread: notice a lost output and reopen it when it is back.
+
+        The other direction (the microphone) is never touched. Reopening backs off while
+        the device refuses; where a sound server says the device is missing, nothing is
+        tried until it says the device is back.
+        """
+        delay = DEVICE_RETRY_SECONDS
+        next_try = 0.0
+        while not self._closing.wait(DEVICE_CHECK_SECONDS):
+            player = self._player
+            present = self.sound.present("output")
+            if player is not None:
+                if player.healthy() and present is not False and not self._device_reason:
+                    continue
+                with self._lock:
+                    self._player = None
+                    self._device_reason = DEVICE_FAILED
+                    self._underruns_before += player.underruns
+                log.warning("the sound output was lost; captions go on")
+                player.close()
+                self._notify()
+                delay, next_try = DEVICE_RETRY_SECONDS, time.monotonic() + DEVICE_RETRY_SECONDS
+                continue
+            if present is False:
+                next_try = 0.0  # try at once when the server has the device again
+                continue
+            if time.monotonic() < next_try:
+                continue
+            player = self._open_player()
+            if player is None:
+                next_try = time.monotonic() + delay
+                delay = min(delay * 2, DEVICE_RETRY_MAX_SECONDS)
+                continue
+            with self._lock:
+                self._player = player
+                self._device_reason = ""
+            log.warning("the sound output is back")
+            delay = DEVICE_RETRY_SECONDS
+            self._notify()
+
+    def _notify(self) -> None:
+        if self._on_status is None:
+            return
+        try:
+            self._on_status(self.status())
+        except Exception:  # the voice must outlive a faulty consumer
+            log.exception("on_status failed")
+
+    def underruns(self) -> int:
+        """Output blocks the device asked for too late, since the voice started."""
+        player = self._player
+        return self._underruns_before + (player.underruns if player is not None else 0)
 
     def status(self) -> VoiceStatus:
         """Whether the voice is heard; when not (or not as set), why, in one sentence."""
@@ -709,7 +816,8 @@ class SpeechOut:
                 job.append_to.samples = _join(job.append_to.samples, samples)
 
     def _device_failed(self) -> None:
-        # Called from PortAudio's thread too: only flips state; close() releases the stream.
+        # Called from PortAudio's thread too: only flips state; the keeper releases the
+        # stream and reopens the device.
         self._device_reason = DEVICE_FAILED
         player = self._player
         if player is not None:

@@ -100,7 +100,7 @@ def test_pausing_a_session_silences_its_voice_and_resuming_speaks_the_line_again
     device, card = sink
     child = Child(device, tmp_path / "voice-cache")
     try:
-        assert child.send("state")["voice"] == {"on": True, "reason": ""}
+        assert child.send("state")["voice"] == {"on": True, "reason": "", "underruns": 0}
         child.send("start slow-breathing")
         first_line = "Let's breathe slowly together. In for four, and out for six."
         child.until("caption", first_line)  # the voice renders the script first, then speaks

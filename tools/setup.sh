@@ -12,9 +12,12 @@ say() { printf '\033[1mcompanion setup:\033[0m %s\n' "$*"; }
 
 # System packages: the voice (espeak-ng), the sound device layer (PortAudio), Python's venv.
 packages=(python3 python3-venv espeak-ng libespeak-ng1 libportaudio2)
-# Tests also synthesise noise (sox) and drive a real browser (chromium, through
-# Playwright, whose bundled Node needs libatomic1).
-if [ "$want_tests" = 1 ]; then packages+=(sox chromium libatomic1); fi
+# Tests also synthesise noise (sox), drive a real browser (chromium, through
+# Playwright, whose bundled Node needs libatomic1), and run a real sound server with no
+# sound card for the full-duplex tests (PulseAudio, its tools, ALSA's plugin for it).
+if [ "$want_tests" = 1 ]; then
+  packages+=(sox chromium libatomic1 pulseaudio pulseaudio-utils libasound2-plugins)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

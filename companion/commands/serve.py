@@ -60,6 +60,18 @@ def register(subparsers: Any) -> None:
         help='your own word or phrase for a time-out, e.g. "pineapple" (for this run: it wins '
         "over the one set on the page); the page says whether the speech model can hear it",
     )
+    parser.add_argument(
+        "--input-device",
+        default=None,
+        help="microphone: a device index or name part, or a sound server source "
+        "(see `companion devices`; an echo-cancelled source is used as such)",
+    )
+    parser.add_argument(
+        "--output-device",
+        default=None,
+        help="speakers: a device index or name part, or a sound server sink "
+        "(see `companion devices`)",
+    )
     parser.add_argument("--data-dir", type=Path, default=None, help="where the journal lives")
     parser.add_argument(
         "--scripts-dir",
@@ -84,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         "listen_engine": args.engine,
         "signal_phrase": signal_phrase_option(args.signal),
         "data_dir": args.data_dir or _env_path("COMPANION_DATA_DIR"),
+        "input_device": device_choice(args.input_device),
+        "output_device": device_choice(args.output_device),
     }
     if args.scripts_dir is not None:
         if not args.scripts_dir.is_dir():
@@ -132,6 +146,13 @@ def run(args: argparse.Namespace) -> int:
         server.server_close()
         companion.close()
     return 0
+
+
+def device_choice(value: str | None) -> int | str | None:
+    """A device given on the command line: an index if it is a number, else a name."""
+    if value is None or not value.strip():
+        return None
+    return int(value) if value.strip().isdigit() else value.strip()
 
 
 def _env_path(name: str) -> Path | None:

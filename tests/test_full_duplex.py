@@ -1,0 +1,190 @@
+"""Talking and listening at once, as a couple runs the companion, on a real sound server.
+
+The real `companion serve` (voice and listening both on, the default engine) runs in a
+child process against a PulseAudio server with no sound card (tests/pulse_rig.py): its
+voice plays into a sink, a room carries it back into its microphone, and a partner's
+voice (espeak-ng) is mixed into the same air. The page's JSON API and WebSocket drive it.
+Only the physical loudspeaker and microphone are stand-ins.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from duplex_support import ServedCompanion
+from pulse_rig import KITCHEN, LIVING_ROOM, PulseRig, Room, rig_missing
+from spoken import WARM_UP, speak
+
+from companion.speech_out import DEVICE_FAILED
+
+pytestmark = pytest.mark.audio
+
+if rig_missing():
+    pytest.skip(rig_missing(), allow_module_level=True)
+
+PARTNERS = [("en-gb", 150, 50), ("en-us", 140, 40), ("en+m3", 160, 55)]
+"""Three partners' voices (espeak-ng voice, words a minute, pitch)."""
+
+LEVELS = [1.0, 1.6]
+"""How loud the partner is: 1.0 is espeak-ng's own level, about the companion's in the air."""
+
+
+@pytest.fixture(scope="module")
+def voice_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Rendered lines shared by every companion in this file (rendering is not under test)."""
+    return tmp_path_factory.mktemp("voice-cache")
+
+
+def run_companion(
+    root: Path, cache: Path, room: Room
+) -> Iterator[tuple[PulseRig, ServedCompanion]]:
+    rig = PulseRig(root, room).start()
+    companion = ServedCompanion(rig, root, cache)
+    try:
+        companion.wait_ready()
+        # A couple mid-conversation: the recogniser has heard them before any command.
+        rig.say(speak(WARM_UP, "en-gb"))
+        time.sleep(1.0)
+        yield rig, companion
+    finally:
+        companion.close()
+        rig.stop()
+
+
+@pytest.fixture(scope="module")
+def kitchen(
+    tmp_path_factory: pytest.TempPathFactory, voice_cache: Path
+) -> Iterator[tuple[PulseRig, ServedCompanion]]:
+    yield from run_companion(tmp_path_factory.mktemp("kitchen"), voice_cache, KITCHEN)
+
+
+@pytest.fixture(scope="module")
+def living_room(
+    tmp_path_factory: pytest.TempPathFactory, voice_cache: Path
+) -> Iterator[tuple[PulseRig, ServedCompanion]]:
+    yield from run_companion(tmp_path_factory.mktemp("living"), voice_cache, LIVING_ROOM)
+
+
+def start_speaking(rig: PulseRig, companion: ServedCompanion, script: str) -> float:
+    """Start `script` and return once its voice is heard on the speaker."""
+    companion.command("start", script=script)
+    companion.wait_until(lambda: rig.speaker.playing(), timeout=15)
+    return time.monotonic()
+
+
+def end_session(companion: ServedCompanion) -> None:
+    companion.command("stop")
+    companion.wait_until(lambda: companion.state()["status"] == "ended", timeout=10)
+
+
+def test_a_whole_script_plays_with_the_microphone_open_and_its_voice_commands_nothing(
+    kitchen: tuple[PulseRig, ServedCompanion],
+) -> None:
+    rig, companion = kitchen
+    before = companion.status()["listening"]
+    started = time.monotonic()
+    companion.command("start", script="grounding")
+    statuses = []
+
+    def ended() -> bool:
+        statuses.append(companion.status())
+        return bool(companion.state()["status"] == "ended")
+
+    companion.wait_until(ended, timeout=400)
+    assert companion.state()["ended"] == "completed"
+    # The voice and listening stayed on throughout.
+    assert all(s["voice"]["on"] and s["listening"]["on"] for s in statuses), statuses[-1]
+    # Every line it said was heard on the speaker while its caption was up.
+    said = [
+        (at, data["phase"]["seconds"])
+        for at, data in companion.received("state", since=started)
+        if data["status"] == "running" and (data.get("phase") or {}).get("kind") == "say"
+    ]
+    assert len(said) >= 5
+    for at, seconds in said:
+        assert rig.speaker.loud_since(at) - rig.speaker.loud_since(at + seconds + 0.5) > 0.2
+    # Its own voice, back through the room, never commanded it nor held it.
+    after = companion.status()["listening"]
+    assert after["heard"] == before["heard"]
+    assert after["held"] == before["held"]
+    assert not companion.received("heard", since=started)
+
+
+@pytest.mark.xfail(
+    reason="not yet: on this rig the companion's own canceller never trusts its filter "
+    "(leak stays 1.0), so no command over its voice is taken; see README, Benchmarks",
+    strict=False,
+)
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("partner", PARTNERS, ids=[p[0] for p in PARTNERS])
+@pytest.mark.parametrize("room_name", ["kitchen", "living_room"])
+def test_a_partner_saying_pause_over_the_voice_pauses_it_and_resume_resumes(
+    room_name: str,
+    partner: tuple[str, int, int],
+    level: float,
+    request: pytest.FixtureRequest,
+) -> None:
+    rig, companion = request.getfixturevalue(room_name)
+    voice, rate, pitch = partner
+    start_speaking(rig, companion, "naming-sensations")
+    time.sleep(1.0)  # into the exercise, then over a line being spoken
+    companion.wait_until(lambda: rig.speaker.playing(within=0.05), timeout=20)
+    rig.say(speak("pause", voice, rate, pitch), level)
+    companion.wait_until(lambda: companion.state()["status"] == "paused", timeout=5)
+    paused_at = time.monotonic()
+    time.sleep(1.0)
+    assert rig.speaker.last_loud() < paused_at + 0.3, "the voice went on after the pause"
+    rig.say(speak("resume", voice, rate, pitch), level)
+    companion.wait_until(lambda: companion.state()["status"] == "running", timeout=5)
+    end_session(companion)
+
+
+def test_the_microphone_going_away_and_coming_back_never_stops_the_voice(
+    kitchen: tuple[PulseRig, ServedCompanion],
+) -> None:
+    rig, companion = kitchen
+    start_speaking(rig, companion, "grounding")
+    since = time.monotonic()
+    rig.unplug("air")
+    # The page is told, in a sentence about the microphone.
+    gone = companion.wait_message("status", since, lambda s: not s["listening"]["on"], 10)
+    assert "microphone" in gone["listening"]["reason"]
+    rig.plug("air")
+    companion.wait_message("status", since, lambda s: s["listening"]["on"], 20)
+    # The voice played on throughout.
+    assert all(status["voice"]["on"] for _, status in companion.received("status", since))
+    assert rig.speaker.loud_since(since) > 0.5
+    end_session(companion)
+
+
+def test_the_speakers_going_away_leave_captions_and_the_voice_comes_back_with_them(
+    kitchen: tuple[PulseRig, ServedCompanion],
+) -> None:
+    rig, companion = kitchen
+    start_speaking(rig, companion, "grounding")
+    since = time.monotonic()
+    rig.unplug("speaker")
+    gone = companion.wait_message("status", since, lambda s: not s["voice"]["on"], 10)
+    assert gone["voice"]["reason"] == DEVICE_FAILED
+    captions = len(companion.received("state", since))
+    rig.plug("speaker")
+    companion.wait_message("status", since, lambda s: s["voice"]["on"], 20)
+    # The session went on meanwhile, and the next line is heard again.
+    assert companion.state()["status"] == "running"
+    assert len(companion.received("state", since)) >= captions
+    back = time.monotonic()
+    companion.command("next")
+    companion.wait_until(lambda: rig.speaker.loud_since(back) > 0.3, timeout=15)
+    assert companion.status()["listening"]["on"]
+    end_session(companion)
+
+
+def test_speech_level_of_the_partner_voices_is_near_the_companions() -> None:
+    """Keeps LEVELS honest: 1.0 is about as loud as the companion's own rendered voice."""
+    partner = np.sqrt(np.mean(speak("pause, please", "en-gb") ** 2))
+    companion = np.sqrt(np.mean(speak("pause, please", "en-us") ** 2)) * 0.9
+    assert 0.5 < partner / companion < 2.0

@@ -1,0 +1,124 @@
+"""The one owner of the sound device: when PortAudio may re-read its devices, the device
+clocks, and what a sound server says about a device (a fake PortAudio and a fake `pactl`
+stand in here; tests/test_full_duplex.py runs the real ones)."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from typing import Any
+
+import numpy as np
+import pytest
+
+from companion.echo import _shifted
+from companion.sound import ServerDevice, SoundServer, SoundSystem, StreamClock
+
+
+class FakeStream:
+    def __init__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+
+    def start(self) -> None:
+        pass
+
+    def abort(self, ignore_errors: bool = True) -> None:
+        pass
+
+    def close(self, ignore_errors: bool = True) -> None:
+        pass
+
+
+class FakePortAudio:
+    """Counts re-initialisations; refuses to open while `refuse` is set."""
+
+    class PortAudioError(Exception):
+        pass
+
+    def __init__(self) -> None:
+        self.initialised = 0
+        self.refuse = False
+
+    def _terminate(self) -> None:
+        pass
+
+    def _initialize(self) -> None:
+        self.initialised += 1
+
+    def query_devices(self, device: Any = None, kind: Any = None) -> Any:
+        return {"default_samplerate": 48000.0}
+
+    def _open(self, **kwargs: Any) -> FakeStream:
+        if self.refuse:
+            raise self.PortAudioError("no such device")
+        return FakeStream(**kwargs)
+
+    RawInputStream = OutputStream = _open
+
+
+class NoServer(SoundServer):
+    def devices(self, fresh: bool = False) -> list[ServerDevice] | None:
+        return None
+
+
+def sound_with(portaudio: FakePortAudio, server: SoundServer | None = None) -> SoundSystem:
+    sound = SoundSystem(server=server or NoServer())
+    sound._sd = portaudio
+    return sound
+
+
+def test_portaudio_rereads_its_devices_only_when_no_stream_is_open() -> None:
+    portaudio = FakePortAudio()
+    sound = sound_with(portaudio)
+    output = sound.open_stream("output", samplerate=22050)
+    portaudio.refuse = True
+    for _ in range(3):  # the microphone is missing: every try fails while the voice plays
+        with contextlib.suppress(FakePortAudio.PortAudioError):
+            sound.open_stream("input")
+    assert portaudio.initialised == 0  # the voice's stream was never torn down
+    sound.close_stream(output)
+    assert portaudio.initialised == 1  # nothing open now: the device list is read again
+
+
+def test_stream_times_become_monotonic_times_with_the_smallest_offset_seen() -> None:
+    now = iter([100.0, 100.5, 101.03])
+    clock = StreamClock(now=lambda: next(now))
+    # PortAudio's clock runs 1000 s ahead; callbacks run a little late, by varying amounts.
+    assert clock.to_monotonic(1100.05, 1099.99) == pytest.approx(100.06)
+    assert clock.to_monotonic(1100.55, 1100.49) == pytest.approx(100.56)
+    late = clock.to_monotonic(1101.05, 1100.99)  # this callback ran 40 ms late
+    assert late is not None and abs(late - 101.06) < 0.001
+    assert clock.to_monotonic(0.0, 0.0) is None  # a host that gives no times
+
+
+def test_a_sound_server_device_chosen_by_name_is_watched_by_name() -> None:
+    answer = {"fail": False, "sinks": "1\tspeaker\tx\n", "sources": "1\tmic\tx\n"}
+
+    def run(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        out = answer["sinks"] if command[-1] == "sinks" else answer["sources"]
+        return subprocess.CompletedProcess(command, 1 if answer["fail"] else 0, out, "")
+
+    server = SoundServer(run=run)
+    server._pactl = "pactl"
+    sound = SoundSystem("mic", "speaker", server=server)
+    assert sound.input_device == "pulse" and sound.input_server_name == "mic"
+    assert server.devices(fresh=True) is not None and sound.present("input") is True
+    answer["sources"] = "2\tspeaker.monitor\tx\n"  # the microphone was unplugged
+    server.devices(fresh=True)
+    assert sound.present("input") is False
+    assert sound.present("output") is True
+    answer["fail"] = True  # the sound server went away
+    server.devices(fresh=True)
+    assert sound.present("output") is False
+
+
+def test_an_echo_cancelled_source_is_recognised_by_its_name() -> None:
+    assert ServerDevice("echo-cancel-source", "input").echo_cancelled
+    assert not ServerDevice("alsa_input.pci-0000_00_1f.3.analog-stereo", "input").echo_cancelled
+
+
+def test_a_filter_moved_further_than_its_length_is_empty_not_an_error() -> None:
+    weights = np.arange(4, dtype=np.float64)
+    assert list(_shifted(weights, 2)) == [0, 0, 0, 1]
+    assert not _shifted(weights, 9).any()
+    assert not _shifted(weights, -9).any()
