@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from companion.errors import CompanionError
-from companion.sound import SoundSystem, StreamClock
+from companion.sound import SampleClock, SoundSystem
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ class DeviceSource:
         self._resampler = Resampler(rate, rate)
         self._queue: queue.Queue[tuple[bytes, float | None]] = queue.Queue(maxsize=400)
         self._stream: Any = None
-        self._clock = StreamClock()
+        self._clock = SampleClock(rate)
         self._last_data = 0.0
         self._checked = 0.0
 
@@ -181,14 +181,16 @@ class DeviceSource:
             self._stream = None
             raise SourceError(NO_MICROPHONE) from None
         self._resampler = Resampler(self.native_rate, self.rate)
+        self._clock = SampleClock(self.native_rate)
         self._last_data = self._checked = time.monotonic()
 
     def _callback(self, indata: Any, frames: int, when: Any, status: Any) -> None:
         # PortAudio's thread: copy and return at once; everything else happens elsewhere.
         if status.input_overflow:
             self.overflows += 1
-        start = self._clock.to_monotonic(when.inputBufferAdcTime, when.currentTime)
-        end = None if start is None else start + frames / self.native_rate
+        lost = bool(status.input_overflow)
+        start = self._clock.block(frames, when.inputBufferAdcTime, when.currentTime, lost)
+        end = start + frames / self.native_rate
         try:
             self._queue.put_nowait((bytes(indata), end))
         except queue.Full:

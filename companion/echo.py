@@ -28,6 +28,9 @@ class PlayedAudio:
     samples: NDArray[np.int16] | Floats
     rate: int
     end_time: float
+    written: int | None = None
+    """How many samples were ever played up to the last of `samples` (None if unknown):
+    it lets a reader follow the played stream sample by sample."""
 
 
 REFERENCE_BAND = 0.96
@@ -49,9 +52,23 @@ def reference_window(
     """
     if played is None or len(played.samples) == 0 or count <= 0:
         return np.zeros(max(count, 0), dtype=np.float32)
-    reader = reader or SincReader(min(1.0, rate / played.rate))
     first = played.end_time - len(played.samples) / played.rate
-    positions = (start - first + np.arange(count) / rate) * played.rate
+    return reference_from(played, (start - first) * played.rate, count, rate, reader)
+
+
+def reference_from(
+    played: PlayedAudio,
+    position: float,
+    count: int,
+    rate: int,
+    reader: SincReader | None = None,
+) -> Floats:
+    """`count` samples at `rate` of `played`, from `position` (in its samples, 0 = its
+    first); outside what it holds counts as silence."""
+    if len(played.samples) == 0 or count <= 0:
+        return np.zeros(max(count, 0), dtype=np.float32)
+    reader = reader or SincReader(min(1.0, rate / played.rate))
+    positions = np.asarray(position + np.arange(count) * (played.rate / rate), dtype=np.float64)
     # Only the stretch the window needs; silence (nothing playing) needs no reading at all.
     lo = max(0, int(np.floor(positions[0])) - reader.half + 1)
     hi = max(lo, min(len(played.samples), int(np.floor(positions[-1])) + reader.half + 1))
@@ -99,8 +116,10 @@ class SincReader:
 class EchoSettings:
     """How the canceller searches and adapts; in seconds so any sample rate works."""
 
-    max_delay_seconds: float = 0.5
-    """Longest echo delay searched (output + input latency + the room)."""
+    max_delay_seconds: float = 1.0
+    """Longest echo delay searched (output + input latency + the room). A sound server
+    adds hundreds of ms that the device's own times do not show (PulseAudio here: 0.1 to
+    0.55 s from the time PortAudio reported to the sound reaching the sink)."""
     filter_seconds: float = 0.128
     """Adaptive filter length: the direct sound and the reflections that follow it (2048
     taps at 16 kHz). In a reverberant test room 64 ms cancelled 21 dB, 128 ms 30 dB."""
@@ -190,7 +209,8 @@ class EchoCanceller:
         is playing: any sound is someone else's)."""
         self.solve_every = round(s.solve_every_seconds * rate)
         self._since_estimate = 0
-        self._quiet = self.max_delay + self.taps + 1
+        self._echo_span = self.max_delay + self.taps + round(s.reverb_seconds * rate)
+        self._quiet = self._echo_span + 1
         """Samples since the reference was last audible (its echo may still be arriving)."""
         self.echo_rms = 0.0
         """How loud the echo predicted in the last block was (0: none)."""
@@ -212,7 +232,14 @@ class EchoCanceller:
         self._mic = np.concatenate([self._mic, d])[-self._history :]
         loud = float(np.sqrt(np.mean(ref * ref))) >= self.settings.min_reference_rms
         self._quiet = 0 if loud else self._quiet + n
-        echoing = self._quiet <= self.max_delay + self.taps
+        # The echo goes on arriving for the delay, the filter's length and the room's
+        # ringing after the companion falls quiet; until then no sound is surely another's.
+        self._echo_span = (
+            (self.max_delay if self.delay is None else self.delay)
+            + self.taps
+            + round(self.settings.reverb_seconds * self.rate)
+        )
+        echoing = self._quiet <= self._echo_span
         if echoing:
             self._since_estimate += n
             if self._since_estimate >= self.every:
@@ -240,6 +267,11 @@ class EchoCanceller:
         self.double_talk = echoing and self._talked_lately()
         # Always through the band stage, so its short delay never jumps when playing starts.
         return self._bands.process(residual, echo, hold=self.double_talk).astype(np.float32)
+
+    @property
+    def leak(self) -> float:
+        """The share of the echo's power the filter leaves (1.0 until it has learned)."""
+        return self._leak
 
     def _talked_lately(self) -> bool:
         """Double talk now, or within the hold time (words fade in and out)."""
@@ -456,6 +488,8 @@ class EchoPath:
         self._end: float | None = None
         self._readers: dict[int, SincReader] = {}
         """One band-limited reader per rate the companion plays at (in practice one)."""
+        self._position: float | None = None
+        """Where in the played stream (samples ever played) the next mic sample lines up."""
 
     def clean(self, mic: Floats, now: float, played: PlayedAudio | None) -> Floats:
         """`mic` (a block whose last sample was captured by `now`) minus the echo in it."""
@@ -471,5 +505,19 @@ class EchoPath:
             if reader is None:
                 reader = SincReader(min(1.0, self.rate / played.rate))
                 self._readers[played.rate] = reader
-        reference = reference_window(played, self._end - n / self.rate, n, self.rate, reader)
+        start = self._end - n / self.rate
+        if played is None or played.written is None:
+            reference = reference_window(played, start, n, self.rate, reader)
+            return self.canceller.process(mic, reference)
+        # Follow the played stream sample by sample: the times a device reports jitter by
+        # milliseconds from block to block (tens through a sound server), and reading the
+        # reference afresh at each block's time broke it into pieces no filter could learn.
+        first = played.written - len(played.samples)
+        by_time = first + (start - (played.end_time - len(played.samples) / played.rate)) * (
+            played.rate
+        )
+        if self._position is None or abs(by_time - self._position) > 0.1 * played.rate:
+            self._position = by_time  # the start, or a real jump (an underrun, a new device)
+        reference = reference_from(played, self._position - first, n, self.rate, reader)
+        self._position += n * played.rate / self.rate
         return self.canceller.process(mic, reference)

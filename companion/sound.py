@@ -84,6 +84,36 @@ class StreamClock:
         return stream_time + self._offset
 
 
+class SampleClock:
+    """The time of each block of a stream, counted in samples from an anchor.
+
+    The device's own clock is its sample count: through a sound server PortAudio's per-block
+    times jitter by tens of ms and move by hundreds (measured on PulseAudio), which no echo
+    canceller can follow, so the times are counted, and re-anchored only where the device
+    says it lost time (an underrun or overflow) or the count ran far from its own times.
+    """
+
+    def __init__(self, rate: int, now: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self._now = now
+        self._device = StreamClock(now)
+        self._anchor: float | None = None
+        self._counted = 0
+
+    def block(self, frames: int, stream_time: float, current_time: float, lost: bool) -> float:
+        """When the first sample of this block is heard (output) or was captured (input),
+        on the monotonic clock; `stream_time` is PortAudio's DAC or ADC time for it."""
+        reported = self._device.to_monotonic(stream_time, current_time)
+        if reported is None:
+            reported = self._now()
+        counted = None if self._anchor is None else self._anchor + self._counted / self.rate
+        if counted is None or lost or abs(reported - counted) > 1.0:
+            self._anchor = reported - self._counted / self.rate
+            counted = reported
+        self._counted += frames
+        return counted
+
+
 class SoundServer:
     """What a PulseAudio-compatible sound server has now, asked through `pactl`."""
 

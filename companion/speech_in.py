@@ -330,10 +330,10 @@ class ListenError(CompanionError):
 
 
 SourceFactory = Callable[[], AudioSource]
-PlayedSource = Callable[[float], tuple[np.ndarray, int, float]]
+PlayedSource = Callable[[float], tuple[np.ndarray, int, float] | tuple[np.ndarray, int, float, int]]
 """`SpeechOut.recent_output`: the last seconds played, their rate and when the last is heard."""
 
-REFERENCE_SECONDS = 1.0
+REFERENCE_SECONDS = 1.5
 """How much played audio is asked for per block: the longest echo delay plus a block."""
 
 
@@ -621,12 +621,11 @@ class Listener:
                 and log.isEnabledFor(logging.DEBUG)
                 and int(at / 2) != int((at - seconds) / 2)
             ):
-                canceller = echo.canceller
                 log.debug(
-                    "echo: delay %s, leak %.3f, echo rms %.0f, left rms %.0f",
-                    canceller.delay,
-                    canceller._leak,
-                    canceller.echo_rms,
+                    "echo: delay %s samples, leak %.3f, echo rms %.0f, left rms %.0f",
+                    echo.canceller.delay,
+                    echo.canceller.leak,
+                    echo.canceller.echo_rms,
                     rms,
                 )
             if echo is None:

@@ -355,14 +355,15 @@ class _PlayedRing:
         self._end = 0.0
         self._lock = threading.Lock()
 
-    def write(self, block: Samples, start: float) -> None:
-        """Append a block whose first sample is heard at monotonic time `start`."""
+    def write(self, block: Samples, start: float, gap: bool = False) -> None:
+        """Append a block whose first sample is heard at monotonic time `start`; `gap`
+        when the device reports it ran dry just before (the timeline moved)."""
         count = min(len(block), len(self._buffer))
         with self._lock:
             expected = self._end
             # Callbacks arrive in bursts: follow a steady clock, re-anchoring only on a jump
             # (start, an underrun), so the reference has no jitter between blocks.
-            if abs(start - expected) > 0.1:
+            if gap or abs(start - expected) > 0.1:
                 expected = start
             else:
                 expected += (start - expected) * 0.05
@@ -371,12 +372,13 @@ class _PlayedRing:
             self._written += count
             self._end = expected + len(block) / SAMPLE_RATE
 
-    def recent(self, count: int) -> tuple[Samples, int, float]:
-        """The newest `count` samples (fewer if not yet played), the rate and their end time."""
+    def recent(self, count: int) -> tuple[Samples, int, float, int]:
+        """The newest `count` samples (fewer if not yet played), the rate, their end time and
+        how many samples were ever written up to the newest."""
         with self._lock:
             count = min(count, self._written, len(self._buffer))
             index = (self._written - count + np.arange(count)) % len(self._buffer)
-            return self._buffer[index].copy(), SAMPLE_RATE, self._end
+            return self._buffer[index].copy(), SAMPLE_RATE, self._end, self._written
 
 
 @dataclass(eq=False)
@@ -439,19 +441,20 @@ class _Player:
         self._latency = float(self._stream.latency)
         self._opened_at = time.monotonic()
 
-    def _heard_at(self, time_info: Any) -> float:
-        """When the block's first sample reaches the air: the device's DAC time if it says."""
-        dac = self._clock.to_monotonic(time_info.outputBufferDacTime, time_info.currentTime)
-        return dac if dac is not None else time.monotonic() + self._latency
-
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         self._last_callback = time.monotonic()
-        if status.output_underflow:
+        gap = bool(status.output_underflow)
+        if gap:
             self.underruns += 1
+        # The device's DAC time, not a count of samples: a sound server that runs short
+        # on its side delays what is heard without telling the stream (PulseAudio), and
+        # only its reported latency shows that.
+        reported = self._clock.to_monotonic(time_info.outputBufferDacTime, time_info.currentTime)
+        heard_at = self._last_callback + self._latency if reported is None else reported
         clip = self._clip  # read once: a stop swaps it between blocks, never mid-copy
         if clip is None or clip.done or self._held_until > time.monotonic():
             outdata.fill(0)
-            self._played.write(outdata[:, 0], self._heard_at(time_info))
+            self._played.write(outdata[:, 0], heard_at, gap)
             return
         samples = clip.samples  # a cue's word may be appended by swapping this array
         start = clip.pos
@@ -460,8 +463,7 @@ class _Player:
         outdata[:count, 0] = samples[start:end]
         outdata[count:].fill(0)
         clip.pos = end
-        heard_at = self._heard_at(time_info)
-        self._played.write(outdata[:, 0], heard_at)
+        self._played.write(outdata[:, 0], heard_at, gap)
         if end >= len(samples):
             clip.done = True
             # Heard until the device's buffer drains, not when we hand over the last block.
@@ -507,8 +509,9 @@ class _Player:
             return now + left + self._latency
         return self._last_end
 
-    def recent_output(self, seconds: float) -> tuple[Samples, int, float]:
-        """The last `seconds` of what was played, its rate, and when its last sample is heard."""
+    def recent_output(self, seconds: float) -> tuple[Samples, int, float, int]:
+        """The last `seconds` of what was played, its rate, when its last sample is heard, and
+        the count of samples ever played up to it."""
         return self._played.recent(round(seconds * SAMPLE_RATE))
 
     def healthy(self) -> bool:
@@ -829,12 +832,13 @@ class SpeechOut:
         clip = player.current() if player is not None else None
         return clip.text if clip is not None else ""
 
-    def recent_output(self, seconds: float) -> tuple[Samples, int, float]:
-        """The last `seconds` played (silence included), its rate, and the monotonic time its
-        last sample is heard: the echo reference for the listener."""
+    def recent_output(self, seconds: float) -> tuple[Samples, int, float, int]:
+        """The last `seconds` played (silence included), its rate, the monotonic time its
+        last sample is heard and the count of samples played up to it: the echo reference
+        for the listener."""
         player = self._player
         if player is None:
-            return np.zeros(0, dtype=np.int16), SAMPLE_RATE, 0.0
+            return np.zeros(0, dtype=np.int16), SAMPLE_RATE, 0.0, 0
         return player.recent_output(seconds)
 
     def last_sound_end(self) -> float:

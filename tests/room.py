@@ -21,6 +21,8 @@ import numpy as np
 
 RATE = 16_000
 BLOCK = 320  # 20 ms
+CUSHION = 0.2
+"""Seconds of sound kept queued towards the microphone: part of the room's fixed delay."""
 
 
 def impulse_response(seed: int, delay_ms: float, rt60: float, drr_db: float) -> np.ndarray:
@@ -71,16 +73,23 @@ def main() -> None:
     noise_rms = 32768 * 10 ** (noise_dbfs / 20)
     # A stream whose device goes away is moved to the server's default device, which the
     # rig keeps apart from both (`nowhere`, `silence`): the room never hears itself.
-    fmt = ["--raw", "--format=s16le", f"--rate={RATE}", "--channels=1", "--latency-msec=20"]
+    fmt = ["--raw", "--format=s16le", f"--rate={RATE}", "--channels=1"]
     reader: subprocess.Popen[bytes] | None = None
     writer: subprocess.Popen[bytes] | None = None
     silence = np.zeros(BLOCK)
     retry_at = 0.0
     while True:
         if reader is None and time.monotonic() >= retry_at:
-            reader = _pipe(["parec", "--device=speaker.monitor", *fmt], reading=True)
+            recorder = ["parec", "--device=speaker.monitor", *fmt, "--latency-msec=20"]
+            reader = _pipe(recorder, reading=True)
         if writer is None or writer.poll() is not None:
-            writer = _pipe(["pacat", "--playback", "--device=air", *fmt], reading=False)
+            # Air has one constant delay: the player keeps a deep, steady cushion, so a late
+            # block never runs it dry (a sound server then adds a gap and raises its
+            # latency: measured 5 to 480 ms of wandering delay with a 20 ms buffer).
+            player = ["pacat", "--playback", "--device=air", *fmt, "--latency-msec=400"]
+            writer = _pipe(player, reading=False)
+            assert writer.stdin is not None
+            writer.stdin.write(bytes(2 * round(CUSHION * RATE)))
         assert writer.stdin is not None
         data = b""
         if reader is not None:
