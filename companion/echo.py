@@ -312,6 +312,13 @@ class EchoCanceller:
             bins = np.arange(len(self._cross))
             self._cross *= np.exp(2j * np.pi * bins * (delay - self.delay) / self._frame)
         self.delay = delay
+        self.distrust()
+
+    def distrust(self) -> None:
+        """The echo path changed (a new delay, a jump in the played stream): until the
+        filter shows again how little it leaves, nothing over the echo is another voice."""
+        self._leak = 1.0
+        self._left = self._predicted = 0.0
 
     def _cancel(self, d: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The block minus its predicted echo, and that prediction; refines the filter."""
@@ -517,6 +524,8 @@ class EchoPath:
             played.rate
         )
         if self._position is None or abs(by_time - self._position) > 0.1 * played.rate:
+            if self._position is not None:
+                self.canceller.distrust()
             self._position = by_time  # the start, or a real jump (an underrun, a new device)
         reference = reference_from(played, self._position - first, n, self.rate, reader)
         self._position += n * played.rate / self.rate

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import wave
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,10 +203,18 @@ class PulseRig:
 
 
 class SpeakerRecorder:
-    """What plays on the sink `speaker`, in 10 ms blocks stamped with the time they arrived."""
+    """What a source hears (by default `speaker.monitor`: what the companion plays), in
+    10 ms blocks stamped with the time they arrived; the last `keep_seconds` kept whole."""
 
-    def __init__(self, rig: PulseRig) -> None:
+    def __init__(
+        self, rig: PulseRig, source: str = "speaker.monitor", keep_seconds: float = 0.0
+    ) -> None:
         self._rig = rig
+        self.source = source
+        self._kept: deque[tuple[float, np.ndarray]] = deque(
+            maxlen=max(1, round(keep_seconds / BLOCK_SECONDS))
+        )
+        self._keep = keep_seconds > 0
         self._lock = threading.Lock()
         self._levels: list[tuple[float, float]] = []
         self._stopping = threading.Event()
@@ -227,7 +236,7 @@ class SpeakerRecorder:
             self._process = subprocess.Popen(
                 [
                     "parec",
-                    "--device=speaker.monitor",
+                    f"--device={self.source}",
                     "--raw",
                     "--format=s16le",
                     f"--rate={RATE}",
@@ -244,8 +253,11 @@ class SpeakerRecorder:
                 if len(data) < block:
                     break
                 samples = np.frombuffer(data, dtype="<i2").astype(np.float64)
+                arrived = time.monotonic()
                 with self._lock:
-                    self._levels.append((time.monotonic(), float(np.sqrt(np.mean(samples**2)))))
+                    self._levels.append((arrived, float(np.sqrt(np.mean(samples**2)))))
+                    if self._keep:
+                        self._kept.append((arrived, samples))
             self._process.kill()
             self._process.wait()
             self._process.stdout.close()
@@ -256,6 +268,14 @@ class SpeakerRecorder:
         process = self._process
         if process is not None:
             process.kill()
+
+    def kept(self) -> tuple[np.ndarray, float]:
+        """The samples kept (the last `keep_seconds`) and the arrival time of the last block."""
+        with self._lock:
+            blocks = list(self._kept)
+        if not blocks:
+            return np.zeros(0), 0.0
+        return np.concatenate([b for _, b in blocks]), blocks[-1][0]
 
     def levels(self, since: float = 0.0) -> list[tuple[float, float]]:
         """(arrival time, RMS) of every 10 ms block since `since`."""
