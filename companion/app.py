@@ -120,6 +120,8 @@ class Companion:
             "reason": "Listening is off.",
         }
         self._signal = options.signal_phrase
+        self._listener_started = False
+        """Listening came on once: later changes are news worth a line in the terminal."""
         self._heard_count = 0
         self._held_count = 0
         """Commands acted on and holds of the voice from speech, since start (counts only)."""
@@ -336,7 +338,13 @@ class Companion:
 
     def _on_listen_status(self, status: ListenStatus) -> None:
         """Any thread: the mic came on or went off, or the signal word was checked."""
+        was_on = self._listen_status.get("on")
         self.hub.publish("status", self.status())
+        if was_on and not status.on:
+            log.warning("listening: off. %s", status.reason)  # the terminal says so too
+        elif status.on and not was_on and self._listener_started:
+            log.warning("listening: on again.")
+        self._listener_started = self._listener_started or status.on
 
     def _settings_dir(self) -> Path:
         from companion.journal import resolve_data_dir

@@ -122,3 +122,23 @@ def test_a_filter_moved_further_than_its_length_is_empty_not_an_error() -> None:
     assert list(_shifted(weights, 2)) == [0, 0, 0, 1]
     assert not _shifted(weights, 9).any()
     assert not _shifted(weights, -9).any()
+
+
+CLI = "import sys; from companion.cli import main; sys.exit(main())"
+
+
+def test_companion_devices_lists_what_it_finds_as_json_and_exits_0() -> None:
+    import json
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", CLI, "devices", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(done.stdout)
+    assert isinstance(listed["portaudio"], list)
+    assert listed["server"] is None or isinstance(listed["server"], list)
