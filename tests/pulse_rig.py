@@ -107,6 +107,14 @@ class PulseRig:
             "set-default-sink nowhere\n"
             "set-default-source silence\n" + (ECHO_CANCEL + "\n" if self.system_aec else "")
         )
+        self._start_server()
+        self._read_modules()
+        self._start_room()
+        self.speaker.start()
+        return self
+
+    def _start_server(self) -> None:
+        config = self.home / "rig.pa"
         self._server = subprocess.Popen(
             ["pulseaudio", "-n", "-F", str(config), "--daemonize=no", "--exit-idle-time=-1"],
             env=self.env(),
@@ -118,10 +126,6 @@ class PulseRig:
             if time.monotonic() > deadline or self._server.poll() is not None:
                 raise RuntimeError("the PulseAudio server did not start")
             time.sleep(0.1)
-        self._read_modules()
-        self._start_room()
-        self.speaker.start()
-        return self
 
     def _start_room(self) -> None:
         room = self.room
@@ -139,6 +143,18 @@ class PulseRig:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+
+    def restart_server(self, down_seconds: float = 1.0) -> None:
+        """Stop the sound server, wait, and start it again (as a desktop's may restart)."""
+        for process in (self._room, self._server):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+        time.sleep(down_seconds)
+        self._start_server()
+        self._read_modules()
+        self._start_room()
+        self.speaker.reconnect()
 
     def stop(self) -> None:
         self.speaker.stop()

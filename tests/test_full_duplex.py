@@ -178,6 +178,24 @@ def test_the_speakers_going_away_leave_captions_and_the_voice_comes_back_with_th
     end_session(companion)
 
 
+def test_a_sound_server_that_restarts_brings_back_the_voice_and_listening(
+    kitchen: tuple[PulseRig, ServedCompanion],
+) -> None:
+    rig, companion = kitchen
+    start_speaking(rig, companion, "grounding")
+    since = time.monotonic()
+    rig.restart_server()
+    companion.wait_message("status", since, lambda s: not s["voice"]["on"], 15)
+    companion.wait_until(
+        lambda: (s := companion.status())["voice"]["on"] and s["listening"]["on"], 40
+    )
+    assert companion.state()["status"] == "running"  # the session never stopped
+    back = time.monotonic()
+    companion.command("next")
+    companion.wait_until(lambda: rig.speaker.loud_since(back) > 0.3, timeout=15)
+    end_session(companion)
+
+
 def test_speech_level_of_the_partner_voices_is_near_the_companions() -> None:
     """Keeps LEVELS honest: 1.0 is about as loud as the companion's own rendered voice."""
     partner = np.sqrt(np.mean(speak("pause, please", "en-gb") ** 2))
