@@ -50,7 +50,7 @@ def test_a_command_from_any_thread_drives_the_session_and_every_page_sees_it(
     page = companion.hub.subscribe()
     companion.submit(Command(CommandName.START, script="slow-breathing"))
     state = wait_for(lambda: companion.state()["status"] == "running" and companion.state())
-    assert state["script"] == {"id": "slow-breathing", "title": "Slow breathing"}
+    assert (state["script"]["id"], state["script"]["title"]) == ("slow-breathing", "Slow breathing")
     companion.submit(Command(CommandName.PAUSE))
     wait_for(lambda: companion.state()["status"] == "paused")
     messages = wait_for(lambda: page.drain())
