@@ -84,6 +84,8 @@ def script_info(script: Script, names: Names | None = None) -> dict[str, Any]:
         "title": script.title,
         "summary": script.summary,
         "tags": list(script.tags),
+        "safety": script.safety,
+        "help": script.help,
         "seconds": round(seconds),
     }
 

@@ -45,8 +45,12 @@ def test_scripts_json_lists_every_script_with_its_length(
     assert status == 0
     rows = json.loads(out)
     by_id = {row["id"]: row for row in rows}
-    assert len(rows) >= 10 and "time-out" in by_id
-    assert set(by_id["slow-breathing"]) == {"id", "title", "summary", "tags", "seconds", "minutes"}
+    assert len(rows) >= 17 and "time-out" in by_id
+    assert set(by_id["slow-breathing"]) == {
+        *("id", "title", "summary", "tags", "safety", "help", "seconds", "minutes")
+    }
+    assert "violence" in by_id["apology"]["safety"]
+    assert "couples therapist" in by_id["apology"]["help"]
     assert by_id["time-out"]["seconds"] >= 20 * 60
     assert 4 <= by_id["slow-breathing"]["minutes"] <= 6
 

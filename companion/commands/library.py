@@ -106,6 +106,8 @@ def _script_info(script: Script) -> dict[str, Any]:
         "title": script.title,
         "summary": script.summary,
         "tags": list(script.tags),
+        "safety": script.safety,
+        "help": script.help,
         "seconds": round(seconds, 1),
         "minutes": round(seconds / 60.0, 1),
     }
