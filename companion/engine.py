@@ -451,7 +451,8 @@ class Engine:
         if frame.index >= len(frame.script.steps):
             return self._finish_frame(now)
         frame.phases = self._phases(frame.script.steps[frame.index], frame)
-        return self._advance(now, finished_step=False)
+        reached = Milestone("reached", frame.script.id, frame.index)
+        return [reached, *self._advance(now, finished_step=False)]
 
     def _advance(self, now: float, *, finished_step: bool = True) -> list[Effect]:
         """Move to the next phase of the current step, or on to the next step."""

@@ -144,7 +144,7 @@ def test_a_plan_imported_on_the_page_is_practised_and_shows_in_progress_and_repo
     expect(report.locator("h1")).to_have_text("Practice journal", timeout=WAIT_MS)
     expect(report.locator("body")).to_contain_text("A short pause")
     expect(report.locator("body")).to_contain_text("Until next session")
-    expect(report.locator("body")).to_contain_text("3 → 7")  # Sam: before, then after
+    expect(report.locator("body")).to_contain_text("3 before, 7 after")  # Sam, spelled out
     ARTIFACTS.mkdir(exist_ok=True)
     # README shows docs/screenshot-report.png, a copy of this one taken by hand.
     report.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)

@@ -121,6 +121,7 @@ def test_start_speaks_the_first_line_with_its_caption_and_journals_the_start() -
     r = run()
     assert r.at(0, cmd("start", script="breathing")) == [
         Milestone("started", "breathing"),
+        Milestone("reached", "breathing", 0),
         Speak("Let's breathe.", "Let's breathe."),
     ]
     assert r.state(0)["status"] == "running"
@@ -131,7 +132,11 @@ def test_a_spoken_line_lasts_its_speech_plus_a_calm_gap_then_breathing_begins() 
     r = run()
     r.at(0, cmd("start", script="breathing"))
     assert r.engine.next_deadline() == SAY
-    assert r.at(SAY, Tick()) == [Milestone("step", "breathing", 0), Cue("inhale", "in")]
+    assert r.at(SAY, Tick()) == [
+        Milestone("step", "breathing", 0),
+        Milestone("reached", "breathing", 1),
+        Cue("inhale", "in"),
+    ]
     assert r.state(SAY + 1)["breath"]["name"] == "inhale"
     assert r.state(SAY + 1)["breath"]["remaining"] == pytest.approx(3.0)
 
@@ -192,7 +197,7 @@ def test_pause_and_resume_are_ignored_when_they_make_no_sense() -> None:
 def test_next_skips_to_the_next_step_and_silences_the_voice() -> None:
     r = run()
     r.at(0, cmd("start", script="quiet"))
-    assert r.at(3, cmd("next"))[0] == StopSound()
+    assert r.at(3, cmd("next"))[:2] == [StopSound(), Milestone("reached", "quiet", 1)]
     assert r.state(3)["step"]["index"] == 1
     assert r.engine.next_deadline() == 13
 
@@ -418,7 +423,10 @@ def test_time_out_from_the_middle_of_a_turn_runs_the_break_and_offers_to_come_ba
     assert waiting["prompt"] == "It's time to come back."
     back = end_of_break + SAY + 5
     # Coming back runs the rest of the break script first (re-entry), then the step.
-    assert r.at(back, cmd("return")) == [Speak("Welcome back.", "Welcome back.")]
+    assert r.at(back, cmd("return")) == [
+        Milestone("reached", "time-out", 2),
+        Speak("Welcome back.", "Welcome back."),
+    ]
     assert r.state(back)["timeout"] is not None
     effects = r.at(back + SAY, Tick())
     assert Milestone("returned", "turns", 1) in effects
@@ -526,10 +534,11 @@ def test_coming_back_from_a_break_runs_the_re_entry_step_first() -> None:
     engine.handle(cmd("timeout"), 5)
     engine.handle(Tick(), 5 + 1200 + SAY)
     assert engine.handle(cmd("return"), 2000) == [
+        Milestone("reached", "time-out", 1),
         Speak(
             "Three slow breaths before you talk again.",
             "Three slow breaths before you talk again.",
-        )
+        ),
     ]
     assert engine.snapshot(2000)["timeout"] is not None
     back = engine.handle(Tick(), 2000 + SAY)
