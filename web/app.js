@@ -685,16 +685,19 @@ async function importPlan(file) {
   loadHomework();
 }
 
+// The couple did not write the plan: one sentence for them, the file's lines folded away
+// for whoever did.
 function showImportErrors(message, problems) {
   const result = $("import-result");
   result.className = "import-result failed";
-  const lines = problems.length ? problems : [message];
-  result.replaceChildren(
-    el("p", "", problems.length > 1 ? "The plan was not imported. Please fix these lines:" : "The plan was not imported:"),
-  );
+  result.replaceChildren(el("p", "", message));
+  if (!problems.length) return;
+  const details = el("details", "problem-details");
+  details.append(el("summary", "", "Details for your therapist"));
   const list = el("ul", "problems");
-  list.append(...lines.map((line) => el("li", "", line)));
-  result.append(list);
+  list.append(...problems.map((line) => el("li", "", line)));
+  details.append(list);
+  result.append(details);
 }
 
 function openReport() {
