@@ -91,11 +91,16 @@ def script_info(script: Script, names: Names | None = None) -> dict[str, Any]:
 
 
 def spoken_lines(script: Script, names: Names, break_script: Script | None = None) -> list[str]:
-    """Every line and cue word a script can say, for rendering ahead of time."""
+    """Every line and cue word a script can say, for rendering ahead of time.
+
+    A script that asks who takes a role says its later lines with either partner in it:
+    both are rendered, so whoever the couple chooses is spoken at once."""
     lines: dict[str, None] = {}
-    for entry in preview(script, names, break_script=break_script):
-        if entry.spoken:
-            lines[entry.spoken] = None
+    choices: tuple[Literal["a", "b"], ...] = ("a", "b") if script.default_roles() else ("a",)
+    for choose in choices:
+        for entry in preview(script, names, break_script=break_script, choose=choose):
+            if entry.spoken:
+                lines[entry.spoken] = None
     return list(lines)
 
 

@@ -834,11 +834,13 @@ def preview(
     speech_seconds: Callable[[str], float] = estimate_speech_seconds,
     *,
     break_script: Script | None = None,
+    choose: Partner = "a",
 ) -> list[TimelineEntry]:
     """The cue timeline of a script as the engine would run it, computed instantly.
 
     Ready gates, role questions and the end-of-break choice are answered at once
-    ("ready", the first name, "come back"), so the offsets show the script's own timing.
+    ("ready", the partner `choose` for every role, "come back"), so the offsets show the
+    script's own timing.
     """
     library = {script.id: script}
     if break_script is not None:
@@ -856,7 +858,10 @@ def preview(
             engine.handle(Tick(), now)
             continue
         kind = engine._phase.kind if engine._phase else ""
-        answer = CommandName.READY if kind in ("ready", "role") else CommandName.RETURN
+        if kind == "role":
+            engine.handle(Command(CommandName.READY, source="cli", partner=choose), now)
+            continue
+        answer = CommandName.READY if kind == "ready" else CommandName.RETURN
         engine.handle(Command(answer, source="cli"), now)
     assert engine.timeline is not None
     return engine.timeline

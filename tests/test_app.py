@@ -63,6 +63,16 @@ def test_names_change_what_is_said(companion: Companion) -> None:
     wait_for(lambda: companion.state()["names"] == {"a": "Robin", "b": "Kai"})
 
 
+def test_lines_rendered_ahead_name_whoever_the_couple_may_choose() -> None:
+    library = load_library(default_library_dir())
+    lines = spoken_lines(library["apology"], Names("Sam", "Alex"), library.get("time-out"))
+    for hurt, other in (("Sam", "Alex"), ("Alex", "Sam")):
+        line = (
+            f"{hurt}, you speak first. Tell {other} what happened for you, and how it still feels."
+        )
+        assert line in lines
+
+
 def test_every_built_in_script_has_a_length_and_lines_to_render_ahead() -> None:
     library = load_library(default_library_dir())
     for script in library.values():
