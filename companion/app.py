@@ -364,6 +364,11 @@ class Companion:
         if heard.command is not None:
             self.submit(Command(heard.command, source="voice"))
         action = ACTIONS.get(heard.command, "") if heard.command is not None else ""
+        waiting = self.runner.state().get("waiting") or {}
+        if waiting.get("for") == "role" and heard.command in (CommandName.READY, CommandName.NEXT):
+            # In a role question "ready" and "next" choose a partner: say whom.
+            names = self._names
+            action = f"{names.a if heard.command is CommandName.READY else names.b} chosen"
         self.hub.publish(
             "heard", {"text": heard.text, "command": str(heard.command or ""), "action": action}
         )

@@ -81,7 +81,7 @@ def test_who_was_hurt_is_chosen_by_voice(apology: tuple[Page, Companion]) -> Non
         "Alex, you speak first. Tell Sam what happened for you, and how it still feels.",
         timeout=WAIT_MS,
     )
-    expect(page.locator("#heard")).to_contain_text("heard: next")
+    expect(page.locator("#heard")).to_have_text("heard: next \u2013 Alex chosen")
     assert companion.state()["roles"] == {"hurt": "Alex", "other": "Sam"}
 
 
