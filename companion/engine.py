@@ -250,10 +250,12 @@ class Engine:
         return self.names.fill(text, **roles, **extra)
 
     def _partner(self, who: str) -> Partner:
-        """ "a" or "b" for a partner or a role; a role nobody chose yet is its default."""
+        """Which partner `who` ("a", "b" or a role) is; a role nobody chose is its default."""
+        if who == "a":
+            return "a"
         if who == "b":
             return "b"
-        return self._roles.get(who, "a") if who != "a" else "a"
+        return self._roles.get(who, "a")
 
     def _tick(self, now: float) -> list[Effect]:
         effects: list[Effect] = []
