@@ -842,7 +842,8 @@ def preview(
 
     Ready gates, role questions and the end-of-break choice are answered at once
     ("ready", the partner `choose` for every role, "come back"), so the offsets show the
-    script's own timing.
+    script's own timing; a gate with a reminder is answered just after its reminder, so
+    the timeline shows when "take your time" would be said, and the length allows for it.
     """
     library = {script.id: script}
     if break_script is not None:
