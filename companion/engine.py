@@ -840,10 +840,11 @@ def preview(
 ) -> list[TimelineEntry]:
     """The cue timeline of a script as the engine would run it, computed instantly.
 
-    Ready gates, role questions and the end-of-break choice are answered at once
-    ("ready", the partner `choose` for every role, "come back"), so the offsets show the
-    script's own timing; a gate with a reminder is answered just after its reminder, so
-    the timeline shows when "take your time" would be said, and the length allows for it.
+    Ready gates, role questions and the end-of-break choice are answered as soon as the
+    line asking has been said ("ready", the partner `choose` for every role, "come back"),
+    so the offsets show the script's own timing and a rendered file lets every question
+    be heard; a gate with a reminder is answered just after its reminder, so the timeline
+    shows when "take your time" would be said, and the length allows for it.
     """
     library = {script.id: script}
     if break_script is not None:
@@ -860,6 +861,11 @@ def preview(
             now = max(now, deadline)
             engine.handle(Tick(), now)
             continue
+        # Waiting: the question (or reminder) just said is heard to its end, then answered.
+        said = engine.timeline[-1] if engine.timeline else None
+        if said is not None and said.spoken:
+            heard = said.at + speech_seconds(said.spoken) + LINE_GAP_SECONDS
+            now = max(now, heard)
         kind = engine._phase.kind if engine._phase else ""
         if kind == "role":
             engine.handle(Command(CommandName.READY, source="cli", partner=choose), now)
