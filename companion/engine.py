@@ -411,7 +411,7 @@ class Engine:
             caption=said or self._caption,
             more_minutes=phase.more_minutes,
         )
-        callback = self._say_phase(step.callback) if step.callback else None
+        callback = self._callback(step, frame)
         choice = self._choice(step, frame, callback.caption if callback else self._caption)
         self._top.phases = iter([p for p in (callback, choice) if p is not None])
         return self._begin_phase(more, now)
@@ -661,13 +661,20 @@ class Engine:
             marks=tuple(marks),
             more_minutes=step.more_minutes,
         )
-        if step.callback:
-            yield self._say_phase(step.callback)
+        callback = self._callback(step, frame)
+        if callback is not None:
+            yield callback
         yield self._choice(step, frame, self._caption)
 
     def _announce(self, step: Break, minutes: float) -> str:
         """The return time said aloud as a break (or more time) begins; "" when not asked for."""
         return self._fill(step.announce, minutes=f"{round(minutes):d}") if step.announce else ""
+
+    def _callback(self, step: Break, frame: _Frame) -> Phase | None:
+        """The call back; at a day's break, the one that does not offer more time."""
+        last = step.last_callback and self._break_allowance(frame) < 60.0
+        text = step.last_callback if last else step.callback
+        return self._say_phase(text) if text else None
 
     def _break_allowance(self, frame: _Frame) -> float:
         return max(0.0, BREAK_LIMIT_MINUTES * 60.0 - frame.break_seconds)

@@ -87,6 +87,7 @@ STEP_KEYS: dict[str, tuple[str, ...]] = {
         "soothing",
         "soothe_gap",
         "callback",
+        "last_callback",
         "more_minutes",
     ),
     "ready": ("kind", "text", "who", "caption", "reminder", "reminder_seconds"),
@@ -679,6 +680,7 @@ class _StepChecker:
         soothing = self._soothing()
         gap = self.number("soothe_gap", "seconds", default=30.0, positive=False)
         callback = self.text("callback")
+        last_callback = self.text("last_callback")
         more = self.number("more_minutes", "minutes", default=20.0)
         if minutes is None or soothing is None or gap is None or more is None:
             return None
@@ -689,6 +691,7 @@ class _StepChecker:
             callback=callback,
             more_minutes=more,
             announce=announce,
+            last_callback=last_callback,
             line=self.line,
         )
 

@@ -112,6 +112,8 @@ class Break:
     """How long "we need more time" adds."""
     announce: str = ""
     """Spoken as the break (and each "more time") begins; {minutes} is its length."""
+    last_callback: str = ""
+    """Said instead of `callback` when no more time can be given (a day in all)."""
     line: int = 0
 
 

@@ -491,6 +491,7 @@ def announced_engine() -> Engine:
                 minutes=20,
                 announce="We will come back together in {minutes} minutes.",
                 callback="It's time to come back.",
+                last_callback="Please come back, even just to agree when to talk.",
                 more_minutes=20,
             ),
             Say("Three slow breaths before you talk again."),
@@ -522,6 +523,9 @@ def test_more_time_says_the_new_return_time_and_a_break_stops_short_of_a_day() -
     assert engine.snapshot(84_100 + 1200 + SAY)["waiting"]["more_minutes"] == 19
     engine.handle(cmd("more_time"), 90_000)
     assert engine.snapshot(90_000)["break"]["seconds"] == 19 * 60
+    last = engine.handle(Tick(), 90_000 + 19 * 60)
+    line = "Please come back, even just to agree when to talk."
+    assert Speak(line, line) in last  # no longer "even if only to ask for more time"
     engine.handle(Tick(), 90_000 + 19 * 60 + SAY)
     assert engine.snapshot(90_000 + 19 * 60 + SAY)["waiting"]["more_minutes"] == 0
     assert engine.handle(cmd("more_time"), 92_000) == []
