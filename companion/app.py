@@ -89,16 +89,23 @@ def script_info(script: Script, names: Names | None = None) -> dict[str, Any]:
         "title": script.title,
         "summary": script.summary,
         "tags": list(script.tags),
+        "safety": script.safety,
+        "help": script.help,
         "seconds": round(seconds),
     }
 
 
 def spoken_lines(script: Script, names: Names, break_script: Script | None = None) -> list[str]:
-    """Every line and cue word a script can say, for rendering ahead of time."""
+    """Every line and cue word a script can say, for rendering ahead of time.
+
+    A script that asks who takes a role says its later lines with either partner in it:
+    both are rendered, so whoever the couple chooses is spoken at once."""
     lines: dict[str, None] = {}
-    for entry in preview(script, names, break_script=break_script):
-        if entry.spoken:
-            lines[entry.spoken] = None
+    choices: tuple[Literal["a", "b"], ...] = ("a", "b") if script.default_roles() else ("a",)
+    for choose in choices:
+        for entry in preview(script, names, break_script=break_script, choose=choose):
+            if entry.spoken:
+                lines[entry.spoken] = None
     return list(lines)
 
 
@@ -410,6 +417,11 @@ class Companion:
             self._heard_count += 1
             self.submit(Command(heard.command, source="voice"))
         action = ACTIONS.get(heard.command, "") if heard.command is not None else ""
+        waiting = self.runner.state().get("waiting") or {}
+        if waiting.get("for") == "role" and heard.command in (CommandName.READY, CommandName.NEXT):
+            # In a role question "ready" and "next" choose a partner: say whom.
+            names = self._names
+            action = f"{names.a if heard.command is CommandName.READY else names.b} chosen"
         self.hub.publish(
             "heard", {"text": heard.text, "command": str(heard.command or ""), "action": action}
         )

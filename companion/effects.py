@@ -70,7 +70,11 @@ class StopSound:
     """Silence the voice and any cue at once (pause, stop, skip)."""
 
 
-MilestoneKind = Literal["started", "step", "paused", "resumed", "timeout", "returned", "ended"]
+MilestoneKind = Literal[
+    "started", "reached", "step", "paused", "resumed", "timeout", "returned", "ended"
+]
+""""reached": a step was entered, however (in its turn, by Next or Back, on coming back);
+"step": a step ran to its end."""
 
 
 @dataclass(frozen=True)

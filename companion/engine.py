@@ -29,7 +29,9 @@ from companion.script import (
     Break,
     Breathe,
     Names,
+    Partner,
     Ready,
+    Role,
     Say,
     Script,
     Silence,
@@ -52,6 +54,8 @@ PhaseKind = Literal[
     "break",
     "ready",
     "choice",
+    "role",
+    "check",
 ]
 
 LINE_GAP_SECONDS = 1.0
@@ -70,6 +74,8 @@ BREATH_WORDS: dict[str, str] = {
     "exhale": "out",
 }
 COUNTDOWN_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+BREAK_LIMIT_MINUTES = 24 * 60 - 1
+"""A break, "more time" included, lasts less than a day (DOMAIN.md)."""
 
 
 def estimate_speech_seconds(text: str, words_per_minute: float = 150.0) -> float:
@@ -104,8 +110,8 @@ class BreathInfo:
 
 @dataclass(frozen=True)
 class FloorInfo:
-    speaker: Literal["a", "b"]
-    stage: Literal["floor", "paraphrase"]
+    speaker: Partner
+    stage: Literal["floor", "paraphrase", "check"]
     round: int
     rounds: int
     warning_seconds: float
@@ -152,6 +158,8 @@ class _Frame:
     index: int = 0
     phases: Iterator[Phase] = field(default_factory=lambda: iter(()))
     break_minutes: float = 0.0
+    break_seconds: float = 0.0
+    """Break time given so far, "more time" included: it stops short of a day."""
 
 
 class Engine:
@@ -183,6 +191,8 @@ class Engine:
         self._stopped_at: tuple[Script, int] | None = None
         """The script and step a stop interrupted: a misheard "stop" can be undone."""
         self._started_at = 0.0
+        self._roles: dict[str, Partner] = {}
+        """Who holds each role a script asked about ({hurt}, {first}...)."""
 
     # -- queries -----------------------------------------------------------
 
@@ -234,6 +244,19 @@ class Engine:
     def set_names(self, names: Names) -> None:
         self.names = names
 
+    def _fill(self, text: str, **extra: str) -> str:
+        """A line with names in place: {a}, {b}, every role chosen, and `extra`."""
+        roles = {role: self.names.of(partner) for role, partner in self._roles.items()}
+        return self.names.fill(text, **roles, **extra)
+
+    def _partner(self, who: str) -> Partner:
+        """Which partner `who` ("a", "b" or a role) is; a role nobody chose is its default."""
+        if who == "a":
+            return "a"
+        if who == "b":
+            return "b"
+        return self._roles.get(who, "a")
+
     def _tick(self, now: float) -> list[Effect]:
         effects: list[Effect] = []
         deadline = self.next_deadline()
@@ -258,6 +281,14 @@ class Engine:
         effects: list[Effect] = []
         if self._frames:
             effects.extend(self._end("stopped"))
+        # Going on after a stop keeps the roles chosen before it; anything else starts afresh.
+        going_on = (
+            command.step > 0
+            and self._stopped_at is not None
+            and self._stopped_at[0].id == script.id
+        )
+        if not going_on:
+            self._roles = script.default_roles()
         self._ended = None
         self._stopped_at = None
         self._started_at = now
@@ -289,6 +320,8 @@ class Engine:
             return []
         if self._phase is not None and self._phase.kind == "choice":
             return self._on_return(command, now)
+        if self._phase is not None and self._phase.kind == "role":
+            return self._choose("b", now)  # by voice: "ready" is the first name, "next" the second
         self._paused_at = None
         self._top.index += 1
         return [StopSound(), *self._enter_step(now)]
@@ -342,6 +375,9 @@ class Engine:
 
     def _on_ready(self, command: Command, now: float) -> list[Effect]:
         phase = self._phase
+        if phase is not None and phase.kind == "role":
+            # A button names the partner; a voice cannot, so "ready" chooses the first name.
+            return self._choose(command.partner or "a", now)
         if phase is None or phase.kind != "ready":
             return []
         self._ready.add(command.partner or "any")
@@ -356,14 +392,27 @@ class Engine:
 
     def _on_more_time(self, command: Command, now: float) -> list[Effect]:
         phase = self._phase
-        if phase is None or phase.kind != "choice":
+        frame = self._top if self._frames else None
+        if phase is None or phase.kind != "choice" or frame is None:
+            return []
+        step = frame.script.steps[frame.index]
+        if not isinstance(step, Break):
             return []
         minutes = command.minutes if command.minutes > 0 else phase.more_minutes
+        seconds = min(minutes * 60.0, self._break_allowance(frame))
+        if seconds <= 0:
+            return []  # a day's break is the limit: only coming back is offered now
+        frame.break_seconds += seconds
+        said = self._announce(step, seconds / 60.0)
         more = Phase(
-            "break", minutes * 60.0, caption=self._caption, more_minutes=phase.more_minutes
+            "break",
+            seconds,
+            start=(Speak(said, said),) if said else (),
+            caption=said or self._caption,
+            more_minutes=phase.more_minutes,
         )
-        callback = self._say_phase(self._caption) if self._caption else None
-        choice = phase
+        callback = self._callback(step, frame)
+        choice = self._choice(step, frame, callback.caption if callback else self._caption)
         self._top.phases = iter([p for p in (callback, choice) if p is not None])
         return self._begin_phase(more, now)
 
@@ -371,10 +420,22 @@ class Engine:
         phase = self._phase
         if phase is None or phase.kind != "choice":
             return []
-        if len(self._frames) > 1:
-            return self._leave_timeout(now)
+        # The rest of the break script (a few breaths to come back) runs before the step
+        # the time-out interrupted; a break script with nothing after it returns at once.
         self._top.index += 1
         return self._enter_step(now)
+
+    def _choose(self, partner: str, now: float) -> list[Effect]:
+        """The partner takes the role the current role step asks about; the other, its other."""
+        frame = self._top
+        step = frame.script.steps[frame.index]
+        if not isinstance(step, Role) or partner not in ("a", "b"):
+            return []
+        chosen: Partner = "a" if partner == "a" else "b"
+        self._roles[step.role] = chosen
+        if step.other:
+            self._roles[step.other] = other(chosen)
+        return [StopSound(), *self._advance(now)]
 
     # -- progression -------------------------------------------------------
 
@@ -392,7 +453,8 @@ class Engine:
         if frame.index >= len(frame.script.steps):
             return self._finish_frame(now)
         frame.phases = self._phases(frame.script.steps[frame.index], frame)
-        return self._advance(now, finished_step=False)
+        reached = Milestone("reached", frame.script.id, frame.index)
+        return [reached, *self._advance(now, finished_step=False)]
 
     def _advance(self, now: float, *, finished_step: bool = True) -> list[Effect]:
         """Move to the next phase of the current step, or on to the next step."""
@@ -479,8 +541,8 @@ class Engine:
     # -- steps into phases -------------------------------------------------
 
     def _say_phase(self, text: str, caption: str = "") -> Phase:
-        spoken = self.names.fill(text)
-        shown = self.names.fill(caption) if caption else spoken
+        spoken = self._fill(text)
+        shown = self._fill(caption) if caption else spoken
         seconds = self.speech_seconds(spoken) + LINE_GAP_SECONDS
         return Phase("say", seconds, start=(Speak(spoken, shown),), caption=shown)
 
@@ -488,17 +550,28 @@ class Engine:
         if isinstance(step, Say):
             yield self._say_phase(step.text, step.caption)
         elif isinstance(step, Silence):
-            yield Phase("silence", step.seconds, caption=self.names.fill(step.caption))
+            yield Phase("silence", step.seconds, caption=self._fill(step.caption))
         elif isinstance(step, Ready):
             # One waiting phase that speaks as it opens: "ready" counts even mid-question.
-            said = self._say_phase(step.text)
-            yield Phase("ready", None, start=said.start, caption=said.caption, ready_who=step.who)
+            said = self._say_phase(step.text, step.caption)
+            who = step.who if step.who in ("either", "both") else self._partner(step.who)
+            marks: tuple[tuple[float, Effect], ...] = ()
+            if step.reminder:
+                # Said once, softly; the gate stays open for as long as it takes.
+                line = self._fill(step.reminder)
+                marks = ((step.reminder_seconds, Speak(line, line)),)
+            yield Phase(
+                "ready", None, start=said.start, caption=said.caption, marks=marks, ready_who=who
+            )
+        elif isinstance(step, Role):
+            said = self._say_phase(step.text, step.caption)
+            yield Phase("role", None, start=said.start, caption=said.caption)
         elif isinstance(step, Breathe):
             yield from self._breathe(step)
         elif isinstance(step, Turn):
             yield from self._turn(step)
         elif isinstance(step, Break):
-            yield from self._break(step, frame.break_minutes)
+            yield from self._break(step, frame)
 
     def _breathe(self, step: Breathe) -> Iterator[Phase]:
         spoken = step.cues == "spoken"
@@ -531,13 +604,13 @@ class Engine:
         yield Phase("end", END_CUE_SECONDS, start=(Cue("end"),))
 
     def _turn(self, step: Turn) -> Iterator[Phase]:
-        speaker = step.first
+        speaker = self._partner(step.first)
         for round_number in range(1, step.rounds + 1):
             for _ in range(2):
                 listener = other(speaker)
                 fill = {"speaker": self.names.of(speaker), "listener": self.names.of(listener)}
                 if step.speaker_prompt:
-                    yield self._say_phase(self.names.fill(step.speaker_prompt, **fill))
+                    yield self._say_phase(self._fill(step.speaker_prompt, **fill))
                 warning: tuple[tuple[float, Effect], ...] = ()
                 if 0 < step.warning_seconds < step.floor_seconds:
                     at = step.floor_seconds - step.warning_seconds
@@ -551,26 +624,65 @@ class Engine:
                     ),
                 )
                 if step.paraphrase_prompt:
-                    yield self._say_phase(self.names.fill(step.paraphrase_prompt, **fill))
+                    yield self._say_phase(self._fill(step.paraphrase_prompt, **fill))
                 yield Phase(
                     "paraphrase",
                     step.paraphrase_seconds,
                     floor=FloorInfo(speaker, "paraphrase", round_number, step.rounds, 0.0),
                 )
+                if step.check_seconds > 0:
+                    # The mirror's own question: "Did I get it? Is there more?" needs an answer.
+                    if step.check_prompt:
+                        yield self._say_phase(self._fill(step.check_prompt, **fill))
+                    yield Phase(
+                        "check",
+                        step.check_seconds,
+                        floor=FloorInfo(speaker, "check", round_number, step.rounds, 0.0),
+                    )
                 speaker = listener
 
-    def _break(self, step: Break, minutes_override: float) -> Iterator[Phase]:
-        minutes = max(step.minutes, minutes_override) if minutes_override else step.minutes
+    def _break(self, step: Break, frame: _Frame) -> Iterator[Phase]:
+        asked = frame.break_minutes
+        minutes = max(step.minutes, asked) if asked else step.minutes
+        seconds = min(minutes, BREAK_LIMIT_MINUTES) * 60.0
+        frame.break_seconds = seconds
+        said = self._announce(step, seconds / 60.0)
         marks: list[tuple[float, Effect]] = []
-        offset = 0.0
+        offset = self.speech_seconds(said) + LINE_GAP_SECONDS if said else 0.0
         for prompt in step.soothing:
-            line = self.names.fill(prompt)
+            line = self._fill(prompt)
             marks.append((offset, Speak(line, line)))
             offset += self.speech_seconds(line) + step.soothe_gap
-        yield Phase("break", minutes * 60.0, marks=tuple(marks), more_minutes=step.more_minutes)
-        if step.callback:
-            yield self._say_phase(step.callback)
-        yield Phase("choice", None, caption=self._caption, more_minutes=step.more_minutes)
+        yield Phase(
+            "break",
+            seconds,
+            start=(Speak(said, said),) if said else (),
+            caption=said,
+            marks=tuple(marks),
+            more_minutes=step.more_minutes,
+        )
+        callback = self._callback(step, frame)
+        if callback is not None:
+            yield callback
+        yield self._choice(step, frame, self._caption)
+
+    def _announce(self, step: Break, minutes: float) -> str:
+        """The return time said aloud as a break (or more time) begins; "" when not asked for."""
+        return self._fill(step.announce, minutes=f"{round(minutes):d}") if step.announce else ""
+
+    def _callback(self, step: Break, frame: _Frame) -> Phase | None:
+        """The call back; at a day's break, the one that does not offer more time."""
+        last = step.last_callback and self._break_allowance(frame) < 60.0
+        text = step.last_callback if last else step.callback
+        return self._say_phase(text) if text else None
+
+    def _break_allowance(self, frame: _Frame) -> float:
+        return max(0.0, BREAK_LIMIT_MINUTES * 60.0 - frame.break_seconds)
+
+    def _choice(self, step: Break, frame: _Frame, caption: str) -> Phase:
+        """Come back, or more time: no more than what keeps the whole break under a day."""
+        more = min(step.more_minutes, self._break_allowance(frame) / 60.0)
+        return Phase("choice", None, caption=caption, more_minutes=more)
 
     # -- the page's view ---------------------------------------------------
 
@@ -589,6 +701,7 @@ class Engine:
             "waiting": None,
             "timeout": None,
             "names": {"a": self.names.a, "b": self.names.b},
+            "roles": {role: self.names.of(p) for role, p in self._roles.items()},
             "ended": self._ended,
             "stopped_at": self._stopped_state(),
             "pace": round(self.pace, 3),
@@ -597,7 +710,12 @@ class Engine:
             return state
         frame = self._top
         remaining = self.remaining(now)
-        state["script"] = {"id": frame.script.id, "title": frame.script.title}
+        state["script"] = {
+            "id": frame.script.id,
+            "title": frame.script.title,
+            "safety": frame.script.safety,
+            "help": frame.script.help,
+        }
         step_kind = (
             "choice" if phase.kind == "choice" else _step_kind(frame.script.steps, frame.index)
         )
@@ -662,6 +780,13 @@ class Engine:
                 "prompt": phase.caption,
                 "more_minutes": phase.more_minutes,
             }
+        elif phase.kind == "role":
+            step = frame.script.steps[frame.index]
+            state["waiting"] = {
+                "for": "role",
+                "role": step.role if isinstance(step, Role) else "",
+                "prompt": phase.caption,
+            }
         if len(self._frames) > 1:
             interrupted = self._frames[0]
             state["timeout"] = {"return_step": interrupted.index, "title": interrupted.script.title}
@@ -691,6 +816,7 @@ def _step_kind(steps: tuple[Step, ...], index: int) -> str:
         Turn: "turn",
         Break: "break",
         Ready: "ready",
+        Role: "role",
     }
     return kinds[type(steps[index])] if 0 <= index < len(steps) else ""
 
@@ -717,11 +843,15 @@ def preview(
     speech_seconds: Callable[[str], float] = estimate_speech_seconds,
     *,
     break_script: Script | None = None,
+    choose: Partner = "a",
 ) -> list[TimelineEntry]:
     """The cue timeline of a script as the engine would run it, computed instantly.
 
-    Ready gates and the end-of-break choice are answered at once ("ready",
-    "come back"), so the offsets show the script's own timing.
+    Ready gates, role questions and the end-of-break choice are answered as soon as the
+    line asking has been said ("ready", the partner `choose` for every role, "come back"),
+    so the offsets show the script's own timing and a rendered file lets every question
+    be heard; a gate with a reminder is answered just after its reminder, so the timeline
+    shows when "take your time" would be said, and the length allows for it.
     """
     library = {script.id: script}
     if break_script is not None:
@@ -738,7 +868,15 @@ def preview(
             now = max(now, deadline)
             engine.handle(Tick(), now)
             continue
+        # Waiting: the question (or reminder) just said is heard to its end, then answered.
+        said = engine.timeline[-1] if engine.timeline else None
+        if said is not None and said.spoken:
+            heard = said.at + speech_seconds(said.spoken) + LINE_GAP_SECONDS
+            now = max(now, heard)
         kind = engine._phase.kind if engine._phase else ""
+        if kind == "role":
+            engine.handle(Command(CommandName.READY, source="cli", partner=choose), now)
+            continue
         answer = CommandName.READY if kind == "ready" else CommandName.RETURN
         engine.handle(Command(answer, source="cli"), now)
     assert engine.timeline is not None

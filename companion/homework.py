@@ -100,6 +100,8 @@ class PlanCheck:
     plan: Plan | None
     errors: list[str]
     warnings: list[str] = field(default_factory=list)
+    is_script: bool = False
+    """The file is an exercise script, not a plan: one error says so, not one per key."""
 
 
 # -- reading and checking ------------------------------------------------------------------
@@ -154,6 +156,17 @@ def check_plan_text(text: str, name: str, scripts: Mapping[str, Script] | None =
     except tomllib.TOMLDecodeError as error:
         line, message = source.syntax_error(str(error), 'title = "Our homework"')
         return PlanCheck(None, [f"{name}:{line}: {message}"])
+    if "step" in data and "practice" not in data:
+        # An exercise offered as a plan would otherwise get an error for every plan key.
+        line = source.top_key("step") or 1
+        return PlanCheck(
+            None,
+            [
+                f"{name}:{line}: this is an exercise script, not a homework plan; a plan lists"
+                " its practice under [[practice]], and can carry a script as [practice.script]"
+            ],
+            is_script=True,
+        )
     checker = _Checker(source, name, scripts)
     plan = checker.plan(data)
     errors = [f"{name}:{line}: {message}" for line, message in sorted(set(checker.errors))]
@@ -488,8 +501,7 @@ class _Checker:
         if script is None:
             self.error(
                 line,
-                f"no script {script_id!r} in the library{_suggest(script_id, self.scripts)}"
-                " (`companion scripts` lists them)",
+                f"no script {script_id!r} in the library{_suggest(script_id, self.scripts)}",
             )
             return None
         return Practice(script_id, times, title=script.title, line=line) if times else None

@@ -34,6 +34,12 @@ REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; fram
 MAX_CALM_BYTES = 1024
 
 
+PLAN_MISTAKE = "This plan file has a mistake; ask your therapist for a corrected one."
+SCRIPT_NOT_PLAN = (
+    "This file is an exercise, not a homework plan; ask your therapist for the plan file."
+)
+
+
 def _error(message: str, status: int, **extra: Any) -> Response:
     response = jsonify({"error": message, **extra})
     response.status_code = status
@@ -106,7 +112,11 @@ def create_homework_blueprint(
             data = body["text"].encode("utf-8")
         result = check_plan_bytes(data, name, scripts())
         if result.plan is None:
-            return _error(result.errors[0], 400, problems=result.errors)
+            # The couple did not write the file: say what to do, and keep the details
+            # (file:line, for whoever wrote it) for the page to fold away.
+            said = SCRIPT_NOT_PLAN if result.is_script else PLAN_MISTAKE
+            kind = "script" if result.is_script else "mistake"
+            return _error(said, 400, problems=result.errors, kind=kind)
         with journal_factory() as journal:
             outcome = journal.save_plan(result.plan, datetime.now())
         if on_change is not None and outcome != "unchanged":

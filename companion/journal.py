@@ -110,9 +110,15 @@ def _migrate_plans(db: sqlite3.Connection) -> None:
     )
 
 
+def _migrate_steps_reached(db: sqlite3.Connection) -> None:
+    # How far a session got, however it moved (Next counts): what a therapist reads first.
+    db.execute("ALTER TABLE sessions ADD COLUMN steps_reached INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migrate_sessions,
     _migrate_plans,
+    _migrate_steps_reached,
 )
 """Applied in order; the schema version is how many have run. Only ever append."""
 
@@ -132,15 +138,19 @@ class SessionRecord:
     started_at: datetime
     ended_at: datetime | None
     steps_completed: int
+    """Steps that ran to their end (a step skipped with Next is not counted)."""
     total_steps: int
     pauses: int
     timeouts: int
+    """Time-outs called during this session (a time-out on its own is a session of its own)."""
     ending: Ending | None
     """None only while the session is still running."""
     calm_before_a: int | None = None
     calm_before_b: int | None = None
     calm_after_a: int | None = None
     calm_after_b: int | None = None
+    steps_reached: int = 0
+    """The furthest step the session got to, counting from 1; all of them when completed."""
 
     @property
     def minutes(self) -> float | None:
@@ -158,6 +168,7 @@ class SessionRecord:
             "started_at": self.started_at.isoformat(),
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
             "minutes": None if self.minutes is None else round(self.minutes, 1),
+            "steps_reached": self.steps_reached,
             "steps_completed": self.steps_completed,
             "total_steps": self.total_steps,
             "pauses": self.pauses,
@@ -347,13 +358,15 @@ class Journal:
         steps_completed: int | None = None,
         add_pause: bool = False,
         add_timeout: bool = False,
+        reached: int | None = None,
     ) -> None:
-        """Record progress of a running session (one commit)."""
+        """Record progress of a running session (one commit); `reached` only ever grows."""
         with _transaction(self._db):
             self._db.execute(
                 "UPDATE sessions SET steps_completed = COALESCE(?, steps_completed),"
-                " pauses = pauses + ?, timeouts = timeouts + ? WHERE id = ?",
-                (steps_completed, int(add_pause), int(add_timeout), session_id),
+                " pauses = pauses + ?, timeouts = timeouts + ?,"
+                " steps_reached = MAX(steps_reached, COALESCE(?, 0)) WHERE id = ?",
+                (steps_completed, int(add_pause), int(add_timeout), reached, session_id),
             )
 
     def end_session(self, session_id: int, ending: Ending, at: datetime) -> None:
@@ -505,6 +518,11 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
 
 
 def _session(row: sqlite3.Row) -> SessionRecord:
+    # A completed session reached its last step; sessions from before steps were counted
+    # on entry (schema 2) know at least the steps that ran to their end.
+    reached = max(row["steps_reached"], row["steps_completed"])
+    if row["ending"] == "completed":
+        reached = row["total_steps"]
     return SessionRecord(
         id=row["id"],
         script_id=row["script_id"],
@@ -520,6 +538,7 @@ def _session(row: sqlite3.Row) -> SessionRecord:
         calm_before_b=row["calm_before_b"],
         calm_after_a=row["calm_after_a"],
         calm_after_b=row["calm_after_b"],
+        steps_reached=min(reached, row["total_steps"]) if row["total_steps"] else reached,
     )
 
 
@@ -588,7 +607,9 @@ class JournalRecorder:
             return
         if self._session is None:
             return
-        if milestone.kind == "step" and milestone.script == self._script:
+        if milestone.kind == "reached" and milestone.script == self._script:
+            journal.update_session(self._session, reached=milestone.step + 1)
+        elif milestone.kind == "step" and milestone.script == self._script:
             self._done.add(milestone.step)
             journal.update_session(self._session, steps_completed=len(self._done))
         elif milestone.kind == "paused":

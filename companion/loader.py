@@ -21,10 +21,12 @@ import companion
 from companion.errors import CompanionError, ScriptError
 from companion.script import (
     FORMAT_VERSION,
+    RESERVED_NAMES,
     STEP_KINDS,
     Break,
     Breathe,
     Ready,
+    Role,
     Say,
     Script,
     Silence,
@@ -49,7 +51,7 @@ MIN_FLOOR_SECONDS = 20.0
 MAX_SAY_WORDS = 60
 DEFAULT_WARNING_SECONDS = 15.0
 
-TOP_KEYS = ("format", "title", "summary", "tags", "step")
+TOP_KEYS = ("format", "title", "summary", "tags", "safety", "help", "step")
 STEP_KEYS: dict[str, tuple[str, ...]] = {
     "say": ("kind", "text", "caption"),
     "silence": ("kind", "seconds", "caption"),
@@ -75,9 +77,21 @@ STEP_KEYS: dict[str, tuple[str, ...]] = {
         "rounds",
         "speaker_prompt",
         "paraphrase_prompt",
+        "check_seconds",
+        "check_prompt",
     ),
-    "break": ("kind", "minutes", "soothing", "soothe_gap", "callback", "more_minutes"),
-    "ready": ("kind", "text", "who"),
+    "break": (
+        "kind",
+        "minutes",
+        "announce",
+        "soothing",
+        "soothe_gap",
+        "callback",
+        "last_callback",
+        "more_minutes",
+    ),
+    "ready": ("kind", "text", "who", "caption", "reminder", "reminder_seconds"),
+    "role": ("kind", "text", "role", "other", "caption"),
 }
 BREATH_PRESETS: dict[str, dict[str, float]] = {
     "resonance": {"inhale": 4.0, "exhale": 6.0},
@@ -86,10 +100,14 @@ BREATH_PRESETS: dict[str, dict[str, float]] = {
     "sigh": {"inhale": 2.5, "inhale2": 1.0, "exhale": 6.0},
 }
 """Breathing patterns a script can name; its own keys override these seconds."""
+PRESET_CYCLES: dict[str, int] = {"4-7-8": 4}
+"""Breaths a preset runs when the step gives neither cycles nor minutes: four for 4-7-8,
+as its author suggests for beginners (the long hold is hard at first)."""
 NAME_FIELDS = ("a", "b")
 TURN_NAME_FIELDS = ("a", "b", "speaker", "listener")
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_ROLE_NAME = re.compile(r"^[a-z][a-z_]{0,19}$")
 _WORD = re.compile(r"[\w']+")
 
 
@@ -250,6 +268,8 @@ class _Checker:
         self.path = path
         self.errors: list[tuple[int, str]] = []
         self.warnings: list[tuple[int, str]] = []
+        self.roles: list[str] = []
+        """Role names chosen by the role steps checked so far, in file order."""
 
     def script(self, data: dict[str, Any]) -> Script | None:
         top = self.source.top_key
@@ -261,6 +281,8 @@ class _Checker:
         title = self._top_text(data, "title", 'e.g. title = "Slow breathing"')
         summary = self._top_text(data, "summary", "one sentence saying what the exercise is")
         tags = self._tags(data)
+        safety = self._optional_text(data, "safety")
+        help_text = self._optional_text(data, "help")
         steps = self._steps(data.get("step"))
         if self.errors or version is None:
             return None
@@ -272,6 +294,8 @@ class _Checker:
             format=version,
             path=self.path,
             tags=tags,
+            safety=safety,
+            help=help_text,
         )
 
     # -- top level ---------------------------------------------------------
@@ -307,6 +331,21 @@ class _Checker:
             return ""
         if not value.strip():
             self.errors.append((line, f"{key} is empty ({example})"))
+        return value.strip()
+
+    def _optional_text(self, data: dict[str, Any], key: str) -> str:
+        """Shown on the page, never spoken: so no names in braces either."""
+        if key not in data:
+            return ""
+        value = data[key]
+        if not isinstance(value, str):
+            self.errors.append(
+                (
+                    self.source.top_key(key),
+                    f"{key}: expected text in quotes, got {_describe(value)}",
+                )
+            )
+            return ""
         return value.strip()
 
     def _tags(self, data: dict[str, Any]) -> tuple[str, ...]:
@@ -447,6 +486,7 @@ class _StepChecker:
     def text(
         self, key: str, *, required: bool = False, names: tuple[str, ...] = NAME_FIELDS
     ) -> str:
+        names = (*names, *self.parent.roles)
         if key not in self.table:
             if required:
                 self.error(
@@ -528,9 +568,13 @@ class _StepChecker:
                 "a breathe step has both cycles and minutes; keep one of them",
             )
         elif "cycles" not in self.table and "minutes" not in self.table:
-            self.error(
-                self.line, "a breathe step needs how long: cycles = (breaths) or minutes = (time)"
-            )
+            if preset_name in PRESET_CYCLES:
+                cycles = PRESET_CYCLES[preset_name]
+            else:
+                self.error(
+                    self.line,
+                    "a breathe step needs how long: cycles = (breaths) or minutes = (time)",
+                )
         cues = self.choice("cues", ("spoken", "chime"), "spoken")
         countdown = self.whole("countdown", "seconds", 0, 10, 3)
         if (
@@ -570,7 +614,7 @@ class _StepChecker:
             self.error(self.line, 'a turn with no speaker: add first = "a" or first = "b"')
             first = None
         else:
-            first = self.choice("first", ("a", "b"), None)
+            first = self.choice("first", ("a", "b", *self.parent.roles), None)
         floor = self.number("floor_seconds", "seconds")
         paraphrase = self.number("paraphrase_seconds", "seconds")
         # The default warning only applies where it fits inside the floor time.
@@ -581,6 +625,8 @@ class _StepChecker:
         rounds = self.whole("rounds", "rounds", 1, MAX_ROUNDS, 1)
         speaker_prompt = self.text("speaker_prompt", names=TURN_NAME_FIELDS)
         paraphrase_prompt = self.text("paraphrase_prompt", names=TURN_NAME_FIELDS)
+        check = self.number("check_seconds", "seconds", default=0.0, positive=False)
+        check_prompt = self.text("check_prompt", names=TURN_NAME_FIELDS)
         if floor is not None and warning is not None and warning >= floor:
             self.error(
                 self.at("warning_seconds"),
@@ -600,16 +646,19 @@ class _StepChecker:
             or paraphrase is None
             or warning is None
             or rounds is None
+            or check is None
         ):
             return None
         return Turn(
-            first=first,  # type: ignore[arg-type]
+            first=first,
             floor_seconds=floor,
             paraphrase_seconds=paraphrase,
             warning_seconds=warning,
             rounds=rounds,
             speaker_prompt=speaker_prompt,
             paraphrase_prompt=paraphrase_prompt,
+            check_seconds=check,
+            check_prompt=check_prompt,
             line=self.line,
         )
 
@@ -627,9 +676,11 @@ class _StepChecker:
                 f"a break of {_show(minutes)} minutes is short; the body needs at least"
                 f" {MIN_BREAK_MINUTES:.0f} minutes to settle",
             )
+        announce = self.text("announce", names=(*NAME_FIELDS, "minutes"))
         soothing = self._soothing()
         gap = self.number("soothe_gap", "seconds", default=30.0, positive=False)
         callback = self.text("callback")
+        last_callback = self.text("last_callback")
         more = self.number("more_minutes", "minutes", default=20.0)
         if minutes is None or soothing is None or gap is None or more is None:
             return None
@@ -639,6 +690,8 @@ class _StepChecker:
             soothe_gap=gap,
             callback=callback,
             more_minutes=more,
+            announce=announce,
+            last_callback=last_callback,
             line=self.line,
         )
 
@@ -651,12 +704,63 @@ class _StepChecker:
             )
             return None
         for item in value:
-            self.placeholders("soothing", item, line, NAME_FIELDS)
+            self.placeholders("soothing", item, line, (*NAME_FIELDS, *self.parent.roles))
         return tuple(item.strip() for item in value)
 
     def _ready(self) -> Ready | None:
         text = self.text("text", required=True)
-        who = self.choice("who", ("a", "b", "either", "both"), "either")
-        if who is None:
+        caption = self.text("caption")
+        who = self.choice("who", ("a", "b", "either", "both", *self.parent.roles), "either")
+        reminder = self.text("reminder")
+        seconds = self.number("reminder_seconds", "seconds", default=0.0)
+        if reminder and not seconds and "reminder_seconds" not in self.table:
+            self.error(
+                self.at("reminder"),
+                "a reminder needs reminder_seconds: how long to wait before saying it",
+            )
             return None
-        return Ready(text=text, who=who, line=self.line)  # type: ignore[arg-type]
+        if who is None or seconds is None:
+            return None
+        return Ready(
+            text=text,
+            who=who,
+            caption=caption,
+            reminder=reminder,
+            reminder_seconds=seconds if reminder else 0.0,
+            line=self.line,
+        )
+
+    def _role(self) -> Role | None:
+        text = self.text("text", required=True)
+        caption = self.text("caption")
+        role = self.role_name("role", required=True)
+        other = self.role_name("other", required=False)
+        if role and other == role:
+            self.error(self.at("other"), f'other must differ from role ("{role}")')
+            return None
+        if not role or other is None:
+            return None
+        for name in (role, other):
+            if name and name not in self.parent.roles:
+                self.parent.roles.append(name)
+        return Role(text=text, role=role, other=other, caption=caption, line=self.line)
+
+    def role_name(self, key: str, *, required: bool) -> str | None:
+        """A name for a role, written later in braces: lowercase letters, not a reserved word."""
+        if key not in self.table:
+            if required:
+                self.error(self.line, f'role step is missing {key}, e.g. {key} = "hurt"')
+                return None
+            return ""
+        value = self.table[key]
+        line = self.at(key)
+        if not isinstance(value, str) or not _ROLE_NAME.match(value):
+            self.error(
+                line,
+                f"{key} must be a short lowercase word (letters and _), got {_describe(value)}",
+            )
+            return None
+        if value in RESERVED_NAMES:
+            self.error(line, f'{key} cannot be "{value}": that name already means something')
+            return None
+        return value

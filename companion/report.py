@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from html import escape
 from typing import Literal
@@ -33,6 +33,7 @@ CSV_COLUMNS = (
     "ended_at",
     "minutes",
     "ending",
+    "steps_reached",
     "steps_completed",
     "total_steps",
     "pauses",
@@ -55,6 +56,11 @@ class Week:
     """Completed sessions of scripts no plan asked for that week, by title."""
     sessions: int
     timeouts: int
+    """Time-outs called during that week's sessions, in all."""
+    timeouts_by_script: dict[str, int] = field(default_factory=dict)
+    """The same by script id: each on the row of the exercise it interrupted."""
+    titles: dict[str, str] = field(default_factory=dict)
+    """Script id to title, for the week's sessions."""
 
 
 @dataclass(frozen=True)
@@ -94,13 +100,19 @@ def _week(monday: date, sessions: Sequence[SessionRecord], plans: Sequence[Plan]
     for session in inside:
         if session.ending == "completed" and session.script_id not in assigned:
             unplanned[session.script_title] = unplanned.get(session.script_title, 0) + 1
+    by_script: dict[str, int] = {}
+    for session in inside:
+        if session.timeouts:
+            by_script[session.script_id] = by_script.get(session.script_id, 0) + session.timeouts
     return Week(
         week_label(monday),
         monday,
         planned,
         unplanned,
         len(inside),
-        sum(s.timeouts for s in inside),
+        sum(by_script.values()),
+        by_script,
+        {s.script_id: s.script_title for s in inside},
     )
 
 
@@ -124,6 +136,7 @@ def to_csv(report: Report) -> str:
                 s.ended_at.isoformat() if s.ended_at else "",
                 "" if minutes is None else f"{minutes:.1f}",
                 s.ending or "running",
+                s.steps_reached,
                 s.steps_completed,
                 s.total_steps,
                 s.pauses,
@@ -243,13 +256,28 @@ def _weeks_html(report: Report) -> list[str]:
         '<th class="num">Planned</th><th></th><th class="num">Time-outs</th></tr></thead><tbody>'
     )
     for week in reversed(report.weeks):
-        rows: list[tuple[str, int, int | None]] = [
-            (p.script_title, p.done, p.target) for p in week.planned
+        # Each row: title, done, planned, time-outs during that exercise's sessions.
+        rows: list[tuple[str, int, int | None, int]] = [
+            (p.script_title, p.done, p.target, week.timeouts_by_script.get(p.script_id, 0))
+            for p in week.planned
         ]
-        rows += [(title, done, None) for title, done in sorted(week.unplanned.items())]
+        shown = {p.script_id for p in week.planned}
+        by_title = dict(week.unplanned)
+        for script_id, title in week.titles.items():
+            if script_id not in shown and week.timeouts_by_script.get(script_id):
+                by_title.setdefault(title, 0)  # interrupted, never completed: still a row
+        unplanned_timeouts: dict[str, int] = {}
+        for script_id, count in week.timeouts_by_script.items():
+            if script_id not in shown:
+                title = week.titles.get(script_id, script_id)
+                unplanned_timeouts[title] = unplanned_timeouts.get(title, 0) + count
+        rows += [
+            (title, done, None, unplanned_timeouts.get(title, 0))
+            for title, done in sorted(by_title.items())
+        ]
         if not rows:
-            rows = [("(no practice)", 0, None)]
-        for n, (title, done, target) in enumerate(rows):
+            rows = [("(no practice)", 0, None, 0)]
+        for n, (title, done, target, timeouts) in enumerate(rows):
             head = f"{week.label}<br><small>{week.monday:%d %b}</small>" if n == 0 else ""
             meter = ""
             if target:
@@ -258,11 +286,10 @@ def _weeks_html(report: Report) -> list[str]:
                     f'<span class="meter" title="{done} of {target}">'
                     f'<span style="width:{fill}%"></span></span>'
                 )
-            timeouts = str(week.timeouts) if n == 0 else ""
             out.append(
                 f'<tr><td>{head}</td><td>{escape(title)}</td><td class="num">{done}</td>'
                 f'<td class="num">{"" if target is None else target}</td><td>{meter}</td>'
-                f'<td class="num">{timeouts}</td></tr>'
+                f'<td class="num">{timeouts or ""}</td></tr>'
             )
     out.append("</tbody></table>")
     return out
@@ -343,30 +370,31 @@ def _sessions_html(report: Report, names: Names) -> list[str]:
         return [*out, '<p class="quiet">No sessions recorded.</p>']
     out.append(
         "<table><thead><tr><th>When</th><th>Exercise</th><th>How it ended</th>"
-        '<th class="num">Steps</th><th class="num">Minutes</th><th class="num">Pauses</th>'
-        f'<th class="num">Time-outs</th><th>Calm {escape(names.a)}</th>'
-        f"<th>Calm {escape(names.b)}</th></tr></thead><tbody>"
+        '<th class="num">Steps reached</th><th class="num">Minutes</th>'
+        '<th class="num">Pauses</th><th class="num">Time-outs</th>'
+        f"<th>Calm, {escape(names.a)}</th><th>Calm, {escape(names.b)}</th></tr></thead><tbody>"
     )
     for s in reversed(report.sessions):
         minutes = "" if s.minutes is None else f"{s.minutes:.1f}"
         out.append(
             f"<tr><td>{s.started_at:%a %d %b %Y, %H:%M}</td><td>{escape(s.script_title)}</td>"
             f"<td>{s.ending or 'running'}</td>"
-            f'<td class="num">{s.steps_completed} of {s.total_steps}</td>'
+            f'<td class="num">{s.steps_reached} of {s.total_steps}</td>'
             f'<td class="num">{minutes}</td><td class="num">{s.pauses}</td>'
             f'<td class="num">{s.timeouts}</td>'
-            f"<td>{_calm(s.calm_before_a, s.calm_after_a)}</td>"
-            f"<td>{_calm(s.calm_before_b, s.calm_after_b)}</td></tr>"
+            f"<td>{escape(calm_words(s.calm_before_a, s.calm_after_a))}</td>"
+            f"<td>{escape(calm_words(s.calm_before_b, s.calm_after_b))}</td></tr>"
         )
     out.append("</tbody></table>")
     return out
 
 
-def _calm(before: int | None, after: int | None) -> str:
+def calm_words(before: int | None, after: int | None) -> str:
+    """One partner's calm ratings in words: "3 before, 7 after", "not rated before, 7 after"."""
     if before is None and after is None:
         return ""
-    show = ("-" if before is None else str(before), "-" if after is None else str(after))
-    return f"{show[0]} &rarr; {show[1]}"
+    said = ("not rated" if value is None else str(value) for value in (before, after))
+    return "{} before, {} after".format(*said)
 
 
 def render(report: Report, fmt: ReportFormat, names: Names | None = None) -> str:

@@ -18,6 +18,8 @@ FORMAT_VERSION = 1
 Partner = Literal["a", "b"]
 CueStyle = Literal["spoken", "chime"]
 ReadyWho = Literal["a", "b", "either", "both"]
+RESERVED_NAMES = ("a", "b", "either", "both", "speaker", "listener", "minutes")
+"""Words a role step cannot take as a role's name: they already mean something."""
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,10 @@ class Breathe:
 
 @dataclass(frozen=True)
 class Turn:
-    """Timed speaker-listener turns: the floor, then the listener's paraphrase."""
+    """Timed speaker-listener turns: the floor, the listener's paraphrase, the speaker's answer."""
 
-    first: Partner
-    """Who has the floor first; roles switch every turn."""
+    first: str
+    """Who has the floor first ("a", "b" or a role chosen earlier); roles switch every turn."""
     floor_seconds: float
     paraphrase_seconds: float
     warning_seconds: float = 15.0
@@ -89,6 +91,10 @@ class Turn:
     """Spoken as the floor passes; may use {speaker} and {listener}."""
     paraphrase_prompt: str = ""
     """Spoken when the listener starts to paraphrase."""
+    check_seconds: float = 0.0
+    """Time after the paraphrase for the speaker to answer "Did I get it? Is there more?"."""
+    check_prompt: str = ""
+    """Spoken as that answer time begins."""
     line: int = 0
 
 
@@ -104,19 +110,47 @@ class Break:
     """Spoken when the time is up, before asking: come back, or more time?"""
     more_minutes: float = 20.0
     """How long "we need more time" adds."""
+    announce: str = ""
+    """Spoken as the break (and each "more time") begins; {minutes} is its length."""
+    last_callback: str = ""
+    """Said instead of `callback` when no more time can be given (a day in all)."""
     line: int = 0
 
 
 @dataclass(frozen=True)
 class Ready:
-    """Wait until a partner says or clicks they are ready."""
+    """Wait until a partner says or clicks they are ready: nobody is cut off by a timer."""
 
     text: str
-    who: ReadyWho = "either"
+    who: str = "either"
+    """"a", "b", "either", "both", or a role chosen earlier (e.g. "hurt")."""
+    caption: str = ""
+    """Shown on the page while waiting; defaults to `text`."""
+    reminder: str = ""
+    """Said once, softly, after `reminder_seconds` of waiting ("Take your time.")."""
+    reminder_seconds: float = 0.0
     line: int = 0
 
 
-Step = Say | Silence | Breathe | Turn | Break | Ready
+@dataclass(frozen=True)
+class Role:
+    """Ask who takes a role; from then on lines name them by it ({hurt}, {other}...)."""
+
+    text: str
+    """The question, said aloud; the page offers one button per partner."""
+    role: str
+    """The name for the partner chosen, used in braces from here on."""
+    other: str = ""
+    """The name for the other partner, if the script needs one."""
+    caption: str = ""
+    line: int = 0
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.role, self.other) if self.other else (self.role,)
+
+
+Step = Say | Silence | Breathe | Turn | Break | Ready | Role
 STEP_KINDS: dict[str, type[Step]] = {
     "say": Say,
     "silence": Silence,
@@ -124,6 +158,7 @@ STEP_KINDS: dict[str, type[Step]] = {
     "turn": Turn,
     "break": Break,
     "ready": Ready,
+    "role": Role,
 }
 
 
@@ -139,6 +174,20 @@ class Script:
     format: int = FORMAT_VERSION
     path: Path | None = None
     tags: tuple[str, ...] = field(default=())
+    safety: str = ""
+    """A safety caption shown on the page (never spoken), e.g. when not to use the script."""
+    help: str = ""
+    """A pointer to professional help, shown on the page."""
+
+    def default_roles(self) -> dict[str, Partner]:
+        """Each role as it stands before anybody chooses: a role is "a", its other "b"."""
+        roles: dict[str, Partner] = {}
+        for step in self.steps:
+            if isinstance(step, Role):
+                roles.setdefault(step.role, "a")
+                if step.other:
+                    roles.setdefault(step.other, "b")
+        return roles
 
 
 @dataclass(frozen=True)

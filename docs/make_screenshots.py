@@ -27,13 +27,15 @@ from web_support import CHROMIUM, LAUNCH_ARGS, WAIT_MS  # noqa: E402
 def next_until(page: Page, step_kind: str) -> None:
     """Press Next through spoken lines until a step of `step_kind` begins."""
     body = page.locator("body")
-    for _ in range(12):
+    for _ in range(16):
         if body.get_attribute("data-step-kind") == step_kind:
             return
         label = page.locator("#step-label").inner_text()
         if page.locator("#view-ready").is_visible():
             # Answer the ready gate as a partner would, rather than skipping it.
             page.locator("#view-ready button:visible").first.click()
+        elif page.locator("#view-role").is_visible():
+            page.locator("#view-role button").first.click()  # the first partner speaks first
         else:
             page.get_by_role("button", name="Next").click()
         expect(page.locator("#step-label")).not_to_have_text(label, timeout=WAIT_MS)

@@ -50,7 +50,7 @@ def test_a_command_from_any_thread_drives_the_session_and_every_page_sees_it(
     page = companion.hub.subscribe()
     companion.submit(Command(CommandName.START, script="slow-breathing"))
     state = wait_for(lambda: companion.state()["status"] == "running" and companion.state())
-    assert state["script"] == {"id": "slow-breathing", "title": "Slow breathing"}
+    assert (state["script"]["id"], state["script"]["title"]) == ("slow-breathing", "Slow breathing")
     companion.submit(Command(CommandName.PAUSE))
     wait_for(lambda: companion.state()["status"] == "paused")
     messages = wait_for(lambda: page.drain())
@@ -61,6 +61,16 @@ def test_names_change_what_is_said(companion: Companion) -> None:
     companion.set_names(Names("Robin", "Kai"))
     companion.submit(Command(CommandName.START, script="speaker-listener"))
     wait_for(lambda: companion.state()["names"] == {"a": "Robin", "b": "Kai"})
+
+
+def test_lines_rendered_ahead_name_whoever_the_couple_may_choose() -> None:
+    library = load_library(default_library_dir())
+    lines = spoken_lines(library["apology"], Names("Sam", "Alex"), library.get("time-out"))
+    for hurt, other in (("Sam", "Alex"), ("Alex", "Sam")):
+        line = (
+            f"{hurt}, you speak first. Tell {other} what happened for you, and how it still feels."
+        )
+        assert line in lines
 
 
 def test_every_built_in_script_has_a_length_and_lines_to_render_ahead() -> None:

@@ -24,6 +24,7 @@ from playwright.sync_api import (
 from web_support import ARTIFACTS, WAIT_MS, companion_page
 
 from companion.app import Companion, build_web_app
+from companion.loader import default_library_dir
 
 pytestmark = pytest.mark.browser
 
@@ -144,7 +145,7 @@ def test_a_plan_imported_on_the_page_is_practised_and_shows_in_progress_and_repo
     expect(report.locator("h1")).to_have_text("Practice journal", timeout=WAIT_MS)
     expect(report.locator("body")).to_contain_text("A short pause")
     expect(report.locator("body")).to_contain_text("Until next session")
-    expect(report.locator("body")).to_contain_text("3 → 7")  # Sam: before, then after
+    expect(report.locator("body")).to_contain_text("3 before, 7 after")  # Sam, spelled out
     ARTIFACTS.mkdir(exist_ok=True)
     # README shows docs/screenshot-report.png, a copy of this one taken by hand.
     report.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
@@ -173,15 +174,37 @@ def test_a_broken_plan_shows_its_file_and_line_on_the_page_and_imports_nothing(
     expect(page.locator("#drop-zone")).to_be_visible()
     page.dispatch_event("main", "drop", {"dataTransfer": files})
     expect(page.locator("#drop-zone")).to_be_hidden()
-    problems = page.locator("#import-result .problems li")
-    expect(problems).to_have_text(
-        [f"broken.toml:{line}: times_per_week must be from 1 to 14 (twice a day at most), got 20"],
-        timeout=WAIT_MS,
+    # The couple did not write the file: one sentence for them, the details folded away.
+    result = page.locator("#import-result")
+    expect(result.locator("p").first).to_have_text(
+        "This plan file has a mistake; ask your therapist for a corrected one.", timeout=WAIT_MS
     )
     expect(panel).to_be_visible()  # a drop opens the panel to show what happened
-    expect(page.locator("#import-result")).to_contain_text("The plan was not imported")
+    problems = page.locator("#import-result .problems li")
+    expect(problems).to_be_hidden()
+    result.get_by_text("Details for your therapist").click()
+    expect(problems).to_have_text(
+        [f"broken.toml:{line}: times_per_week must be from 1 to 14 (twice a day at most), got 20"]
+    )
+    expect(result).not_to_contain_text("companion ")  # no command-line hints for the couple
     expect(panel).to_contain_text("No homework for this week yet")
     expect(page.locator("#homework-summary")).to_be_hidden()
     stored = page.request.get(f"http://{served.host}/api/homework").json()
     assert stored["plans"] == [] and stored["progress"] == []
     assert page.locator('.script-card[data-script="short-pause"]').count() == 0
+
+
+def test_a_script_offered_as_a_plan_is_recognised_as_an_exercise(served: Served) -> None:
+    page = served.page
+    page.keyboard.press("h")
+    page.get_by_role("dialog", name="Homework").wait_for()
+    script = (default_library_dir() / "slow-breathing.toml").read_text(encoding="utf-8")
+    page.locator("#plan-file").set_input_files(
+        files=[{"name": "slow-breathing.toml", "mimeType": "text/plain", "buffer": script.encode()}]
+    )
+    result = page.locator("#import-result")
+    expect(result.locator("p").first).to_have_text(
+        "This file is an exercise, not a homework plan; ask your therapist for the plan file.",
+        timeout=WAIT_MS,
+    )
+    expect(result.locator(".problems li")).to_have_count(1)  # one line, not one per key

@@ -45,8 +45,12 @@ def test_scripts_json_lists_every_script_with_its_length(
     assert status == 0
     rows = json.loads(out)
     by_id = {row["id"]: row for row in rows}
-    assert len(rows) >= 10 and "time-out" in by_id
-    assert set(by_id["slow-breathing"]) == {"id", "title", "summary", "tags", "seconds", "minutes"}
+    assert len(rows) >= 17 and "time-out" in by_id
+    assert set(by_id["slow-breathing"]) == {
+        *("id", "title", "summary", "tags", "safety", "help", "seconds", "minutes")
+    }
+    assert "violence" in by_id["apology"]["safety"]
+    assert "couples therapist" in by_id["apology"]["help"]
     assert by_id["time-out"]["seconds"] >= 20 * 60
     assert 4 <= by_id["slow-breathing"]["minutes"] <= 6
 
@@ -133,13 +137,13 @@ def test_preview_prints_each_breath_with_its_offset_and_a_summary(
     status, out, _ = run(capsys, "preview", "slow-breathing")
     assert status == 0
     lines = out.splitlines()
-    assert re.match(r"Slow breathing \(slow-breathing\): 5:\d\d in all, 4 steps$", lines[0])
-    assert "step 3 breathe: 6.0 breaths a minute (in 4s, out 6s), about 5 minutes" in lines[1]
+    assert re.match(r"Slow breathing \(slow-breathing\): 5:\d\d in all, 5 steps$", lines[0])
+    assert "step 4 breathe: 6.0 breaths a minute (in 4s, out 6s), about 5 minutes" in lines[1]
     inhales = [
-        line for line in lines if re.match(r"\s+\d+:\d\d  step 3\s+inhale\s+4\.0s  in$", line)
+        line for line in lines if re.match(r"\s+\d+:\d\d  step 4\s+inhale\s+4\.0s  in$", line)
     ]
     assert inhales, out
-    assert any(re.match(r"\s+\d+:\d\d  step 3\s+exhale\s+6\.0s", line) for line in lines)
+    assert any(re.match(r"\s+\d+:\d\d  step 4\s+exhale\s+6\.0s", line) for line in lines)
 
 
 def test_preview_says_who_has_the_floor_when_using_the_given_names(
@@ -150,7 +154,9 @@ def test_preview_says_who_has_the_floor_when_using_the_given_names(
     (summary,) = [line for line in out.splitlines() if " turn: " in line]
     assert re.search(r"Sam at \d+:\d\d, Alex at \d+:\d\d, Sam at \d+:\d\d, Alex at", summary)
     assert "Sam speaks, Alex listens" in out
-    assert "{a}" not in out and "{speaker}" not in out
+    assert "Sam answers: did Alex get it? Is there more?" in out
+    assert "then 20s for the answer" in summary
+    assert "{a}" not in out and "{speaker}" not in out and "{first}" not in out
 
 
 def test_preview_of_the_time_out_summarises_the_break(capsys: pytest.CaptureFixture[str]) -> None:
@@ -158,6 +164,7 @@ def test_preview_of_the_time_out_summarises_the_break(capsys: pytest.CaptureFixt
     assert status == 0
     assert "step 4 break: 20 minutes, 7 soothing lines, then the call back" in out
     assert re.search(r"^ +20:\d\d  step 4 +say ", out, flags=re.MULTILINE)  # the callback
+    assert "We will come back together in 20 minutes." in out
 
 
 def test_preview_json_is_an_ordered_timeline(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from companion.effects import Command, CommandName, Cue, Effect, Milestone, Speak, StopSound
 from companion.engine import LINE_GAP_SECONDS, Engine, Tick, preview
-from companion.script import Break, Breathe, Names, Ready, Say, Script, Silence, Turn
+from companion.script import Break, Breathe, Names, Ready, Role, Say, Script, Silence, Turn
 
 
 def fixed_speech(text: str) -> float:
@@ -60,7 +60,30 @@ TIME_OUT = Script(
     ),
 )
 QUIET = Script("quiet", "Quiet", "", (Silence(10), Silence(10), Silence(10)))
-LIBRARY = {s.id: s for s in (BREATHING, TURNS, TIME_OUT, QUIET)}
+HURT = Script(
+    "hurt",
+    "Hurt heard first",
+    "",
+    (
+        Role("Who was hurt?", role="hurt", other="partner"),
+        Say("{hurt}, you speak first. {partner}, you listen."),
+        Ready(
+            "{hurt}, say ready when you have said it all.",
+            who="hurt",
+            reminder="Take your time.",
+            reminder_seconds=120,
+        ),
+        Turn(
+            first="partner",
+            floor_seconds=60,
+            paraphrase_seconds=30,
+            warning_seconds=0,
+            check_seconds=20,
+            check_prompt="{speaker}, did {listener} get it? Is there more?",
+        ),
+    ),
+)
+LIBRARY = {s.id: s for s in (BREATHING, TURNS, TIME_OUT, QUIET, HURT)}
 
 
 def new_engine() -> Engine:
@@ -98,6 +121,7 @@ def test_start_speaks_the_first_line_with_its_caption_and_journals_the_start() -
     r = run()
     assert r.at(0, cmd("start", script="breathing")) == [
         Milestone("started", "breathing"),
+        Milestone("reached", "breathing", 0),
         Speak("Let's breathe.", "Let's breathe."),
     ]
     assert r.state(0)["status"] == "running"
@@ -108,7 +132,11 @@ def test_a_spoken_line_lasts_its_speech_plus_a_calm_gap_then_breathing_begins() 
     r = run()
     r.at(0, cmd("start", script="breathing"))
     assert r.engine.next_deadline() == SAY
-    assert r.at(SAY, Tick()) == [Milestone("step", "breathing", 0), Cue("inhale", "in")]
+    assert r.at(SAY, Tick()) == [
+        Milestone("step", "breathing", 0),
+        Milestone("reached", "breathing", 1),
+        Cue("inhale", "in"),
+    ]
     assert r.state(SAY + 1)["breath"]["name"] == "inhale"
     assert r.state(SAY + 1)["breath"]["remaining"] == pytest.approx(3.0)
 
@@ -169,7 +197,7 @@ def test_pause_and_resume_are_ignored_when_they_make_no_sense() -> None:
 def test_next_skips_to_the_next_step_and_silences_the_voice() -> None:
     r = run()
     r.at(0, cmd("start", script="quiet"))
-    assert r.at(3, cmd("next"))[0] == StopSound()
+    assert r.at(3, cmd("next"))[:2] == [StopSound(), Milestone("reached", "quiet", 1)]
     assert r.state(3)["step"]["index"] == 1
     assert r.engine.next_deadline() == 13
 
@@ -393,9 +421,16 @@ def test_time_out_from_the_middle_of_a_turn_runs_the_break_and_offers_to_come_ba
     waiting = r.state(end_of_break + SAY)["waiting"]
     assert waiting["for"] == "return"
     assert waiting["prompt"] == "It's time to come back."
-    effects = r.at(end_of_break + SAY + 5, cmd("return"))
+    back = end_of_break + SAY + 5
+    # Coming back runs the rest of the break script first (re-entry), then the step.
+    assert r.at(back, cmd("return")) == [
+        Milestone("reached", "time-out", 2),
+        Speak("Welcome back.", "Welcome back."),
+    ]
+    assert r.state(back)["timeout"] is not None
+    effects = r.at(back + SAY, Tick())
     assert Milestone("returned", "turns", 1) in effects
-    state = r.state(end_of_break + SAY + 5)
+    state = r.state(back + SAY)
     assert state["timeout"] is None
     assert state["step"]["index"] == 1
     assert state["floor"]["remaining"] == 90  # the exact step, from its start
@@ -443,6 +478,154 @@ def test_stop_during_a_time_out_ends_everything() -> None:
     r.at(2, cmd("stop"))
     assert r.state(2)["status"] == "ended"
     assert r.state(2)["timeout"] is None
+
+
+def announced_engine() -> Engine:
+    """A time-out whose break says aloud when the couple will come back."""
+    announced = Script(
+        "time-out",
+        "Time-out",
+        "",
+        (
+            Break(
+                minutes=20,
+                announce="We will come back together in {minutes} minutes.",
+                callback="It's time to come back.",
+                last_callback="Please come back, even just to agree when to talk.",
+                more_minutes=20,
+            ),
+            Say("Three slow breaths before you talk again."),
+        ),
+    )
+    return Engine({**LIBRARY, "time-out": announced}, speech_seconds=fixed_speech)
+
+
+@pytest.mark.parametrize(("asked", "said"), [(0, "20"), (45, "45")])
+def test_the_break_says_aloud_when_the_couple_will_come_back(asked: float, said: str) -> None:
+    engine = announced_engine()
+    assert engine.handle(cmd("timeout", minutes=asked), 0)[-1] == Speak(
+        f"We will come back together in {said} minutes.",
+        f"We will come back together in {said} minutes.",
+    )
+
+
+def test_more_time_says_the_new_return_time_and_a_break_stops_short_of_a_day() -> None:
+    engine = announced_engine()
+    engine.handle(cmd("timeout", minutes=1400), 0)
+    engine.handle(Tick(), 1400 * 60 + SAY)  # the break is over: the callback, then the choice
+    assert engine.snapshot(1400 * 60 + SAY)["waiting"]["more_minutes"] == 20
+    effects = engine.handle(cmd("more_time"), 84_100)
+    effects += engine.handle(Tick(), 84_100)
+    line = "We will come back together in 20 minutes."
+    assert Speak(line, line) in effects
+    engine.handle(Tick(), 84_100 + 1200 + SAY)
+    # 1400 + 20 minutes: 19 more would make a day, less one minute.
+    assert engine.snapshot(84_100 + 1200 + SAY)["waiting"]["more_minutes"] == 19
+    engine.handle(cmd("more_time"), 90_000)
+    assert engine.snapshot(90_000)["break"]["seconds"] == 19 * 60
+    last = engine.handle(Tick(), 90_000 + 19 * 60)
+    line = "Please come back, even just to agree when to talk."
+    assert Speak(line, line) in last  # no longer "even if only to ask for more time"
+    engine.handle(Tick(), 90_000 + 19 * 60 + SAY)
+    assert engine.snapshot(90_000 + 19 * 60 + SAY)["waiting"]["more_minutes"] == 0
+    assert engine.handle(cmd("more_time"), 92_000) == []
+    assert engine.snapshot(92_000)["waiting"]["for"] == "return"
+
+
+def test_coming_back_from_a_break_runs_the_re_entry_step_first() -> None:
+    engine = announced_engine()
+    engine.handle(cmd("start", script="quiet"), 0)
+    engine.handle(cmd("timeout"), 5)
+    engine.handle(Tick(), 5 + 1200 + SAY)
+    assert engine.handle(cmd("return"), 2000) == [
+        Milestone("reached", "time-out", 1),
+        Speak(
+            "Three slow breaths before you talk again.",
+            "Three slow breaths before you talk again.",
+        ),
+    ]
+    assert engine.snapshot(2000)["timeout"] is not None
+    back = engine.handle(Tick(), 2000 + SAY)
+    assert Milestone("returned", "quiet", 0) in back
+    assert engine.snapshot(2000 + SAY)["step"]["index"] == 0
+
+
+# -- roles chosen, not assumed ----------------------------------------------
+
+ROLE_TABLE = [
+    # (how the role is answered, who was hurt, the line that follows)
+    (cmd("ready", partner="a"), "Sam", "Sam, you speak first. Alex, you listen."),
+    (cmd("ready", partner="b"), "Alex", "Alex, you speak first. Sam, you listen."),
+    (Command(CommandName.READY, source="voice"), "Sam", "Sam, you speak first. Alex, you listen."),
+    (Command(CommandName.NEXT, source="voice"), "Alex", "Alex, you speak first. Sam, you listen."),
+]
+
+
+@pytest.mark.parametrize(("answer", "hurt", "line"), ROLE_TABLE)
+def test_a_role_is_chosen_by_button_or_voice_and_lines_name_whoever_took_it(
+    answer: Command, hurt: str, line: str
+) -> None:
+    r = run()
+    r.at(0, cmd("start", script="hurt"))
+    state = r.state(1000)
+    assert (state["status"], state["waiting"]) == (
+        "waiting",
+        {"for": "role", "role": "hurt", "prompt": "Who was hurt?"},
+    )
+    assert r.engine.next_deadline() is None  # nobody is hurried into a role
+    effects = r.at(1000, answer)
+    assert Speak(line, line) in effects
+    assert Milestone("step", "hurt", 0) in effects
+    assert r.state(1000)["roles"]["hurt"] == hurt
+
+
+def test_a_tender_gate_waits_for_the_named_partner_and_says_take_your_time_once() -> None:
+    r = run()
+    r.at(0, cmd("start", script="hurt"))
+    r.at(1, cmd("ready", partner="b"))  # Alex was hurt
+    r.at(1 + SAY, Tick())
+    assert r.state(1 + SAY)["waiting"]["who"] == "b"
+    assert r.at(50, cmd("ready", partner="a")) == []  # not the partner it waits for
+    reminder = r.engine.next_deadline()
+    assert reminder == pytest.approx(1 + SAY + 120)
+    assert r.at(reminder, Tick()) == [Speak("Take your time.", "Take your time.")]
+    assert r.engine.next_deadline() is None  # never a cut-off: it waits as long as it takes
+    assert r.state(10_000)["waiting"]["for"] == "ready"
+    assert r.state(10_000)["waiting"]["prompt"] == "Alex, say ready when you have said it all."
+    assert r.at(10_000, cmd("ready", partner="b"))[0] == Milestone("step", "hurt", 2)
+
+
+def test_a_turn_begins_with_a_role_and_leaves_time_for_did_i_get_it() -> None:
+    engine = Engine(LIBRARY, names=Names("Sam", "Alex"), speech_seconds=fixed_speech)
+    timeline = [
+        (e.kind, e.speaker or e.text, e.seconds)
+        for e in preview(HURT, Names("Sam", "Alex"), fixed_speech)
+        if e.step == 3
+    ]
+    # Sam was hurt (the preview answers with the first name): Alex, the partner, speaks first.
+    assert timeline[:4] == [
+        ("floor", "Alex", 60),
+        ("paraphrase", "Alex", 30),
+        ("say", "Alex, did Sam get it? Is there more?", 3.0),
+        ("check", "Alex", 20),
+    ]
+    assert [kind for kind, _, _ in timeline].count("check") == 2
+    engine.handle(cmd("start", script="hurt"), 0)
+    assert engine.snapshot(0)["step"]["kind"] == "role"
+
+
+def test_going_on_after_a_stop_keeps_the_roles_chosen_before_it() -> None:
+    r = run()
+    r.at(0, cmd("start", script="hurt"))
+    r.at(1, cmd("ready", partner="b"))
+    r.at(2, cmd("stop"))
+    assert r.state(2)["stopped_at"]["index"] == 1
+    effects = r.at(3, cmd("start", script="hurt", step=1))
+    line = "Alex, you speak first. Sam, you listen."
+    assert Speak(line, line) in effects
+    fresh = r.at(4, cmd("start", script="hurt"))
+    assert r.state(4)["roles"] == {"hurt": "Sam", "partner": "Alex"}
+    assert fresh[-1] == Speak("Who was hurt?", "Who was hurt?")
 
 
 # -- properties over random command sequences -------------------------------

@@ -24,6 +24,7 @@ from companion.homework import (
 )
 from companion.homework_api import create_homework_blueprint
 from companion.journal import Journal
+from companion.loader import default_library_dir
 from companion.script import Script
 
 PLAN = """\
@@ -334,7 +335,13 @@ def test_api_refuses_a_malformed_plan_with_every_problem(client: FlaskClient) ->
     response = client.post("/api/homework?name=mine.toml", data=bad, **BASE)
     assert response.status_code == 400
     assert response.json is not None
-    assert response.json["error"].startswith("mine.toml:12: times_per_week must be from 1 to 14")
+    assert response.json["error"] == (
+        "This plan file has a mistake; ask your therapist for a corrected one."
+    )
+    assert response.json["kind"] == "mistake"
+    assert response.json["problems"][0].startswith(
+        "mine.toml:12: times_per_week must be from 1 to 14"
+    )
     assert client.get("/api/homework?date=2025-03-05", **BASE).json["plans"] == []  # type: ignore[index]
 
 
@@ -368,3 +375,20 @@ def test_api_records_a_calm_rating_on_the_latest_session(
     with Journal(tmp_path) as journal:
         record = journal.session(session)
     assert record is not None and record.calm_after_a == 7
+
+
+def test_a_script_offered_as_a_plan_is_one_sentence_saying_so(client: FlaskClient) -> None:
+    script = (default_library_dir() / "grounding.toml").read_text(encoding="utf-8")
+    result = check_plan_text(script, "grounding.toml", library_scripts())
+    assert (result.plan, result.is_script) == (None, True)
+    [problem] = result.errors
+    assert problem.startswith("grounding.toml:")
+    assert "this is an exercise script, not a homework plan" in problem
+    response = client.post("/api/homework?name=grounding.toml", data=script, **BASE)
+    assert response.status_code == 400
+    assert response.json == {
+        "error": "This file is an exercise, not a homework plan; ask your therapist for the"
+        " plan file.",
+        "kind": "script",
+        "problems": [problem],
+    }

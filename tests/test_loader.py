@@ -15,7 +15,7 @@ from companion.loader import (
     load_script,
     load_script_text,
 )
-from companion.script import Break, Breathe, Ready, Say, Silence, Turn
+from companion.script import Break, Breathe, Ready, Role, Say, Silence, Turn
 
 HEAD = 'format = 1\ntitle = "T"\nsummary = "S"\n'
 """Three lines: the steps in each case below start at line 4."""
@@ -131,6 +131,67 @@ def test_a_scripts_own_seconds_override_its_preset(write: WriteScript) -> None:
     assert (step.inhale, step.exhale, step.cycles) == (4.0, 8.0, 2)
 
 
+ROLES = (
+    HEAD
+    + """safety = "Not for a hurt that was violence or control."
+help = "A couples therapist can help."
+
+[[step]]
+kind = "role"
+text = "Who was hurt? {a}, say ready if it was you; say next if it was {b}."
+role = "hurt"
+other = "partner"
+
+[[step]]
+kind = "ready"
+text = "{hurt}, tell {partner} how it was. Say ready when you have said it all."
+who = "hurt"
+caption = "{hurt} speaks; {partner} listens."
+reminder = "Take your time."
+reminder_seconds = 120
+
+[[step]]
+kind = "turn"
+first = "partner"
+floor_seconds = 60
+paraphrase_seconds = 40
+check_seconds = 20
+check_prompt = "{speaker}, did {listener} get it? Is there more?"
+
+[[step]]
+kind = "break"
+minutes = 20
+announce = "We will come back together in {minutes} minutes, {hurt} and {partner}."
+"""
+)
+
+
+def test_a_role_step_names_roles_that_later_steps_use(write: WriteScript) -> None:
+    script = load_script(write(ROLES))
+    role, ready, turn, brk = script.steps
+    assert isinstance(role, Role) and role.names == ("hurt", "partner")
+    assert isinstance(ready, Ready)
+    assert (ready.who, ready.reminder, ready.reminder_seconds) == (
+        "hurt",
+        "Take your time.",
+        120,
+    )
+    assert ready.caption == "{hurt} speaks; {partner} listens."
+    assert isinstance(turn, Turn)
+    assert (turn.first, turn.check_seconds) == ("partner", 20)
+    assert isinstance(brk, Break) and "{minutes}" in brk.announce
+    assert script.default_roles() == {"hurt": "a", "partner": "b"}
+    assert script.safety == "Not for a hurt that was violence or control."
+    assert script.help == "A couples therapist can help."
+
+
+def test_4_7_8_breathing_runs_four_breaths_unless_told_otherwise(write: WriteScript) -> None:
+    script = load_script(write(HEAD + STEP + 'kind = "breathe"\npreset = "4-7-8"\n'))
+    (step,) = script.steps
+    assert isinstance(step, Breathe)
+    assert (step.cycles, step.minutes) == (4, None)
+
+
 def test_the_default_floor_warning_is_dropped_when_the_floor_is_shorter(
     write: WriteScript,
 ) -> None:
@@ -172,7 +233,7 @@ MALFORMED: list[tuple[str, str, list[str]]] = [
         HEAD + STEP + 'kind = "breath"\nminutes = 2\n',
         [
             'case.toml:5: unknown step kind "breath"; did you mean "breathe"? '
-            "(kinds: say, silence, breathe, turn, break, ready)"
+            "(kinds: say, silence, breathe, turn, break, ready, role)"
         ],
     ),
     (
@@ -180,7 +241,7 @@ MALFORMED: list[tuple[str, str, list[str]]] = [
         HEAD + STEP + 'kind = "dance"\n',
         [
             'case.toml:5: unknown step kind "dance" '
-            "(kinds: say, silence, breathe, turn, break, ready)"
+            "(kinds: say, silence, breathe, turn, break, ready, role)"
         ],
     ),
     (
@@ -188,7 +249,7 @@ MALFORMED: list[tuple[str, str, list[str]]] = [
         HEAD + STEP + 'text = "Hi"\n',
         [
             'case.toml:4: step 1 has no kind; add kind = "..." '
-            "(one of: say, silence, breathe, turn, break, ready)"
+            "(one of: say, silence, breathe, turn, break, ready, role)"
         ],
     ),
     (
@@ -310,6 +371,41 @@ MALFORMED: list[tuple[str, str, list[str]]] = [
         "a role name outside a turn",
         HEAD + STEP + 'kind = "say"\ntext = "{speaker}, go"\n',
         ["case.toml:6: text: unknown name {speaker}; names are {a}, {b}"],
+    ),
+    (
+        "a role named before any role step asks for it",
+        HEAD + STEP + 'kind = "say"\ntext = "{hurt}, take your time."\n',
+        ["case.toml:6: text: unknown name {hurt}; names are {a}, {b}"],
+    ),
+    (
+        "a role that takes a name already in use",
+        HEAD + STEP + 'kind = "role"\ntext = "Who speaks first?"\nrole = "speaker"\n',
+        ['case.toml:7: role cannot be "speaker": that name already means something'],
+    ),
+    (
+        "a role step with no role",
+        HEAD + STEP + 'kind = "role"\ntext = "Who speaks first?"\n',
+        ['case.toml:4: role step is missing role, e.g. role = "hurt"'],
+    ),
+    (
+        "a role and its other with the same name",
+        HEAD + STEP + 'kind = "role"\ntext = "Who?"\nrole = "first"\nother = "first"\n',
+        ['case.toml:8: other must differ from role ("first")'],
+    ),
+    (
+        "a ready step for a role nobody asked about",
+        HEAD + STEP + 'kind = "ready"\ntext = "Ready?"\nwho = "hurt"\n',
+        ['case.toml:7: who must be "a" or "b" or "either" or "both", got a string ("hurt")'],
+    ),
+    (
+        "a reminder with no time to wait",
+        HEAD + STEP + 'kind = "ready"\ntext = "Ready?"\nreminder = "Take your time."\n',
+        ["case.toml:7: a reminder needs reminder_seconds: how long to wait before saying it"],
+    ),
+    (
+        "the break length named outside a break",
+        HEAD + STEP + 'kind = "say"\ntext = "Back in {minutes} minutes."\n',
+        ["case.toml:6: text: unknown name {minutes}; names are {a}, {b}"],
     ),
     (
         "missing title",

@@ -186,9 +186,37 @@ def test_a_built_in_breathing_script_matches_its_preview(user_cache: Path, tmp_p
     rendered = render(script, out, cache_dir=user_cache)
     end = timeline_seconds(preview(script, Names(), cached_seconds(user_cache, VoiceSettings())))
     assert abs(wav_seconds(out) - end) <= 0.02 * end
-    assert len(entries(rendered.timeline, "inhale")) == 9
+    assert len(entries(rendered.timeline, "inhale")) == 4  # the preset's four for beginners
     last = entries(rendered.timeline, "say")[-1]
     assert rms(window(read_mono(out), last.at, last.at + 1.0)) > 300
+
+
+NEW_IN_ISSUE_14 = (
+    "apology",
+    "transparency-check-in",
+    "after-a-fight",
+    "triggered-moment",
+    "softened-start-up",
+    "stress-reducing-conversation",
+    "acknowledging-hurt",
+)
+
+
+@pytest.mark.parametrize("script_id", NEW_IN_ISSUE_14)
+def test_a_trust_repair_script_renders_at_its_previewed_length_with_roles_by_name(
+    script_id: str, user_cache: Path, tmp_path: Path
+) -> None:
+    script = load_library(default_library_dir())[script_id]
+    out = tmp_path / f"{script_id}.wav"
+    rendered = render(script, out, names=NAMES, cache_dir=user_cache)
+    try:
+        end = timeline_seconds(preview(script, NAMES, cached_seconds(user_cache, VoiceSettings())))
+        assert abs(wav_seconds(out) - end) <= 0.02 * end
+        spoken = [e.spoken for e in rendered.timeline if e.kind in ("say", "ready", "role")]
+        assert spoken and all("{" not in line for line in spoken)
+        assert any("Sam" in line for line in spoken)  # the roles, by name
+    finally:
+        out.unlink(missing_ok=True)  # long files: keep the temp folder small
 
 
 def test_a_long_break_is_streamed_not_held_in_memory(user_cache: Path, tmp_path: Path) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,6 +18,7 @@ from companion.homework import Plan, Practice
 from companion.homework_api import create_homework_blueprint
 from companion.journal import Journal
 from companion.report import CSV_COLUMNS, build_report, to_csv, to_html
+from companion.script import Names
 
 MONDAY = datetime(2025, 3, 3, 20, 0)
 PLAN = Plan(
@@ -108,7 +110,7 @@ def test_html_shows_practice_per_week_against_the_plan_calm_chart_and_timeouts(
     assert svg.count("<rect") == 10
     assert "Partner A before: 3</title>" in svg and "Partner B after: 5</title>" in svg
     # Time-outs per session, and the therapist's note.
-    assert '<td class="num">1</td><td>2 &rarr; 4</td><td>3 &rarr; 5</td>' in html
+    assert '<td class="num">1</td><td>2 before, 4 after</td><td>3 before, 5 after</td>' in html
     assert "Gently, and only when you both have time." in html
     assert "<and>" not in html
 
@@ -153,3 +155,152 @@ def test_api_export_serves_a_download_the_browser_cannot_run_scripts_in(journal:
     assert "default-src 'none'" in html.headers["Content-Security-Policy"]
     bad = client.get("/api/journal/export?format=pdf", base_url="http://127.0.0.1:8000")
     assert (bad.status_code, bad.json) == (400, {"error": "format is html or csv."})
+
+
+# -- a week driven through the real engine and recorder, then read back ---------------------
+
+
+class Couple:
+    """Runs the real engine on a fake clock and journals its milestones, as the app does."""
+
+    def __init__(self, data_dir: Path, day: datetime) -> None:
+        from companion.engine import Engine
+        from companion.journal import JournalRecorder
+        from companion.loader import default_library_dir, load_library
+
+        self.library = dict(load_library(default_library_dir()))
+        self.engine = Engine(self.library, speech_seconds=lambda text: 2.0)
+        self.recorder = JournalRecorder(data_dir, self.library.get)
+        self.day = day
+        self.now = 0.0
+
+    def do(self, name: str, **fields: Any) -> None:
+        from companion.effects import Command, CommandName
+
+        self._journal(self.engine.handle(Command(CommandName(name), **fields), self.now))
+
+    def wait(self, until: Callable[[dict[str, Any]], bool]) -> None:
+        """Let time pass (ticks only) until the state satisfies `until`."""
+        from companion.engine import Tick
+
+        while not until(self.engine.snapshot(self.now)):
+            deadline = self.engine.next_deadline()
+            assert deadline is not None, self.engine.snapshot(self.now)
+            self.now = deadline
+            self._journal(self.engine.handle(Tick(), self.now))
+
+    def step(self) -> int:
+        return int(self.engine.snapshot(self.now)["step"]["index"])
+
+    def _journal(self, effects: list[Any]) -> None:
+        from companion.effects import Milestone
+
+        for effect in effects:
+            if isinstance(effect, Milestone):
+                self.recorder.record(effect, self.day + timedelta(seconds=self.now))
+
+
+def waiting_for(kind: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda state: bool(state["waiting"]) and state["waiting"]["for"] == kind
+
+
+def test_the_report_and_the_list_match_the_journal_field_by_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Monday: grounding, from start to end, untouched.
+    couple = Couple(tmp_path, MONDAY)
+    couple.do("start", script="grounding")
+    couple.wait(lambda state: state["status"] == "ended")
+    # Tuesday: speaker-listener; Alex speaks first; Next to step 9; a time-out; then a stop.
+    couple.day, couple.now = MONDAY + timedelta(days=1), 0.0
+    couple.do("start", script="speaker-listener")
+    couple.wait(waiting_for("role"))
+    couple.do("ready", partner="b")
+    while couple.step() < 8:
+        couple.do("next")
+    couple.do("pause")
+    couple.do("resume")
+    couple.do("timeout")
+    couple.wait(waiting_for("return"))
+    couple.do("return")
+    couple.wait(lambda state: state["timeout"] is None)
+    couple.do("stop")
+    # Wednesday: the daily check-in, a time-out, and then the power goes.
+    couple.day, couple.now = MONDAY + timedelta(days=2), 0.0
+    couple.do("start", script="daily-check-in")
+    couple.wait(waiting_for("role"))
+    couple.do("ready", partner="a")
+    couple.do("timeout")
+    couple.recorder.close()
+    # Thursday: a time-out on its own, ended at the choice.
+    couple = Couple(tmp_path, MONDAY + timedelta(days=3))
+    couple.do("timeout")
+    couple.wait(waiting_for("return"))
+    couple.do("stop")
+    couple.recorder.close()
+
+    with Journal(tmp_path) as journal:
+        sessions = journal.sessions()
+        journal.set_calm(sessions[0].id, "a", "before", 3)
+        journal.set_calm(sessions[0].id, "a", "after", 7)
+        journal.set_calm(sessions[0].id, "b", "after", 6)
+        sessions = journal.sessions()
+    library = couple.library
+    total = {key: len(library[key].steps) for key in library}
+    got = [
+        (s.script_id, s.ending, s.steps_reached, s.total_steps, s.pauses, s.timeouts)
+        for s in sessions
+    ]
+    assert got == [
+        ("grounding", "completed", total["grounding"], total["grounding"], 0, 0),
+        ("speaker-listener", "stopped", 9, total["speaker-listener"], 1, 1),
+        ("daily-check-in", "interrupted", 4, total["daily-check-in"], 0, 1),
+        ("time-out", "stopped", 4, total["time-out"], 0, 0),
+    ]
+
+    report = build_report(sessions, [], date(2025, 3, 9))
+    rows = list(csv.DictReader(io.StringIO(to_csv(report))))
+    for row, s in zip(rows, sessions, strict=True):
+        assert row == {
+            "id": str(s.id),
+            "week": "2025-W10",
+            "script": s.script_id,
+            "title": s.script_title,
+            "started_at": s.started_at.isoformat(),
+            "ended_at": s.ended_at.isoformat() if s.ended_at else "",
+            "minutes": "" if s.minutes is None else f"{s.minutes:.1f}",
+            "ending": s.ending,
+            "steps_reached": str(s.steps_reached),
+            "steps_completed": str(s.steps_completed),
+            "total_steps": str(s.total_steps),
+            "pauses": str(s.pauses),
+            "timeouts": str(s.timeouts),
+            "calm_before_a": "" if s.calm_before_a is None else str(s.calm_before_a),
+            "calm_after_a": "" if s.calm_after_a is None else str(s.calm_after_a),
+            "calm_before_b": "" if s.calm_before_b is None else str(s.calm_before_b),
+            "calm_after_b": "" if s.calm_after_b is None else str(s.calm_after_b),
+        }
+
+    html = to_html(report, Names("Sam", "Alex"))
+    table = html[html.index("<h2>Sessions</h2>") :]
+    for s in sessions:
+        start = table.index(f"<td>{s.started_at:%a %d %b %Y, %H:%M}</td>")
+        row = table[start : table.index("</tr>", start)]
+        assert f"<td>{s.script_title}</td><td>{s.ending}</td>" in row
+        assert f'<td class="num">{s.steps_reached} of {s.total_steps}</td>' in row
+        assert f'<td class="num">{s.pauses}</td><td class="num">{s.timeouts}</td>' in row
+    assert "<td>3 before, 7 after</td><td>not rated before, 6 after</td>" in table
+    # The week: each time-out on the row of the exercise it interrupted, none on grounding's.
+    week = html[html.index("Practice per week") : html.index("<h2>How calm")]
+    assert re.search(r"<td>Grounding: 5-4-3-2-1</td>(<td[^>]*>[^<]*</td>){3}<td[^>]*></td>", week)
+    assert re.search(r"<td>Speaker and listener</td>.*?<td class=\"num\">1</td></tr>", week)
+    assert re.search(r"<td>Daily check-in</td>.*?<td class=\"num\">1</td></tr>", week)
+
+    assert main(["journal", "list", "--names", "Sam,Alex", "--data-dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4
+    assert f"reached step {total['grounding']} of {total['grounding']}" in lines[0]
+    assert "calm, Sam: 3 before, 7 after  calm, Alex: not rated before, 6 after" in lines[0]
+    assert "stopped" in lines[1] and f"reached step 9 of {total['speaker-listener']}" in lines[1]
+    assert "1 pause  1 time-out" in lines[1]
+    assert "interrupted" in lines[2] and "1 time-out" in lines[2]

@@ -36,7 +36,7 @@ from companion.effects import Command, CommandName
 from companion.render import LineCache
 from companion.speech_in import Heard, Listener, ListenSettings, SpeakingNow
 from companion.speech_out import SAMPLE_RATE as VOICE_RATE
-from companion.speech_out import VoiceSettings
+from companion.speech_out import VoiceSettings, wav_seconds
 
 pytestmark = [
     pytest.mark.audio,
@@ -110,7 +110,9 @@ def listen_file(
         settings, heard.append, speaking, source=lambda: source or WavSource(path), clock=clock
     )
     listener.start()
-    assert listener.join(timeout=120), "the listener never finished the file"
+    # A guard against a hang, not a speed check: as long as the recording, two minutes at least.
+    guard = max(120.0, wav_seconds(path))
+    assert listener.join(timeout=guard), "the listener never finished the file"
     status = listener.status()
     assert status.finished, status.reason
     return heard
@@ -378,7 +380,10 @@ def listen_with_reference(
         on_hold=lambda on: held.append(timeline.position) if on else None,
     )
     listener.start()
-    assert listener.join(timeout=120), "the listener never finished the file"
+    # A guard against a hang, not a speed check: the library's every line is 20 minutes of
+    # audio now, so allow as long as the recording lasts (at least two minutes).
+    guard = max(120.0, timeline.spans[-1][1])
+    assert listener.join(timeout=guard), "the listener never finished the file"
     return heard
 
 

@@ -194,11 +194,13 @@ function renderLibrary() {
     box.append(card);
   }
   markChosen();
+  renderScriptNotes(page.state);
 }
 
 function chooseScript(id) {
   page.chosen = id;
   markChosen();
+  if (page.state) renderScriptNotes(page.state);
 }
 
 function markChosen() {
@@ -275,6 +277,7 @@ function viewFor(state) {
   const waiting = state.waiting;
   if (waiting && waiting.for === "return") return "break";
   if (waiting && waiting.for === "ready") return "ready";
+  if (waiting && waiting.for === "role") return "role";
   if (state.break) return "break";
   if (state.floor) return "floor";
   if (state.breath) return "breath";
@@ -296,7 +299,7 @@ function renderState() {
   body.dataset.stepKind = step ? step.kind : "";
 
   const view = viewFor(state);
-  for (const name of ["welcome", "breath", "floor", "break", "ready", "timer", "ended"]) {
+  for (const name of ["welcome", "breath", "floor", "break", "ready", "role", "timer", "ended"]) {
     $(`view-${name}`).hidden = name !== view;
   }
   body.dataset.view = view;
@@ -306,6 +309,8 @@ function renderState() {
   if (view === "floor") renderFloor(state.floor);
   if (view === "break") renderBreak(state);
   if (view === "ready") renderReady(state);
+  if (view === "role") renderRole(state);
+  renderScriptNotes(state);
   if (view === "ended") renderEnded(state);
   noticeEnding(state);
   noticeStart(state);
@@ -344,15 +349,26 @@ function renderCaption(caption) {
 
 function renderFloor(floor) {
   const paraphrase = floor.stage === "paraphrase";
-  $("floor-round").textContent =
-    `Round ${floor.round} of ${floor.rounds} · ${paraphrase ? "Saying back" : "Speaking"}`;
+  const check = floor.stage === "check";
+  const stage = paraphrase ? "Saying back" : check ? "Did I get it?" : "Speaking";
+  $("floor-round").textContent = `Round ${floor.round} of ${floor.rounds} · ${stage}`;
   $("floor-speaker").textContent = paraphrase ? floor.listener : floor.speaker;
-  $("floor-speaker-role").textContent = paraphrase ? "says back what they heard" : "has the floor";
+  $("floor-speaker-role").textContent = paraphrase
+    ? "says back what they heard"
+    : check
+      ? "answers: is there more?"
+      : "has the floor";
   $("floor-listener").textContent = paraphrase ? floor.speaker : floor.listener;
-  $("floor-listener-role").textContent = paraphrase ? "listens: did they get it?" : "listens";
+  $("floor-listener-role").textContent = paraphrase
+    ? "listens: did they get it?"
+    : check
+      ? "asked: did I get it?"
+      : "listens";
   $("floor-hint").textContent = paraphrase
-    ? `“If I got it, you said… Did I get it? Is there more?”`
-    : `Speak for yourself, in short “I” sentences. Pause so ${floor.listener} can say it back.`;
+    ? `“If I got it, you said…”`
+    : check
+      ? `“Did I get it? Is there more?”`
+      : `Speak for yourself, in short “I” sentences. Pause so ${floor.listener} can say it back.`;
   $("view-floor").classList.toggle("warning", Boolean(floor.warning));
 }
 
@@ -360,7 +376,10 @@ function renderBreak(state) {
   const waiting = state.waiting;
   const asking = Boolean(waiting && waiting.for === "return");
   $("return-choice").hidden = !asking;
-  const more = (waiting && waiting.more_minutes) || (state.break && state.break.more_minutes) || 20;
+  const offered = waiting && typeof waiting.more_minutes === "number" ? waiting.more_minutes : null;
+  const more = offered ?? ((state.break && state.break.more_minutes) || 20);
+  // A break lasts less than a day in all: at that limit only coming back is offered.
+  $("more-time").hidden = asking && more < 1;
   $("more-time").textContent = `We need more time (+${Math.round(more)} min)`;
   $("break-hint").textContent = asking
     ? waiting.prompt || "The break is over. Come back, or agree on more time."
@@ -380,6 +399,36 @@ function renderReady(state) {
     button.setAttribute("aria-label", `${names[key]} is ready`);
     button.setAttribute("aria-pressed", String(ready.has(key)));
   }
+}
+
+// Who takes a role: one button per partner; by voice "ready" is the first name, "next" the second.
+function renderRole(state) {
+  const names = state.names || { a: "Partner A", b: "Partner B" };
+  $("role-prompt").textContent = state.waiting.prompt || "Who takes this part?";
+  for (const key of ["a", "b"]) {
+    const button = $(`role-${key}`);
+    button.textContent = names[key];
+  }
+  $("role-hint").textContent = `Or say “ready” for ${names.a}, or “next” for ${names.b}.`;
+}
+
+// The running script's safety caption and pointer to help; when idle, the chosen script's.
+function renderScriptNotes(state) {
+  const live = state && state.script && ACTIVE.has(state.status) ? state.script : null;
+  const info = live || page.scripts.find((s) => s.id === page.chosen) || null;
+  const safety = (info && info.safety) || "";
+  const help = (info && info.help) || "";
+  $("script-safety").textContent = safety;
+  $("script-safety").hidden = !safety;
+  $("script-help").textContent = help;
+  $("script-help").hidden = !help;
+  $("script-notes").hidden = !safety && !help;
+}
+
+function chooseRole(partner, source = "page") {
+  const waiting = page.state && page.state.waiting;
+  if (!waiting || waiting.for !== "role") return;
+  command("ready", { partner }, source);
 }
 
 function renderEnded(state) {
@@ -636,16 +685,19 @@ async function importPlan(file) {
   loadHomework();
 }
 
+// The couple did not write the plan: one sentence for them, the file's lines folded away
+// for whoever did.
 function showImportErrors(message, problems) {
   const result = $("import-result");
   result.className = "import-result failed";
-  const lines = problems.length ? problems : [message];
-  result.replaceChildren(
-    el("p", "", problems.length > 1 ? "The plan was not imported. Please fix these lines:" : "The plan was not imported:"),
-  );
+  result.replaceChildren(el("p", "", message));
+  if (!problems.length) return;
+  const details = el("details", "problem-details");
+  details.append(el("summary", "", "Details for your therapist"));
   const list = el("ul", "problems");
-  list.append(...lines.map((line) => el("li", "", line)));
-  result.append(list);
+  list.append(...problems.map((line) => el("li", "", line)));
+  details.append(list);
+  result.append(details);
 }
 
 function openReport() {
@@ -909,6 +961,8 @@ const KEYS = {
   "+": () => command("faster", {}, "key"),
   "=": () => command("faster", {}, "key"),
   Enter: () => readyByKey(),
+  1: () => chooseRole("a", "key"),
+  2: () => chooseRole("b", "key"),
 };
 
 function onKey(event) {
@@ -977,6 +1031,8 @@ function init() {
   bind("end-break", () => command("stop"));
   bind("ready-a", () => ready("a"));
   bind("ready-b", () => ready("b"));
+  bind("role-a", () => chooseRole("a"));
+  bind("role-b", () => chooseRole("b"));
   bind("help-open", () => toggleDialog($("help")));
   bind("safety-open", () => toggleDialog($("safety")));
   bind("homework-open", toggleHomework);

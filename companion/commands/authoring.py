@@ -28,15 +28,23 @@ title = "{title}"
 summary = "A short exercise to practise together."
 # Optional words that group scripts in the list.
 tags = ["together"]
+# Optional, shown on the page and never spoken: when this exercise is not the
+# right one, and where to find professional help.
+safety = "If anyone feels unsafe, stop and reach out for help."
+help = "A couples therapist can help you take this further."
 
 # Steps run one after another, top to bottom. Each starts with [[step]] and
-# has a kind: say, silence, breathe, turn, break or ready.
+# has a kind: say, silence, breathe, turn, break, ready or role.
 
 # say: speak one line. caption (optional) is shown on the page instead of text.
 [[step]]
 kind = "say"
 text = "Welcome, {{a}} and {{b}}. Sit comfortably, and let your shoulders drop."
 caption = "Welcome. Sit comfortably."
+
+[[step]]
+kind = "say"
+text = "Either of you can say pause, or time out, at any moment."
 
 # silence: quiet time, in seconds. caption (optional) is shown meanwhile.
 [[step]]
@@ -59,34 +67,52 @@ cycles = 6
 cues = "spoken"
 countdown = 3
 
-# ready: wait until a partner says or clicks they are ready.
-# who is "a", "b", "either" or "both".
+# role: let the couple choose who takes a part, rather than assuming. The page
+# shows a button per name; by voice "ready" chooses the first name and "next"
+# the second. From here on {{first}} is whoever was chosen, {{second}} the other.
+[[step]]
+kind = "role"
+text = "Who would like to speak first? Tap your name. Or say ready for {{a}}, or next for {{b}}."
+caption = "Who would like to speak first?"
+role = "first"
+other = "second"
+
+# ready: wait until a partner says or clicks they are ready. who is "a", "b",
+# "either", "both" or a role. reminder (optional) is said once, softly, after
+# reminder_seconds: a tender moment waits instead of being cut off by a timer.
 [[step]]
 kind = "ready"
-text = "When you are both ready to talk, say ready."
-who = "both"
+text = "{{second}}, when you are ready to listen, say ready."
+who = "second"
+reminder = "Take your time."
+reminder_seconds = 120
 
-# turn: timed speaker-listener turns. first ("a" or "b") has the floor first,
-# then the roles switch. The listener paraphrases after each floor time.
+# turn: timed speaker-listener turns. first ("a", "b" or a role) has the floor
+# first, then the roles switch. The listener paraphrases after each floor time;
+# check_seconds gives the speaker time to answer "Did I get it? Is there more?".
 # warning_seconds: a gentle chime this long before the floor time ends.
 # rounds: each round is one turn for each partner. The prompts may use
-# {{speaker}} and {{listener}} as well as {{a}} and {{b}}.
+# {{speaker}} and {{listener}} as well as {{a}}, {{b}} and any role.
 [[step]]
 kind = "turn"
-first = "a"
-floor_seconds = 90
-paraphrase_seconds = 45
+first = "first"
+floor_seconds = 60
+paraphrase_seconds = 40
+check_seconds = 20
 warning_seconds = 15
 rounds = 1
 speaker_prompt = "{{speaker}}, you have the floor. {{listener}}, just listen."
 paraphrase_prompt = "{{listener}}, say back what you heard."
+check_prompt = "{{listener}}, ask {{speaker}}: Did I get it? Is there more?"
 
-# break: a timed break (time-out) of at least 20 minutes. soothing lines are
-# spoken at the start, each followed by soothe_gap seconds of quiet. callback
-# is spoken when the time is up; "we need more time" adds more_minutes.
+# break: a timed break (time-out) of at least 20 minutes. announce says when
+# you will come back ({{minutes}} is the length). soothing lines are spoken at
+# the start, each followed by soothe_gap seconds of quiet. callback is spoken
+# when the time is up; "we need more time" adds more_minutes.
 [[step]]
 kind = "break"
 minutes = 20
+announce = "We will come back together in {{minutes}} minutes."
 soothing = [
     "Breathe slowly, and let the out-breath be long.",
     "Picture a place where you feel calm.",

@@ -11,6 +11,7 @@ from typing import Any
 
 from companion.errors import CompanionError
 from companion.journal import DATA_DIR_ENV, Journal, SessionRecord
+from companion.script import Names
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +35,15 @@ def parse_day(text: str | None, option: str) -> date | None:
         raise CompanionError(f"{option} takes a date like 2025-03-03, not {text!r}.") from None
 
 
+def add_names(parser: argparse.ArgumentParser) -> None:
+    """The partners' names, so calm ratings say whose they are."""
+    parser.add_argument(
+        "--names",
+        default="",
+        help='the partners\' names for A and B, e.g. "Sam,Alex" (default: Partner A, Partner B)',
+    )
+
+
 def register(subparsers: Any) -> None:
     """Add `companion journal` and its subcommands."""
     parser = subparsers.add_parser(
@@ -52,6 +62,7 @@ def register(subparsers: Any) -> None:
     )
     listing.add_argument("--json", action="store_true", help="print a JSON list")
     listing.add_argument("--since", metavar="DATE", help="only sessions on or after DATE")
+    add_names(listing)
     add_data_dir(listing)
     listing.set_defaults(func=run_list)
 
@@ -67,6 +78,7 @@ def register(subparsers: Any) -> None:
     export.add_argument(
         "--out", metavar="FILE", type=Path, help="write to FILE instead of the screen"
     )
+    add_names(export)
     add_data_dir(export)
     export.set_defaults(func=run_export)
 
@@ -86,38 +98,42 @@ def _missing(parser: argparse.ArgumentParser) -> int:
     raise CompanionError("Say what to do with the journal: list, export or delete (see --help).")
 
 
-def _line(s: SessionRecord) -> str:
+def _line(s: SessionRecord, names: Names) -> str:
+    """One session per line, every figure in words a therapist can read at a glance."""
+    from companion.report import calm_words
+
     minutes = "" if s.minutes is None else f"{s.minutes:.0f} min"
     calm = []
-    for partner, before, after in (
-        ("A", s.calm_before_a, s.calm_after_a),
-        ("B", s.calm_before_b, s.calm_after_b),
+    for name, before, after in (
+        (names.a, s.calm_before_a, s.calm_after_a),
+        (names.b, s.calm_before_b, s.calm_after_b),
     ):
         if before is not None or after is not None:
-            calm.append(f"calm {partner} {_dash(before)}->{_dash(after)}")
+            calm.append(f"calm, {name}: {calm_words(before, after)}")
     return "  ".join(
         part
         for part in (
             f"{s.started_at:%Y-%m-%d %H:%M}",
             f"{s.script_title:<28}",
             f"{s.ending or 'running':<11}",
-            f"steps {s.steps_completed}/{s.total_steps}",
+            f"reached step {s.steps_reached} of {s.total_steps}",
             f"{minutes:>6}",
-            f"pauses {s.pauses}",
-            f"time-outs {s.timeouts}",
+            _count(s.pauses, "pause"),
+            _count(s.timeouts, "time-out"),
             *calm,
         )
         if part
     )
 
 
-def _dash(value: int | None) -> str:
-    return "-" if value is None else str(value)
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def run_list(args: argparse.Namespace) -> int:
     """Print the sessions."""
     since = parse_day(args.since, "--since")
+    names = Names.parse(args.names)
     with Journal(args.data_dir) as journal:
         sessions = journal.sessions(since)
     if args.json:
@@ -126,7 +142,7 @@ def run_list(args: argparse.Namespace) -> int:
         print("No sessions recorded yet.")
     else:
         for session in sessions:
-            print(_line(session))
+            print(_line(session, names))
     return 0
 
 
@@ -139,7 +155,7 @@ def run_export(args: argparse.Namespace) -> int:
         sessions = journal.sessions()
         plans = journal.plans()
     report = build_report(sessions, plans, date.today(), since)
-    text = render(report, args.format)
+    text = render(report, args.format, Names.parse(args.names))
     if args.out is None:
         sys.stdout.write(text)
         return 0

@@ -106,6 +106,8 @@ def _script_info(script: Script) -> dict[str, Any]:
         "title": script.title,
         "summary": script.summary,
         "tags": list(script.tags),
+        "safety": script.safety,
+        "help": script.help,
         "seconds": round(seconds, 1),
         "minutes": round(seconds / 60.0, 1),
     }
@@ -198,6 +200,8 @@ def _describe_floor(entry: TimelineEntry) -> str:
         return f"{entry.speaker} speaks, {entry.listener} listens"
     if entry.kind == "paraphrase":
         return f"{entry.listener} says back what they heard"
+    if entry.kind == "check":
+        return f"{entry.speaker} answers: did {entry.listener} get it? Is there more?"
     return ""
 
 
@@ -221,9 +225,10 @@ def _summary(script: Script, timeline: list[TimelineEntry], names: Names) -> lis
         elif isinstance(step, Turn):
             floors = [entry for entry in timeline if entry.step == number and entry.kind == "floor"]
             who = [f"{entry.speaker} at {_clock(entry.at)}" for entry in floors]
+            check = f", then {step.check_seconds:g}s for the answer" if step.check_seconds else ""
             lines.append(
                 f"step {number + 1} turn: the floor for {step.floor_seconds:g}s, then "
-                f"{step.paraphrase_seconds:g}s to say it back; {', '.join(who)}"
+                f"{step.paraphrase_seconds:g}s to say it back{check}; {', '.join(who)}"
             )
         elif isinstance(step, Break):
             lines.append(
