@@ -8,6 +8,7 @@ reads it once, at start-up). The "sound card" is a FIFO drained in real time
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,8 @@ from companion.speech_out import (
     DEVICE_FAILED,
     HOLD_MAX_SECONDS,
     NO_DEVICE,
+    OUTPUT_LATENCY,
+    SAMPLE_RATE,
     VoiceSettings,
     cache_key,
     pyttsx3_version,
@@ -112,8 +115,8 @@ def sink(device: AlsaFileDevice) -> Iterator[PacedSink]:
 BLOCK_BYTES = BLOCK_FRAMES * 2
 THRESHOLD = 64  # well above dither, well below the quietest speech
 # Audio PortAudio has already taken from the callback but not yet handed to ALSA's file
-# plugin at default latency: measured 2-3 blocks here (bench/bench_speech_out.py).
-PORTAUDIO_RING_BYTES = 3 * BLOCK_BYTES
+# plugin: its buffer (OUTPUT_LATENCY, 60 ms: 2.6 blocks) and the block being handed over.
+PORTAUDIO_RING_BYTES = (math.ceil(OUTPUT_LATENCY * SAMPLE_RATE / BLOCK_FRAMES) + 1) * BLOCK_BYTES
 
 
 def test_stop_silences_speech_within_two_blocks_and_speak_plays_again(
