@@ -124,7 +124,9 @@ def all_lines_script(folder: Path) -> Path:
     return folder
 
 
-def run_room(room: Room, trials: int, root: Path, cache: Path) -> dict[str, Any]:
+def run_room(
+    room: Room, trials: int, root: Path, cache: Path, keep: Path | None = None
+) -> dict[str, Any]:
     rig = PulseRig(root, room).start()
     air = SpeakerRecorder(rig, "air.monitor", keep_seconds=6.0)
     air.start()
@@ -142,7 +144,12 @@ def run_room(room: Room, trials: int, root: Path, cache: Path) -> dict[str, Any]
             voice, rate, pitch = PARTNERS[trial % len(PARTNERS)]
             level = LEVELS[(trial // len(PARTNERS)) % len(LEVELS)]
             companion.command("start", script=TRIAL_SCRIPT)
-            time.sleep(1.2 + 0.37 * (trial % 5))
+            # Not over its first line: it tells the couple they may say "pause", and a
+            # word the companion is saying never commands it.
+            companion.wait_until(lambda: companion.state()["status"] == "running", 20)
+            opening = companion.state()["caption"]
+            companion.wait_until(lambda: companion.state()["caption"] != opening, 30)
+            time.sleep(0.5 + 0.37 * (trial % 5))
             companion.wait_until(lambda: rig.speaker.playing(within=0.05), timeout=20)
             clip = speak("pause", voice, rate, pitch) * level
             rig.say(clip, 1.0)
@@ -178,11 +185,14 @@ def run_room(room: Room, trials: int, root: Path, cache: Path) -> dict[str, Any]
         result["start_to_sound"] = percentiles(to_sound)
         # Its own voice over every line the library says.
         before = companion.status()["listening"]
+        mark = time.monotonic()
         companion.command("start", script="every-line")
         companion.wait_until(lambda: companion.state()["status"] == "ended", timeout=3600)
         after = companion.status()
         result["own_voice_commands"] = after["listening"]["heard"] - before["heard"]
         result["own_voice_holds"] = after["listening"]["held"] - before["held"]
+        result["own_voice_heard_as"] = [h["text"] for _, h in companion.received("heard", mark)]
+        result["every_line_minutes"] = round((time.monotonic() - mark) / 60, 1)
         hours = (time.monotonic() - began) / 3600
         result["minutes"] = round(hours * 60, 1)
         result["underruns_per_hour"] = round(after["voice"]["underruns"] / hours, 1)
@@ -191,6 +201,9 @@ def run_room(room: Room, trials: int, root: Path, cache: Path) -> dict[str, Any]
         companion.close()
         air.stop()
         rig.stop()
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            (keep / f"{room.name.replace(' ', '-')}.log").write_text(companion.log_path.read_text())
     return result
 
 
@@ -198,6 +211,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--rooms", default="kitchen,living")
+    parser.add_argument("--keep-logs", type=Path, help="keep each companion's log here")
     args = parser.parse_args()
     missing = rig_missing()
     if missing:
@@ -207,7 +221,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as temp:
         cache = Path(temp) / "cache"
         for name in args.rooms.split(","):
-            result = run_room(rooms[name], args.trials, Path(temp) / name, cache)
+            result = run_room(rooms[name], args.trials, Path(temp) / name, cache, args.keep_logs)
             for key, value in result.items():
                 print(f"{result['room']:12} {key:22} {value}", flush=True)
             print(json.dumps(result), flush=True)

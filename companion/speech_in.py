@@ -638,6 +638,10 @@ class Listener:
                 endpointer.update(rms, seconds, canceller.echo_rms, over_echo)
             if not endpointer.in_utterance:
                 # Quiet: nothing to decode (saves CPU while idle), only remember it.
+                if echo is not None and echo.canceller.echo_rms > 0.0:
+                    # Over the companion's voice, what came before speech is what is left
+                    # of its echo: decoded, it turns into words around the command.
+                    preroll.clear()
                 preroll.append(chunk)
                 own.take()
                 continue

@@ -76,6 +76,19 @@ def start_speaking(rig: PulseRig, companion: ServedCompanion, script: str) -> fl
     return time.monotonic()
 
 
+def into_the_exercise(rig: PulseRig, companion: ServedCompanion) -> None:
+    """Start naming sensations and return while its second line is being spoken.
+
+    Its first line tells the couple they can say "pause" at any moment, and a word the
+    companion is saying never commands it (its own echo could): so not over that line.
+    """
+    start_speaking(rig, companion, "naming-sensations")
+    opening = companion.state()["caption"]
+    companion.wait_until(lambda: companion.state()["caption"] != opening, timeout=30)
+    time.sleep(1.0)
+    companion.wait_until(lambda: rig.speaker.playing(within=0.05), timeout=20)
+
+
 def end_session(companion: ServedCompanion) -> None:
     companion.command("stop")
     companion.wait_until(lambda: companion.state()["status"] == "ended", timeout=10)
@@ -87,7 +100,7 @@ def test_a_whole_script_plays_with_the_microphone_open_and_its_voice_commands_no
     rig, companion = kitchen
     before = companion.status()["listening"]
     started = time.monotonic()
-    companion.command("start", script="grounding")
+    companion.command("start", script="breathing-4-7-8")  # the shortest in the library
     statuses = []
 
     def ended() -> bool:
@@ -104,7 +117,7 @@ def test_a_whole_script_plays_with_the_microphone_open_and_its_voice_commands_no
         for at, data in companion.received("state", since=started)
         if data["status"] == "running" and (data.get("phase") or {}).get("kind") == "say"
     ]
-    assert len(said) >= 5
+    assert len(said) >= 3
     for at, seconds in said:
         assert rig.speaker.loud_since(at) - rig.speaker.loud_since(at + seconds + 0.5) > 0.2
     # Its own voice, back through the room, never commanded it nor held it.
@@ -114,9 +127,15 @@ def test_a_whole_script_plays_with_the_microphone_open_and_its_voice_commands_no
     assert not companion.received("heard", since=started)
 
 
-@pytest.mark.parametrize("level", LEVELS)
-@pytest.mark.parametrize("partner", PARTNERS, ids=[p[0] for p in PARTNERS])
-@pytest.mark.parametrize("room_name", ["kitchen", "living_room"])
+# Three voices at two levels in one room, and the three again in a room unlike it.
+TRIALS = [("kitchen", partner, level) for partner in PARTNERS for level in LEVELS] + [
+    ("living_room", partner, 1.3) for partner in PARTNERS
+]
+
+
+@pytest.mark.parametrize(
+    ("room_name", "partner", "level"), TRIALS, ids=[f"{r}-{p[0]}-{v}" for r, p, v in TRIALS]
+)
 def test_a_partner_saying_pause_over_the_voice_pauses_it_and_resume_resumes(
     room_name: str,
     partner: tuple[str, int, int],
@@ -125,9 +144,7 @@ def test_a_partner_saying_pause_over_the_voice_pauses_it_and_resume_resumes(
 ) -> None:
     rig, companion = request.getfixturevalue(room_name)
     voice, rate, pitch = partner
-    start_speaking(rig, companion, "naming-sensations")
-    time.sleep(1.0)  # into the exercise, then over a line being spoken
-    companion.wait_until(lambda: rig.speaker.playing(within=0.05), timeout=20)
+    into_the_exercise(rig, companion)
     rig.say(speak("pause", voice, rate, pitch), level)
     companion.wait_until(lambda: companion.state()["status"] == "paused", timeout=5)
     paused_at = time.monotonic()
