@@ -209,8 +209,7 @@ class EchoCanceller:
         is playing: any sound is someone else's)."""
         self.solve_every = round(s.solve_every_seconds * rate)
         self._since_estimate = 0
-        self._echo_span = self.max_delay + self.taps + round(s.reverb_seconds * rate)
-        self._quiet = self._echo_span + 1
+        self._quiet = self._echo_span() + 1
         """Samples since the reference was last audible (its echo may still be arriving)."""
         self.echo_rms = 0.0
         """How loud the echo predicted in the last block was (0: none)."""
@@ -232,14 +231,7 @@ class EchoCanceller:
         self._mic = np.concatenate([self._mic, d])[-self._history :]
         loud = float(np.sqrt(np.mean(ref * ref))) >= self.settings.min_reference_rms
         self._quiet = 0 if loud else self._quiet + n
-        # The echo goes on arriving for the delay, the filter's length and the room's
-        # ringing after the companion falls quiet; until then no sound is surely another's.
-        self._echo_span = (
-            (self.max_delay if self.delay is None else self.delay)
-            + self.taps
-            + round(self.settings.reverb_seconds * self.rate)
-        )
-        echoing = self._quiet <= self._echo_span
+        echoing = self._quiet <= self._echo_span()
         if echoing:
             self._since_estimate += n
             if self._since_estimate >= self.every:
@@ -267,6 +259,12 @@ class EchoCanceller:
         self.double_talk = echoing and self._talked_lately()
         # Always through the band stage, so its short delay never jumps when playing starts.
         return self._bands.process(residual, echo, hold=self.double_talk).astype(np.float32)
+
+    def _echo_span(self) -> int:
+        """Samples the echo goes on arriving after the companion falls quiet: the delay,
+        the filter's length and the room's ringing; until then no sound is surely another's."""
+        delay = self.max_delay if self.delay is None else self.delay
+        return delay + self.taps + round(self.settings.reverb_seconds * self.rate)
 
     @property
     def leak(self) -> float:
