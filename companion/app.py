@@ -102,7 +102,9 @@ class Companion:
 
     def __init__(self, options: Options, *, clock: Clock | None = None) -> None:
         self.options = options
-        self.hub = Hub()
+        clock = clock or MonotonicClock()
+        # One clock for the engine and the pages: a state is aged on it until it is sent.
+        self.hub = Hub(clock=clock)
         loaded = load_library(options.scripts_dir)
         for problem in loaded.errors:
             log.warning("%s", problem)
@@ -128,9 +130,9 @@ class Companion:
         )
         self.runner = Runner(
             self.engine,
-            clock or MonotonicClock(),
+            clock,
             on_effects=self._on_effects,
-            on_state=lambda state: self.hub.publish("state", state),
+            on_state=lambda state, at: self.hub.publish("state", state, taken_at=at),
             prepare=self._prepare,
         )
         self._builtin = dict(loaded)

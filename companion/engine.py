@@ -683,6 +683,27 @@ class Engine:
         return "running"
 
 
+TIMED_PARTS: tuple[str, ...] = ("phase", "breath", "floor", "break")
+"""The parts of a snapshot whose `remaining` counts down while a session runs."""
+
+
+def aged_snapshot(state: Mapping[str, Any], seconds: float) -> dict[str, Any]:
+    """`state` as it reads `seconds` after `snapshot` took it: every `remaining` less that much.
+
+    Exact between snapshots, since the runner takes a new one at every deadline: nothing
+    but the countdowns changes in between. Paused states do not count down; none goes
+    below 0.
+    """
+    aged = dict(state)
+    if state.get("status") == "paused" or seconds <= 0:
+        return aged
+    for key in TIMED_PARTS:
+        part = state.get(key)
+        if isinstance(part, dict) and isinstance(part.get("remaining"), int | float):
+            aged[key] = {**part, "remaining": max(0.0, part["remaining"] - seconds)}
+    return aged
+
+
 def _step_kind(steps: tuple[Step, ...], index: int) -> str:
     kinds = {
         Say: "say",

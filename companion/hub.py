@@ -12,6 +12,9 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
+from companion.clock import Clock, MonotonicClock
+from companion.engine import aged_snapshot
+
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_TYPES: tuple[str, ...] = ("status", "state")
@@ -28,12 +31,23 @@ class Message:
     data: dict[str, object]
     text: str
     """The JSON text frame: `{"type": ..., "data": ...}`."""
+    taken_at: float | None = None
+    """For a `state`: when its countdowns were true, on the hub's clock; None: timeless."""
 
     @classmethod
-    def make(cls, type: str, data: dict[str, object]) -> Message:
+    def make(cls, type: str, data: dict[str, object], taken_at: float | None = None) -> Message:
         """Build a message and its wire form."""
-        text = json.dumps({"type": type, "data": data}, separators=(",", ":"))
-        return cls(type=type, data=data, text=text)
+        return cls(type=type, data=data, text=_wire(type, data), taken_at=taken_at)
+
+    def text_at(self, now: float) -> str:
+        """The frame to send at `now`: a state's countdowns as they are at that moment."""
+        if self.taken_at is None or now <= self.taken_at:
+            return self.text
+        return _wire(self.type, aged_snapshot(self.data, now - self.taken_at))
+
+
+def _wire(type: str, data: dict[str, object]) -> str:
+    return json.dumps({"type": type, "data": data}, separators=(",", ":"))
 
 
 class Subscription:
@@ -104,17 +118,27 @@ class Subscription:
 
 
 class Hub:
-    """Thread-safe fan-out: each subscriber gets every message in its own queue."""
+    """Thread-safe fan-out: each subscriber gets every message in its own queue.
 
-    def __init__(self, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+    Its clock is the session's: a `state` published with `taken_at` is aged to the
+    moment each page is sent it (`Message.text_at(hub.now())`)."""
+
+    def __init__(self, queue_size: int = DEFAULT_QUEUE_SIZE, clock: Clock | None = None) -> None:
         self._queue_size = queue_size
+        self._clock = clock or MonotonicClock()
         self._lock = threading.Lock()
         self._subscriptions: set[Subscription] = set()
         self._latest: dict[str, Message] = {}
 
-    def publish(self, type: str, data: dict[str, object]) -> None:
-        """Send a message to every subscriber; never blocks on a slow client."""
-        message = Message.make(type, data)
+    def now(self) -> float:
+        """The time on the hub's clock: what a message's `taken_at` is measured against."""
+        return self._clock.now()
+
+    def publish(self, type: str, data: dict[str, object], *, taken_at: float | None = None) -> None:
+        """Send a message to every subscriber; never blocks on a slow client.
+
+        `taken_at` (hub clock) marks a `state` whose countdowns age until it is sent."""
+        message = Message.make(type, data, taken_at)
         # Under the lock so every client sees publishes in one order; `put` never blocks.
         with self._lock:
             if type in SNAPSHOT_TYPES:
@@ -140,10 +164,14 @@ class Hub:
         subscription.close()
 
     def latest(self, type: str) -> dict[str, object] | None:
-        """The data of the newest `state` or `status` message, if any was published."""
+        """The data of the newest `state` or `status` message, if any, as of now."""
         with self._lock:
             message = self._latest.get(type)
-        return None if message is None else message.data
+        if message is None:
+            return None
+        if message.taken_at is None:
+            return message.data
+        return aged_snapshot(message.data, self.now() - message.taken_at)
 
     def close(self) -> None:
         """Close every subscription so WebSocket handlers finish (server shutdown)."""

@@ -347,23 +347,24 @@ def serve_socket(ws: Any, controller: Controller) -> None:
         if controller.hub.latest("state") is None:
             # Nothing published yet: the snapshot has no state, so ask the controller.
             ws.send(_frame("state", controller.state()))
-        _send_queued(ws, subscription)
+        _send_queued(ws, subscription, controller.hub)
         while not subscription.closed:
             raw = ws.receive(timeout=RECEIVE_TIMEOUT)
             if raw is not None:
                 reply = _handle_client_message(raw, controller)
                 if reply is not None:
                     ws.send(_frame("error", {"message": reply}))
-            _send_queued(ws, subscription)
+            _send_queued(ws, subscription, controller.hub)
     except ConnectionClosed:
         pass
     finally:
         controller.hub.unsubscribe(subscription)
 
 
-def _send_queued(ws: Any, subscription: Subscription) -> None:
+def _send_queued(ws: Any, subscription: Subscription, hub: Hub) -> None:
     for message in subscription.drain():
-        ws.send(message.text)
+        # Aged here, not when queued: every `remaining` is as of the moment it is sent.
+        ws.send(message.text_at(hub.now()))
 
 
 def _handle_client_message(raw: object, controller: Controller) -> str | None:

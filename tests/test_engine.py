@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from companion.effects import Command, CommandName, Cue, Effect, Milestone, Speak, StopSound
-from companion.engine import LINE_GAP_SECONDS, Engine, Tick, preview
+from companion.engine import LINE_GAP_SECONDS, Engine, Tick, aged_snapshot, preview
 from companion.script import Break, Breathe, Names, Ready, Say, Script, Silence, Turn
 
 
@@ -520,3 +520,28 @@ def test_a_turn_lasts_exactly_its_floor_time_plus_what_was_paused(
     floor = next(e for e in engine.timeline if e.kind == "floor")
     paraphrase = next(e for e in engine.timeline if e.kind == "paraphrase")
     assert paraphrase.at - floor.at == pytest.approx(90 + paused_total)
+
+
+# -- a snapshot read later ----------------------------------------------------
+
+
+def test_a_snapshot_read_later_counts_down_exactly_as_the_engine_would() -> None:
+    r = run()
+    r.at(0, cmd("start", script="turns"))
+    r.at(1, cmd("ready"))
+    taken = r.state(10)
+    for later in (0.05, 7.3, 40.0):
+        assert aged_snapshot(taken, later) == r.state(10 + later)
+
+
+def test_a_paused_or_waiting_snapshot_does_not_count_down_and_none_goes_below_zero() -> None:
+    r = run()
+    r.at(0, cmd("start", script="turns"))
+    waiting = r.state(5)
+    assert aged_snapshot(waiting, 60) == waiting
+    r.at(6, cmd("ready"))
+    r.at(20, cmd("pause"))
+    paused = r.state(20)
+    assert aged_snapshot(paused, 600) == paused
+    r.at(21, cmd("resume"))
+    assert aged_snapshot(r.state(21), 10_000)["floor"]["remaining"] == 0.0
