@@ -17,10 +17,20 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from companion.clock import Clock, MonotonicClock
 from companion.commands_vocab import SIGNAL_OFF_NOTE
-from companion.effects import Command, CommandName, Cue, Effect, Milestone, Speak, StopSound
-from companion.engine import Engine, estimate_speech_seconds, preview
+from companion.effects import (
+    Command,
+    CommandName,
+    Cue,
+    Effect,
+    Milestone,
+    Notice,
+    Speak,
+    StopSound,
+)
+from companion.engine import BREAK_COMMANDS, Engine, estimate_speech_seconds, preview
+from companion.errors import ScriptError
 from companion.hub import Hub
-from companion.loader import default_library_dir, load_library
+from companion.loader import Library, default_library_dir, load_library, load_script
 from companion.runner import Runner
 from companion.script import Names, Script
 
@@ -75,6 +85,29 @@ class Options:
     journal: bool = True
 
 
+def find_break_script(library: Library) -> tuple[Script | None, str]:
+    """The script every time-out runs: the library's own, else the built-in one.
+
+    The sentence says why the built-in one stands in, or why no time-out can run; "" when
+    the library has its own."""
+    if BREAK_SCRIPT_ID in library:
+        return library[BREAK_SCRIPT_ID], ""
+    name = f"{BREAK_SCRIPT_ID}.toml"
+    own = library.directory / name if library.directory is not None else None
+    why = (
+        f"{own} has problems, so time-outs use the built-in break."
+        if own is not None and own.exists()
+        else ""
+    )
+    builtin = default_library_dir() / name
+    try:
+        script = load_script(builtin)
+    except (ScriptError, OSError) as error:
+        problem = error.problems[0] if isinstance(error, ScriptError) else str(error)
+        return None, f"Time-out is off: no break script could be loaded ({problem})."
+    return script, why
+
+
 def script_info(script: Script, names: Names | None = None) -> dict[str, Any]:
     """What the page's picker shows of a script, with its length from the engine itself."""
     timeline = preview(script, names)
@@ -109,6 +142,12 @@ class Companion:
         for problem in loaded.errors:
             log.warning("%s", problem)
         self.library: dict[str, Script] = dict(loaded)
+        # A time-out must work with any library: the built-in break stands in when needed.
+        break_script, self._break_note = find_break_script(loaded)
+        if break_script is not None:
+            self.library[BREAK_SCRIPT_ID] = break_script
+        if self._break_note:
+            log.warning("%s", self._break_note)
         self._names = options.names
         self._voice_status: dict[str, Any] = {"on": False, "reason": "The voice is starting."}
         self._listen_status: dict[str, Any] = {
@@ -135,7 +174,7 @@ class Companion:
             on_state=lambda state, at: self.hub.publish("state", state, taken_at=at),
             prepare=self._prepare,
         )
-        self._builtin = dict(loaded)
+        self._builtin = dict(self.library)
         self._scripts = [script_info(s, options.names) for s in self.library.values()]
 
     # -- lifecycle ---------------------------------------------------------
@@ -211,6 +250,7 @@ class Companion:
             "voice": dict(self._voice_status),
             "listening": dict(self._listen_status),
             "signal": signal,
+            "timeout": {"on": BREAK_SCRIPT_ID in self.library, "reason": self._break_note},
         }
 
     def state(self) -> dict[str, object]:
@@ -348,6 +388,8 @@ class Companion:
         for effect in effects:
             if isinstance(effect, Speak | Cue | StopSound) and self.speech is not None:
                 self.speech.handle(effect)
+            elif isinstance(effect, Notice):
+                self.hub.publish("notice", {"message": effect.text})
             elif isinstance(effect, Milestone) and self._journal is not None:
                 try:
                     self._journal.record(effect)
@@ -359,6 +401,9 @@ class Companion:
         if heard.command is not None:
             self.submit(Command(heard.command, source="voice"))
         action = ACTIONS.get(heard.command, "") if heard.command is not None else ""
+        refused = heard.command is not None and heard.command not in BREAK_COMMANDS
+        if refused and self.state().get("on_break"):
+            action = "not during a break"
         self.hub.publish(
             "heard", {"text": heard.text, "command": str(heard.command or ""), "action": action}
         )

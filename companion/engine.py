@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from companion.effects import (
@@ -22,6 +22,7 @@ from companion.effects import (
     CueName,
     Effect,
     Milestone,
+    Notice,
     Speak,
     StopSound,
 )
@@ -69,6 +70,25 @@ BREATH_WORDS: dict[str, str] = {
     "hold": "hold",
     "exhale": "out",
 }
+BREAK_LIMIT_MINUTES = 24 * 60 - 1
+"""A break lasts less than a day, however often the couple asks for more time."""
+BREAK_COMMANDS = frozenset(
+    {
+        CommandName.PAUSE,
+        CommandName.RESUME,
+        CommandName.MORE_TIME,
+        CommandName.RETURN,
+        CommandName.STOP,
+        CommandName.TIMEOUT,
+    }
+)
+"""All that acts during a break: nothing else can skip it by accident (a time-out does nothing)."""
+ON_BREAK_NOTICE = "During a break only Pause, More time, Come back early and Stop work."
+EARLY_RETURN_NOTICE = (
+    "The break is not over yet: to come back early, press Come back early and confirm."
+)
+LIMIT_NOTICE = "A break lasts less than a day: this one cannot be any longer."
+NO_BREAK_NOTICE = "A time-out cannot run: there is no break script (time-out.toml)."
 COUNTDOWN_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 
@@ -152,6 +172,11 @@ class _Frame:
     index: int = 0
     phases: Iterator[Phase] = field(default_factory=lambda: iter(()))
     break_minutes: float = 0.0
+    """The break length agreed when the time-out was called (0: the script's own)."""
+    extra_minutes: float = 0.0
+    """More time asked for before the break itself began."""
+    granted_minutes: float | None = None
+    """The break's whole length so far, more time included; None until it begins."""
 
 
 class Engine:
@@ -210,6 +235,26 @@ class Engine:
             return None
         return max(0.0, self._phase.seconds - self.elapsed(now))
 
+    @property
+    def on_break(self) -> bool:
+        """True in a break step, and in a time-out from its first line until the break is
+        answered; steps a break script has after its break (breaths to come back with) run
+        as usual."""
+        return bool(self._frames) and self._break_at(self._top) is not None
+
+    def _break_at(self, frame: _Frame) -> tuple[int, Break] | None:
+        """The break step the frame is in or, in a time-out's opening lines, heading for."""
+        steps = frame.script.steps
+        current = steps[frame.index] if 0 <= frame.index < len(steps) else None
+        if isinstance(current, Break):
+            return frame.index, current
+        if frame.script.id == self.break_script_id:
+            for index in range(frame.index + 1, len(steps)):
+                step = steps[index]
+                if isinstance(step, Break):
+                    return index, step
+        return None
+
     def next_deadline(self) -> float | None:
         """When `Tick` is next due, or None while paused, waiting or idle."""
         phase = self._phase
@@ -227,6 +272,8 @@ class Engine:
         if isinstance(event, Tick):
             return self._tick(now)
         effects = self._tick(now)  # catch up first, so a command acts on the present phase
+        if self.on_break and event.name not in BREAK_COMMANDS:
+            return [*effects, Notice(ON_BREAK_NOTICE)]
         handler = getattr(self, f"_on_{event.name.value}")
         result: list[Effect] = handler(event, now)
         return effects + result
@@ -317,7 +364,9 @@ class Engine:
 
     def _on_timeout(self, command: Command, now: float) -> list[Effect]:
         break_script = self.library.get(self.break_script_id)
-        if break_script is None or self._in_timeout:
+        if break_script is None:
+            return [Notice(NO_BREAK_NOTICE)]
+        if self._in_timeout:
             return []
         effects: list[Effect] = [StopSound()]
         self._paused_at = None
@@ -356,25 +405,59 @@ class Engine:
 
     def _on_more_time(self, command: Command, now: float) -> list[Effect]:
         phase = self._phase
-        if phase is None or phase.kind != "choice":
+        frame = self._top if self._frames else None
+        found = self._break_at(frame) if frame is not None else None
+        if phase is None or frame is None or found is None:
             return []
-        minutes = command.minutes if command.minutes > 0 else phase.more_minutes
-        more = Phase(
-            "break", minutes * 60.0, caption=self._caption, more_minutes=phase.more_minutes
-        )
-        callback = self._say_phase(self._caption) if self._caption else None
-        choice = phase
-        self._top.phases = iter([p for p in (callback, choice) if p is not None])
-        return self._begin_phase(more, now)
+        step = found[1]
+        asked = command.minutes if command.minutes > 0 else step.more_minutes
+        added = min(asked, BREAK_LIMIT_MINUTES - self._break_minutes(frame))
+        if added <= 0:
+            return [Notice(LIMIT_NOTICE)]
+        effects: list[Effect] = [Notice(LIMIT_NOTICE)] if added < asked else []
+        if frame.granted_minutes is None:
+            # Still in the opening lines: the break, when it begins, is that much longer.
+            frame.extra_minutes += added
+            return effects
+        frame.granted_minutes += added
+        if phase.kind == "break" and phase.seconds is not None:
+            self._phase = replace(phase, seconds=phase.seconds + added * 60.0)
+            return effects
+        # The call back or the choice: a new stretch of break, then both again.
+        if phase.kind == "say":
+            effects.append(StopSound())
+        more = Phase("break", added * 60.0, caption=self._caption, more_minutes=step.more_minutes)
+        callback = self._say_phase(step.callback) if step.callback else None
+        choice = Phase("choice", None, caption=self._caption, more_minutes=step.more_minutes)
+        frame.phases = iter([p for p in (callback, choice) if p is not None])
+        return effects + self._begin_phase(more, now)
 
     def _on_return(self, command: Command, now: float) -> list[Effect]:
         phase = self._phase
-        if phase is None or phase.kind != "choice":
+        found = self._break_at(self._top) if self._frames else None
+        if phase is None or found is None:
             return []
+        effects: list[Effect] = []
+        if phase.kind != "choice":
+            # Before the break is over only a confirmed "come back early" ends it.
+            if not command.early:
+                return [Notice(EARLY_RETURN_NOTICE)]
+            effects.append(StopSound())
+        self._paused_at = None
         if len(self._frames) > 1:
             return self._leave_timeout(now)
-        self._top.index += 1
-        return self._enter_step(now)
+        self._top.index = found[0] + 1
+        return effects + self._enter_step(now)
+
+    def _break_minutes(self, frame: _Frame) -> float:
+        """The whole length of the frame's break so far, or as it will begin."""
+        if frame.granted_minutes is not None:
+            return frame.granted_minutes
+        found = self._break_at(frame)
+        base = found[1].minutes if found is not None else 0.0
+        if frame.break_minutes:
+            base = max(base, frame.break_minutes)
+        return min(BREAK_LIMIT_MINUTES, base + frame.extra_minutes)
 
     # -- progression -------------------------------------------------------
 
@@ -498,7 +581,7 @@ class Engine:
         elif isinstance(step, Turn):
             yield from self._turn(step)
         elif isinstance(step, Break):
-            yield from self._break(step, frame.break_minutes)
+            yield from self._break(step, frame)
 
     def _breathe(self, step: Breathe) -> Iterator[Phase]:
         spoken = step.cues == "spoken"
@@ -559,8 +642,10 @@ class Engine:
                 )
                 speaker = listener
 
-    def _break(self, step: Break, minutes_override: float) -> Iterator[Phase]:
-        minutes = max(step.minutes, minutes_override) if minutes_override else step.minutes
+    def _break(self, step: Break, frame: _Frame) -> Iterator[Phase]:
+        frame.granted_minutes = None  # each break step starts from its own length
+        minutes = self._break_minutes(frame)
+        frame.granted_minutes, frame.extra_minutes = minutes, 0.0
         marks: list[tuple[float, Effect]] = []
         offset = 0.0
         for prompt in step.soothing:
@@ -592,6 +677,7 @@ class Engine:
             "ended": self._ended,
             "stopped_at": self._stopped_state(),
             "pace": round(self.pace, 3),
+            "on_break": self.on_break,
         }
         if not self._frames or phase is None:
             return state
@@ -643,11 +729,13 @@ class Engine:
                     and remaining <= floor.warning_seconds
                 ),
             }
+        at_limit = self.on_break and self._break_minutes(frame) >= BREAK_LIMIT_MINUTES
         if phase.kind == "break":
             state["break"] = {
                 "seconds": phase.seconds,
                 "remaining": remaining,
                 "more_minutes": phase.more_minutes,
+                "at_limit": at_limit,
             }
         if phase.kind == "ready":
             state["waiting"] = {
@@ -661,6 +749,7 @@ class Engine:
                 "for": "return",
                 "prompt": phase.caption,
                 "more_minutes": phase.more_minutes,
+                "at_limit": at_limit,
             }
         if len(self._frames) > 1:
             interrupted = self._frames[0]

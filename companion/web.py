@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from companion.commands_vocab import SignalPhraseError, clean_signal_phrase
 from companion.effects import Command, CommandName
+from companion.engine import BREAK_LIMIT_MINUTES
 from companion.hub import Hub, Subscription
 from companion.script import Names
 
@@ -31,7 +32,7 @@ MAX_MESSAGE_BYTES = 4096
 MAX_FRAME_BYTES = 65536
 """Larger frames close the connection: nobody legitimate sends them."""
 MAX_NAME_CHARS = 40
-MAX_BREAK_MINUTES = 24 * 60 - 1
+MAX_BREAK_MINUTES = BREAK_LIMIT_MINUTES
 """A break lasts less than a day (DOMAIN.md)."""
 MAX_STEP = 999
 """Scripts are a few dozen steps at most; a larger number is not a step."""
@@ -109,7 +110,7 @@ def parse_command(data: object, script_ids: set[str] | None = None) -> Command:
     """Turn a `command` message's data into a Command, or raise MessageError saying why not."""
     if not isinstance(data, dict):
         raise MessageError("A command needs a JSON object as its data.")
-    allowed = {"name", "script", "partner", "minutes", "source", "step"}
+    allowed = {"name", "script", "partner", "minutes", "source", "step", "early"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise MessageError(f"A command has no field called {unknown[0]!r}.")
@@ -140,6 +141,9 @@ def parse_command(data: object, script_ids: set[str] | None = None) -> Command:
     step = data.get("step", 0)
     if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= MAX_STEP:
         raise MessageError("The step must be a whole number, counting from 0.")
+    early = data.get("early", False)
+    if not isinstance(early, bool):
+        raise MessageError("'early' must be true or false.")
     return Command(
         name=command_name,
         source=cast(Literal["page", "key"], source),
@@ -147,6 +151,7 @@ def parse_command(data: object, script_ids: set[str] | None = None) -> Command:
         partner=cast(Literal["a", "b", ""], partner),
         minutes=float(minutes),
         step=step,
+        early=early,
     )
 
 

@@ -194,9 +194,11 @@ def on_runner(companion: Companion, question: Callable[[Engine], object]) -> obj
     return answers[0]
 
 
-def into_the_break(companion: Companion, clock: FakeClock) -> float:
-    """Call a time-out and let its opening lines pass; return when the break ends (clock time)."""
-    companion.submit(Command(CommandName.TIMEOUT, minutes=20))
+def into_the_break(companion: Companion, clock: FakeClock, minutes: float | None = 20) -> float:
+    """Call a time-out (`minutes=None`: one was called already) and let its opening lines
+    pass on the fake clock; return when the break ends (clock time)."""
+    if minutes is not None:
+        companion.submit(Command(CommandName.TIMEOUT, minutes=minutes))
     for _ in range(20):
         if on_runner(companion, lambda engine: engine.snapshot(clock.now())["break"]):
             break

@@ -19,6 +19,9 @@ const RECONNECT_DELAYS = [500, 1000, 2000, 4000, 8000];
 const SIGNAL_HINT = "A word you both agree on, in a calm moment, to call a time-out.";
 const SIGNAL_MAX_CHARS = 40; // the server checks the same (companion/commands_vocab.py)
 const SIGNAL_MAX_WORDS = 4;
+// The server refuses the same during a break and says so (companion/engine.py).
+const ON_BREAK_TEXT = "During a break only Pause, More time, Come back early and Stop work.";
+const NOT_ON_BREAK = new Set(["n", "b", "r", "-", "_", "+", "="]);
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
 
 const page = {
@@ -35,6 +38,7 @@ const page = {
   orbScale: MIN_SCALE,
   namesTyped: false,
   signal: null, // the break word and its check, as the server last said
+  timeout: { on: true, reason: "" }, // whether a time-out can run, as the server last said
   signalTyped: false,
   signalProblem: "", // what is wrong with the word as typed, until it is changed
   heardTimer: 0,
@@ -130,6 +134,7 @@ function onMessage(message) {
       showHeard(data);
       break;
     case "error":
+    case "notice":
       showToast(data.message);
       break;
     default:
@@ -217,10 +222,16 @@ function renderStatus(status) {
   const engine = listening.engine && listening.engine !== "off" ? ` (${listening.engine})` : "";
   setPill($("listening"), listening.on, `Listening${engine}`, "Not listening", listening.reason);
   // The reasons in full, one line under the bar: what is off and what to do about it.
-  const reasons = [voice.on ? "" : voice.reason, listening.on ? "" : listening.reason].filter(Boolean);
+  if (status.timeout) page.timeout = status.timeout;
+  const reasons = [
+    voice.on ? "" : voice.reason,
+    listening.on ? "" : listening.reason,
+    page.timeout.reason,
+  ].filter(Boolean);
   $("status-detail").textContent = reasons.join(" ");
   $("status-detail").hidden = reasons.length === 0;
   renderSignal(status.signal);
+  renderControls();
 }
 
 // The break word field and, under it, whether the speech model can recognise the word.
@@ -356,12 +367,24 @@ function renderFloor(floor) {
   $("view-floor").classList.toggle("warning", Boolean(floor.warning));
 }
 
+function moreMinutes(state) {
+  const waiting = state && state.waiting;
+  return (waiting && waiting.more_minutes) || (state && state.break && state.break.more_minutes) || 20;
+}
+
+// Whether the break is as long as it may be (less than a day): "more time" does nothing.
+function atLimit(state) {
+  const waiting = state && state.waiting;
+  return Boolean((state && state.break && state.break.at_limit) || (waiting && waiting.at_limit));
+}
+
 function renderBreak(state) {
   const waiting = state.waiting;
   const asking = Boolean(waiting && waiting.for === "return");
   $("return-choice").hidden = !asking;
-  const more = (waiting && waiting.more_minutes) || (state.break && state.break.more_minutes) || 20;
-  $("more-time").textContent = `We need more time (+${Math.round(more)} min)`;
+  $("more-time").textContent = `We need more time (+${Math.round(moreMinutes(state))} min)`;
+  $("more-time").disabled = atLimit(state);
+  $("break-limit").hidden = !atLimit(state);
   $("break-hint").textContent = asking
     ? waiting.prompt || "The break is over. Come back, or agree on more time."
     : "Go to separate places. Breathe slowly. Let the argument rest.";
@@ -431,9 +454,22 @@ function renderControls() {
   pause.disabled = !online || !active;
   for (const id of ["back", "repeat", "next", "stop"]) $(id).disabled = !online || !active;
   for (const id of ["slower", "faster"]) $(id).disabled = !online || !active;
-  const onBreak = Boolean(state && (state.timeout || state.break));
-  $("timeout").disabled = !online || onBreak;
-  $("timeout-minutes").disabled = !online || onBreak;
+  // During a break the bar holds only what acts then: Pause, more time, come back, Stop.
+  const onBreak = Boolean(state && state.on_break);
+  const choosing = Boolean(state && state.waiting && state.waiting.for === "return");
+  for (const id of ["back", "repeat", "next", "slower", "faster"]) $(id).hidden = onBreak;
+  document.querySelector(".timeout-group").hidden = onBreak;
+  for (const gap of document.querySelectorAll(".control-gap")) gap.hidden = onBreak;
+  $("bar-more").hidden = !onBreak || choosing;
+  $("bar-more").disabled = !online || atLimit(state);
+  $("bar-more-text").textContent = `More time (+${Math.round(moreMinutes(state))} min)`;
+  $("bar-return").hidden = !onBreak || choosing;
+  $("bar-return").disabled = !online;
+  if (!onBreak || choosing) $("early-confirm").hidden = true;
+  const canBreak = page.timeout.on !== false;
+  $("timeout").disabled = !online || onBreak || !canBreak;
+  $("timeout").title = canBreak ? "" : page.timeout.reason || "";
+  $("timeout-minutes").disabled = !online || onBreak || !canBreak;
   $("start").disabled = !online || !page.chosen || active;
   for (const button of document.querySelectorAll("[data-start-script]")) {
     button.disabled = !online || active || !knownScript(button.dataset.startScript);
@@ -878,6 +914,17 @@ function togglePause(source = "page") {
   command(page.state.status === "paused" ? "resume" : "pause", {}, source);
 }
 
+// "Come back early" asks first, with "keep the break" focused: a slip never ends a break.
+function askEarly() {
+  $("early-confirm").hidden = false;
+  $("early-no").focus();
+}
+
+function answerEarly(comeBack) {
+  $("early-confirm").hidden = true;
+  if (comeBack) command("return", { early: true });
+}
+
 function timeout(source = "page") {
   command("timeout", { minutes: Number($("timeout-minutes").value) || 20 }, source);
 }
@@ -899,7 +946,7 @@ function readyByKey() {
 
 const KEYS = {
   " ": () => togglePause("key"),
-  t: () => !$("timeout").disabled && timeout("key"),
+  t: () => (page.timeout.on === false ? showToast(page.timeout.reason) : !$("timeout").disabled && timeout("key")),
   n: () => command("next", {}, "key"),
   b: () => command("back", {}, "key"),
   r: () => command("repeat", {}, "key"),
@@ -945,6 +992,10 @@ function onKey(event) {
   if (!action) return;
   event.preventDefault();
   if (key !== "Enter" && key !== "t" && !(page.state && ACTIVE.has(page.state.status))) return;
+  if (page.state && page.state.on_break && NOT_ON_BREAK.has(key)) {
+    showToast(ON_BREAK_TEXT);
+    return;
+  }
   action();
 }
 
@@ -975,6 +1026,10 @@ function init() {
   bind("return", () => command("return"));
   bind("more-time", () => command("more_time"));
   bind("end-break", () => command("stop"));
+  bind("bar-more", () => command("more_time"));
+  bind("bar-return", askEarly);
+  bind("early-yes", () => answerEarly(true));
+  bind("early-no", () => answerEarly(false));
   bind("ready-a", () => ready("a"));
   bind("ready-b", () => ready("b"));
   bind("help-open", () => toggleDialog($("help")));
