@@ -168,9 +168,16 @@ def create_homework_blueprint(
 
 
 def _json(data: bytes) -> object:
+    """The JSON in a request body; None when it is not JSON, CompanionError (400) when it
+    nests deeper than anything the page sends."""
     import json
 
+    from companion.nesting import MAX_NESTING, json_too_deep
+
+    text = data.decode("utf-8", "replace")
+    if json_too_deep(text):
+        raise CompanionError(f"That request nests more than {MAX_NESTING} levels deep.")
     try:
-        return json.loads(data)
+        return json.loads(text)
     except ValueError:
         return None

@@ -22,6 +22,7 @@ from companion.commands_vocab import SignalPhraseError, clean_signal_phrase
 from companion.effects import Command, CommandName
 from companion.engine import BREAK_LIMIT_MINUTES
 from companion.hub import Hub, Subscription
+from companion.nesting import MAX_NESTING, json_too_deep
 from companion.script import Names
 
 logger = logging.getLogger(__name__)
@@ -190,6 +191,8 @@ def parse_message(raw: object, script_ids: set[str] | None = None) -> Command | 
         raise MessageError("Messages must be JSON text, not binary.")
     if len(raw.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
         raise MessageError(f"Messages must be at most {MAX_MESSAGE_BYTES} bytes.")
+    if json_too_deep(raw):
+        raise MessageError(f"Messages must not nest more than {MAX_NESTING} levels deep.")
     try:
         message = json.loads(raw)
     except ValueError:
@@ -268,12 +271,6 @@ def create_blueprint(controller: Controller, web_dir: Path, sock: Sock | None = 
         )
         return _json_error(reason, 403)
 
-    @bp.after_request
-    def add_security_headers(response: Response) -> Response:
-        for name, value in SECURITY_HEADERS:
-            response.headers.setdefault(name, value)
-        return response
-
     @bp.get("/")
     def index() -> Response:
         response = send_from_directory(web_dir, "index.html", max_age=0)
@@ -303,7 +300,14 @@ def create_blueprint(controller: Controller, web_dir: Path, sock: Sock | None = 
     def api_command() -> tuple[Response, int]:
         if request.content_length is not None and request.content_length > MAX_MESSAGE_BYTES:
             return _json_error(f"Commands must be at most {MAX_MESSAGE_BYTES} bytes.", 400), 400
-        data = request.get_json(silent=True)
+        text = request.get_data(cache=False).decode("utf-8", "replace")
+        if json_too_deep(text):
+            message = f"Commands must not nest more than {MAX_NESTING} levels deep."
+            return _json_error(message, 400), 400
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
         try:
             command = parse_command(data, _script_ids(controller))
         except MessageError as error:
@@ -416,6 +420,13 @@ def create_app(
         app.config.update(test_config)
     sock = Sock(app)
     app.register_blueprint(create_blueprint(controller, web_dir or DEFAULT_WEB_DIR, sock))
+
+    @app.after_request
+    def add_security_headers(response: Response) -> Response:
+        # On the app, not a blueprint: every route's answers and every error carry them.
+        for name, value in SECURITY_HEADERS:
+            response.headers.setdefault(name, value)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

@@ -290,5 +290,5 @@ def test_coming_back_early_is_said_explicitly_and_only_as_true_or_false() -> Non
     assert parse_message(json.dumps({"type": "command", "data": {"name": "return"}})) == Command(
         CommandName.RETURN
     )
-    with pytest.raises(MessageError, match="'early' must be true or false."):
+    with pytest.raises(MessageError, match=r"'early' must be true or false\."):
         parse_message(json.dumps({"type": "command", "data": {"name": "return", "early": 1}}))
