@@ -10,6 +10,7 @@ import json
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from companion.clock import Clock, MonotonicClock
@@ -53,10 +54,14 @@ def _wire(type: str, data: dict[str, object]) -> str:
 class Subscription:
     """One client's bounded inbox: state and status coalesce, other messages drop oldest first."""
 
-    def __init__(self, maxsize: int = DEFAULT_QUEUE_SIZE) -> None:
+    def __init__(
+        self, maxsize: int = DEFAULT_QUEUE_SIZE, wake: Callable[[], None] | None = None
+    ) -> None:
         if maxsize < len(SNAPSHOT_TYPES) + 1:
             raise ValueError("a subscription needs room for a snapshot and one message")
         self._maxsize = maxsize
+        self._wake = wake
+        """Called (never blocking) whenever a message arrives or the subscription closes."""
         self._queue: deque[Message] = deque()
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
@@ -78,6 +83,8 @@ class Subscription:
                 self._drop_oldest_other()
             self._queue.append(message)
             self._ready.notify()
+        if self._wake is not None:
+            self._wake()
 
     def _drop_oldest_other(self) -> None:
         for queued in self._queue:
@@ -105,6 +112,8 @@ class Subscription:
         with self._ready:
             self._closed = True
             self._ready.notify_all()
+        if self._wake is not None:
+            self._wake()
 
     @property
     def closed(self) -> bool:
@@ -146,9 +155,12 @@ class Hub:
             for subscription in self._subscriptions:
                 subscription.put(message)
 
-    def subscribe(self) -> Subscription:
-        """A new client inbox, starting with the latest status and state (the snapshot)."""
-        subscription = Subscription(self._queue_size)
+    def subscribe(self, wake: Callable[[], None] | None = None) -> Subscription:
+        """A new client inbox, starting with the latest status and state (the snapshot).
+
+        `wake` is called whenever a message arrives, so a handler waiting on something
+        else as well (its socket) sends at once instead of polling."""
+        subscription = Subscription(self._queue_size, wake)
         with self._lock:
             # Under the lock so no publish slips between the snapshot and the registration.
             for type in SNAPSHOT_TYPES:

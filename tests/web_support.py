@@ -15,7 +15,6 @@ from typing import Literal
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from waiting import wait_for
-from werkzeug.serving import make_server
 
 from companion.app import Companion, Options
 from companion.clock import Clock, FakeClock
@@ -23,6 +22,7 @@ from companion.effects import Command, CommandName
 from companion.engine import Engine
 from companion.hub import Hub
 from companion.script import Names
+from companion.server import ServerLimits, make_companion_server
 
 SCRIPTS: list[dict[str, object]] = [
     {
@@ -105,9 +105,10 @@ class FakeController:
 
 
 @contextmanager
-def serve(app: Flask, hub: Hub) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 on a free port in a thread; yield `host:port`."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def serve(app: Flask, hub: Hub, limits: ServerLimits | None = None) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 on a free port in a thread, as `companion serve` does;
+    yield `host:port`."""
+    server = make_companion_server("127.0.0.1", 0, app, limits)
     thread = threading.Thread(
         target=server.serve_forever, args=(0.05,), name="test-server", daemon=True
     )

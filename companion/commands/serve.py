@@ -71,9 +71,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from werkzeug.serving import make_server
-
     from companion.app import Companion, Options, build_web_app
+    from companion.server import make_companion_server
 
     options_kwargs: dict[str, Any] = {
         "names": Names.parse(args.names),
@@ -97,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         allowed = {f"127.0.0.1:{port}", f"localhost:{port}", f"{args.host}:{port}"}
         app = build_web_app(companion, allowed)
         try:
-            server = make_server(args.host, port, app, threaded=True)
+            server = make_companion_server(args.host, port, app)
             break
         except OSError as error:
             if error.errno != errno.EADDRINUSE:
