@@ -299,7 +299,9 @@ function renderState() {
   body.classList.toggle("active", ACTIVE.has(state.status));
 
   const script = state.script;
-  $("script-title").textContent = script ? script.title : state.status === "ended" ? "Finished" : "Welcome";
+  // An ended screen says one thing: its heading is how it ended.
+  const ended = state.ended === "completed" ? "Well done" : "Stopped";
+  $("script-title").textContent = script ? script.title : state.status === "ended" ? ended : "Welcome";
   const step = state.step;
   $("step-label").textContent = step ? `Step ${step.index + 1} of ${step.count}` : "";
   $("step-bar").style.width = step ? `${((step.index + 1) / step.count) * 100}%` : "0";
@@ -320,6 +322,7 @@ function renderState() {
   if (view === "ended") renderEnded(state);
   noticeEnding(state);
   noticeStart(state);
+  if (state.on_break) hideCalm("before"); // a break is no moment to rate how calm you began
   if (view === "breath") renderBreathText(state.breath);
   renderControls();
   tick();
@@ -410,17 +413,18 @@ function renderEnded(state) {
   // A stop past the first step can be undone: a misheard "stop" costs nobody their place.
   const at = completed ? null : state.stopped_at || null;
   page.stoppedAt = at;
-  $("ended-title").textContent = completed ? "Well done. That exercise is complete." : "Stopped.";
+  $("ended-title").textContent = completed ? "That exercise is complete." : "That is all right.";
   $("ended-text").textContent = completed
     ? "Notice how you feel now. You can start another exercise whenever you like."
     : at
-      ? "That is all right. You can go on from where you stopped, or start again whenever you are both ready."
-      : "That is all right. You can start again whenever you are both ready.";
+      ? "You can go on from where you stopped, or start again whenever you are both ready."
+      : "You can start again whenever you are both ready.";
   const goOn = $("go-on");
   goOn.hidden = !at;
   if (at) {
     goOn.textContent = `Go on from step ${at.index + 1} of ${at.count}`;
-    goOn.setAttribute("aria-label", `Go on with ${at.title} from step ${at.index + 1} of ${at.count}`);
+    // The name starts with the visible text, as voice control expects, then says which.
+    goOn.setAttribute("aria-label", `${goOn.textContent} (${at.title})`);
   }
 }
 
@@ -449,8 +453,8 @@ function renderControls() {
   const online = page.connected;
   const paused = status === "paused";
   const pause = $("pause");
+  // The accessible name is the visible text ("Pause Space"), as voice control expects.
   $("pause-text").textContent = paused ? "Resume" : "Pause";
-  pause.setAttribute("aria-label", paused ? "Resume" : "Pause");
   pause.disabled = !online || !active;
   for (const id of ["back", "repeat", "next", "stop"]) $(id).disabled = !online || !active;
   for (const id of ["slower", "faster"]) $(id).disabled = !online || !active;
