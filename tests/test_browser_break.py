@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from web_support import ARTIFACTS, WAIT_MS, into_the_break, serve
 
 from companion.app import Companion, Options, build_web_app
@@ -32,9 +32,11 @@ class Served:
     host: str
     browser: Browser
     errors: list[str]
+    contexts: list[BrowserContext] = field(default_factory=list)
 
     def open(self, width: int = 1280, height: int = 800) -> Page:
         context = self.browser.new_context(viewport={"width": width, "height": height})
+        self.contexts.append(context)  # closed with the fixture: an open page keeps animating
         page = context.new_page()
         page.on("pageerror", lambda error: self.errors.append(str(error)))
         page.goto(f"http://{self.host}/")
@@ -48,7 +50,7 @@ Serve = Callable[..., Served]
 @pytest.fixture
 def serve_companion(browser: Browser, tmp_path: Path) -> Iterator[Serve]:
     """Start a companion on a fake clock (options as keywords) and serve it."""
-    started: list[tuple[Companion, object]] = []
+    started: list[tuple[Served, object]] = []
 
     def start(**options: object) -> Served:
         clock = FakeClock(1000.0)
@@ -64,13 +66,16 @@ def serve_companion(browser: Browser, tmp_path: Path) -> Iterator[Serve]:
         companion.start()
         server = serve(build_web_app(companion, set()), companion.hub)
         host = server.__enter__()
-        started.append((companion, server))
-        return Served(companion, clock, host, browser, [])
+        served = Served(companion, clock, host, browser, [])
+        started.append((served, server))
+        return served
 
     yield start
-    for companion, server in started:
+    for served, server in started:
+        for context in served.contexts:
+            context.close()
         server.__exit__(None, None, None)  # type: ignore[attr-defined]
-        companion.close()
+        served.companion.close()
 
 
 @pytest.fixture
