@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
     from companion.journal import Journal
+    from companion.pairing import Pairing
     from companion.settings import Settings
     from companion.speech_in import Heard, ListenStatus, SpeakingNow
     from companion.speech_out import SpeechOut
@@ -429,12 +430,16 @@ class Companion:
         return SpeakingNow(self.speech.playing_text(), self.speech.last_sound_end())
 
 
-def build_web_app(companion: Companion, allowed_hosts: set[str]) -> Flask:
-    """The page, the live API and the homework/journal routes, for one companion."""
+def build_web_app(
+    companion: Companion, allowed_hosts: set[str], pairing: Pairing | None = None
+) -> Flask:
+    """The page, the live API and the homework/journal routes, for one companion.
+
+    With `pairing`, other devices on the network may pair and use it (`--lan`)."""
     from companion.homework_api import create_homework_blueprint
     from companion.web import create_app
 
-    app = create_app(companion, allowed_hosts=allowed_hosts)
+    app = create_app(companion, allowed_hosts=allowed_hosts, pairing=pairing)
     if companion.options.journal:
         app.register_blueprint(
             create_homework_blueprint(

@@ -26,6 +26,7 @@ from companion.effects import Command, CommandName
 from companion.engine import BREAK_LIMIT_MINUTES
 from companion.hub import Hub, Subscription
 from companion.nesting import MAX_NESTING, json_too_deep
+from companion.pairing import CODE_SECONDS, COOKIE, COOKIE_SECONDS, Pairing, is_loopback
 from companion.script import Names
 
 logger = logging.getLogger(__name__)
@@ -330,6 +331,57 @@ def allowed_hosts_for(environ: Mapping[str, Any], configured: set[str]) -> set[s
     }
 
 
+NOT_PAIRED = (
+    "This device is not paired with the companion: on its computer, choose Add a phone and"
+    " open the link it shows."
+)
+ONLY_HERE = (
+    "Only the computer the companion runs on can use it; start it with --lan to pair a phone."
+)
+PAIRING_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="0; url=/">
+<title>Paired</title></head>
+<body><main><p>This phone is paired. <a href="/">Open the companion</a>.</p></main></body></html>
+"""
+"""A page, not a redirect: a SameSite=Strict cookie set in a redirect that a QR code's
+cross-site navigation began would not be sent on its next hop; a refresh from here is
+same-site."""
+
+
+def device_token(environ: Mapping[str, Any]) -> str | None:
+    """The pairing token a request carries in its cookie, if any."""
+    from werkzeug.http import parse_cookie
+
+    return parse_cookie(str(environ.get("HTTP_COOKIE", ""))).get(COOKIE)
+
+
+def device_refusal(environ: Mapping[str, Any], pairing: Pairing | None) -> tuple[str, int] | None:
+    """Why a request from another device must be refused (not paired), or None.
+
+    This computer (loopback) needs no token; any other address needs one, whatever Host
+    it claims, and none can pair unless the companion was started with --lan."""
+    if is_loopback(str(environ.get("REMOTE_ADDR", ""))):
+        return None
+    if pairing is None:
+        return ONLY_HERE, 403
+    if pairing.device_for(device_token(environ)) is None:
+        return NOT_PAIRED, 401
+    return None
+
+
+def request_refusal(
+    environ: Mapping[str, Any], config: Mapping[str, Any]
+) -> tuple[str, int] | None:
+    """Host and Origin, then pairing: the one check every route (and /ws) goes through."""
+    configured = cast(set[str], config.get("COMPANION_ALLOWED_HOSTS", set()))
+    reason = refusal(environ, configured)
+    if reason is not None:
+        return reason, 403
+    return device_refusal(environ, cast(Pairing | None, config.get("COMPANION_PAIRING")))
+
+
 def refusal(environ: Mapping[str, Any], configured: set[str]) -> str | None:
     """Why this request must be refused (a foreign Host or Origin), or None when it may go on."""
     allowed = allowed_hosts_for(environ, configured)
@@ -359,21 +411,95 @@ def create_blueprint(controller: Controller, web_dir: Path, sock: Sock | None = 
 
     @bp.before_request
     def check_origin() -> Response | None:
-        configured = cast(set[str], current_app.config.get("COMPANION_ALLOWED_HOSTS", set()))
-        reason = refusal(request.environ, configured)
-        if reason is None:
-            if request.path == "/ws" and controller.hub.subscriber_count >= MAX_SOCKETS:
-                message = f"{MAX_SOCKETS} pages are connected already; close one and reload."
-                return _json_error(message, 503)
+        refused = request_refusal(request.environ, current_app.config)
+        if refused is not None and not (request.path == "/pair" and refused[1] == 401):
+            logger.warning(
+                "refused %s %s from %s (Host %r, Origin %r): %s",
+                request.method,
+                request.path,
+                request.remote_addr,
+                request.host,
+                request.headers.get("Origin"),
+                refused[0],
+            )
+            return _json_error(*refused)
+        if request.path == "/ws" and controller.hub.subscriber_count >= MAX_SOCKETS:
+            message = f"{MAX_SOCKETS} pages are connected already; close one and reload."
+            return _json_error(message, 503)
+        return None
+
+    def pairing() -> Pairing | None:
+        return cast(Pairing | None, current_app.config.get("COMPANION_PAIRING"))
+
+    def here_only() -> Response | None:
+        """Pairing is managed from the computer itself, never from a phone."""
+        if is_loopback(request.remote_addr or ""):
             return None
-        logger.warning(
-            "refused %s %s (Host %r, Origin %r)",
-            request.method,
-            request.path,
-            request.host,
-            request.headers.get("Origin"),
+        return _json_error("Phones are added and removed on the companion's computer.", 403)
+
+    @bp.get("/pair")
+    def pair() -> Response:
+        keeper = pairing()
+        if is_loopback(request.remote_addr or "") or keeper is None:
+            return redirect_home()
+        redeemed = keeper.redeem(request.args.get("code", "")[:20], request.user_agent.string)
+        if redeemed is None:
+            return _json_error(
+                "That pairing code is wrong, used or expired; show a new one on the computer.",
+                403,
+            )
+        token, _ = redeemed
+        response = Response(PAIRING_PAGE, content_type="text/html; charset=utf-8")
+        response.set_cookie(
+            COOKIE, token, max_age=COOKIE_SECONDS, httponly=True, samesite="Strict", path="/"
         )
-        return _json_error(reason, 403)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def redirect_home() -> Response:
+        response = Response(status=303)
+        response.headers["Location"] = "/"
+        return response
+
+    @bp.get("/api/pairing")
+    def pairing_state() -> Response:
+        refused = here_only()
+        if refused is not None:
+            return refused
+        keeper = pairing()
+        devices = keeper.devices() if keeper is not None else []
+        return jsonify(
+            {
+                "lan": keeper is not None,
+                "url": current_app.config.get("COMPANION_LAN_URL", ""),
+                "devices": [
+                    {"id": d.id, "name": d.name, "paired_at": d.paired_at} for d in devices
+                ],
+            }
+        )
+
+    @bp.post("/api/pairing/code")
+    def pairing_code() -> Response:
+        refused = here_only()
+        if refused is not None:
+            return refused
+        keeper = pairing()
+        base = str(current_app.config.get("COMPANION_LAN_URL", ""))
+        if keeper is None or not base:
+            return _json_error("Start the companion with --lan to add a phone.", 409)
+        code = keeper.new_code()
+        url = f"{base}/pair?code={code}"
+        return jsonify({"code": code, "url": url, "qr": qr_data_uri(url), "seconds": CODE_SECONDS})
+
+    @bp.delete("/api/pairing/devices/<device_id>")
+    def unpair(device_id: str) -> Response:
+        refused = here_only()
+        if refused is not None:
+            return refused
+        keeper = pairing()
+        if keeper is None or not keeper.revoke(device_id[:40]):
+            return _json_error("There is no such paired device.", 404)
+        return jsonify({"ok": True})
 
     @bp.get("/")
     def index() -> Response:
@@ -422,12 +548,26 @@ def create_blueprint(controller: Controller, web_dir: Path, sock: Sock | None = 
     if sock is not None:
 
         def ws_route(ws: Any) -> None:
-            serve_socket(ws, controller)
+            keeper = cast(Pairing | None, current_app.config.get("COMPANION_PAIRING"))
+            token = device_token(request.environ)
+            if keeper is None or is_loopback(request.remote_addr or ""):
+                serve_socket(ws, controller)
+            else:
+                # A phone unpaired while its page is open loses the page at once.
+                serve_socket(ws, controller, lambda: keeper.device_for(token) is not None)
 
         # flask-sock is untyped; registering by call keeps ws_route's own types.
         sock.route("/ws", bp=bp)(ws_route)
 
     return bp
+
+
+def qr_data_uri(text: str) -> str:
+    """`text` as a QR code, an SVG data URI the page shows as an image (CSP allows data:)."""
+    import segno
+
+    uri: str = segno.make(text, error="m").svg_data_uri(scale=6, border=2)
+    return uri
 
 
 def _script_ids(controller: Controller) -> set[str]:
@@ -438,7 +578,9 @@ def _frame(type: str, data: dict[str, object]) -> str:
     return json.dumps({"type": type, "data": data}, separators=(",", ":"))
 
 
-def serve_socket(ws: Any, controller: Controller) -> None:
+def serve_socket(
+    ws: Any, controller: Controller, still_paired: Callable[[], bool] | None = None
+) -> None:
     """Run one page's WebSocket: hello, state, then client messages in and hub messages out.
 
     Only this thread writes to `ws`, and never waits on the page: what the page does not
@@ -471,6 +613,10 @@ def serve_socket(ws: Any, controller: Controller) -> None:
         _send_queued(outbox, subscription, controller.hub)
         while not subscription.closed:
             ws.event.wait(RECEIVE_TIMEOUT if len(outbox) else IDLE_WAIT)
+            if still_paired is not None and not still_paired():
+                logger.warning("closed the page of a device that was unpaired")
+                _drop(ws)
+                return
             ws.event.clear()  # before reading both inputs: a later arrival sets it again
             if len(ws.input_buffer) > MAX_WAITING_MESSAGES:
                 raise PageNotReading(f"{len(ws.input_buffer)} messages sent unanswered")
@@ -536,6 +682,8 @@ def create_app(
     *,
     web_dir: Path | None = None,
     allowed_hosts: set[str] | None = None,
+    pairing: Pairing | None = None,
+    lan_url: str = "",
     test_config: Mapping[str, object] | None = None,
 ) -> Flask:
     """A Flask app serving the page and API for `controller`; nothing starts until served.
@@ -546,6 +694,8 @@ def create_app(
     app = Flask(__name__, static_folder=None)
     app.config.update(
         COMPANION_ALLOWED_HOSTS=set(allowed_hosts or ()),
+        COMPANION_PAIRING=pairing,
+        COMPANION_LAN_URL=lan_url.rstrip("/"),
         SOCK_SERVER_OPTIONS={"ping_interval": PING_SECONDS, "max_message_size": MAX_FRAME_BYTES},
         MAX_CONTENT_LENGTH=MAX_FRAME_BYTES,
     )

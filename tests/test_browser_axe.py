@@ -21,6 +21,7 @@ from web_support import ARTIFACTS, WAIT_MS, into_the_break, on_runner, serve
 from companion.app import Companion, Options, build_web_app
 from companion.clock import FakeClock
 from companion.effects import Command, CommandName
+from companion.pairing import Pairing
 from companion.script import Names
 
 pytestmark = pytest.mark.browser
@@ -93,7 +94,11 @@ def session(request: pytest.FixtureRequest, browser: Browser, tmp_path: Path) ->
     companion.start()
     errors: list[str] = []
     try:
-        with serve(build_web_app(companion, set()), companion.hub) as host:
+        pairing = Pairing(tmp_path)
+        pairing.redeem(pairing.new_code(), "Mozilla/5.0 (Linux; Android 14; Pixel 8)")
+        app = build_web_app(companion, set(), pairing)  # as with --lan: "Add a phone"
+        app.config["COMPANION_LAN_URL"] = "http://192.0.2.2:8765"
+        with serve(app, companion.hub) as host:
             context = browser.new_context(
                 viewport={"width": width, "height": height},
                 color_scheme=scheme,
@@ -125,9 +130,14 @@ def test_axe_finds_nothing_in_any_view(session: Session, request: pytest.Fixture
         ("Keyboard shortcuts", "Keyboard shortcuts"),
         ("Safety", "Safety first"),
         ("Homework", "Homework"),
+        ("Add a phone", "Add a phone"),
     ):
         page.get_by_role("button", name=opener).click()
         expect(page.get_by_role("dialog", name=dialog)).to_be_visible(timeout=WAIT_MS)
+        if dialog == "Add a phone":
+            expect(page.get_by_role("img", name="A QR code for the pairing link")).to_be_visible(
+                timeout=WAIT_MS
+            )
         check(f"dialog {dialog}")
         page.keyboard.press("Escape")
         expect(page.get_by_role("dialog", name=dialog)).to_be_hidden()
