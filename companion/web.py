@@ -26,7 +26,7 @@ from companion.effects import Command, CommandName
 from companion.engine import BREAK_LIMIT_MINUTES
 from companion.hub import Hub, Subscription
 from companion.nesting import MAX_NESTING, json_too_deep
-from companion.pairing import CODE_SECONDS, COOKIE, COOKIE_SECONDS, Pairing, is_loopback
+from companion.pairing import COOKIE, Pairing, is_loopback
 from companion.script import Names
 
 logger = logging.getLogger(__name__)
@@ -338,16 +338,6 @@ NOT_PAIRED = (
 ONLY_HERE = (
     "Only the computer the companion runs on can use it; start it with --lan to pair a phone."
 )
-PAIRING_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="0; url=/">
-<title>Paired</title></head>
-<body><main><p>This phone is paired. <a href="/">Open the companion</a>.</p></main></body></html>
-"""
-"""A page, not a redirect: a SameSite=Strict cookie set in a redirect that a QR code's
-cross-site navigation began would not be sent on its next hop; a refresh from here is
-same-site."""
 
 
 def device_token(environ: Mapping[str, Any]) -> str | None:
@@ -412,7 +402,7 @@ def create_blueprint(controller: Controller, web_dir: Path, sock: Sock | None = 
     @bp.before_request
     def check_origin() -> Response | None:
         refused = request_refusal(request.environ, current_app.config)
-        if refused is not None and not (request.path == "/pair" and refused[1] == 401):
+        if refused is not None:
             logger.warning(
                 "refused %s %s from %s (Host %r, Origin %r): %s",
                 request.method,
@@ -427,79 +417,6 @@ def create_blueprint(controller: Controller, web_dir: Path, sock: Sock | None = 
             message = f"{MAX_SOCKETS} pages are connected already; close one and reload."
             return _json_error(message, 503)
         return None
-
-    def pairing() -> Pairing | None:
-        return cast(Pairing | None, current_app.config.get("COMPANION_PAIRING"))
-
-    def here_only() -> Response | None:
-        """Pairing is managed from the computer itself, never from a phone."""
-        if is_loopback(request.remote_addr or ""):
-            return None
-        return _json_error("Phones are added and removed on the companion's computer.", 403)
-
-    @bp.get("/pair")
-    def pair() -> Response:
-        keeper = pairing()
-        if is_loopback(request.remote_addr or "") or keeper is None:
-            return redirect_home()
-        redeemed = keeper.redeem(request.args.get("code", "")[:20], request.user_agent.string)
-        if redeemed is None:
-            return _json_error(
-                "That pairing code is wrong, used or expired; show a new one on the computer.",
-                403,
-            )
-        token, _ = redeemed
-        response = Response(PAIRING_PAGE, content_type="text/html; charset=utf-8")
-        response.set_cookie(
-            COOKIE, token, max_age=COOKIE_SECONDS, httponly=True, samesite="Strict", path="/"
-        )
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    def redirect_home() -> Response:
-        response = Response(status=303)
-        response.headers["Location"] = "/"
-        return response
-
-    @bp.get("/api/pairing")
-    def pairing_state() -> Response:
-        refused = here_only()
-        if refused is not None:
-            return refused
-        keeper = pairing()
-        devices = keeper.devices() if keeper is not None else []
-        return jsonify(
-            {
-                "lan": keeper is not None,
-                "url": current_app.config.get("COMPANION_LAN_URL", ""),
-                "devices": [
-                    {"id": d.id, "name": d.name, "paired_at": d.paired_at} for d in devices
-                ],
-            }
-        )
-
-    @bp.post("/api/pairing/code")
-    def pairing_code() -> Response:
-        refused = here_only()
-        if refused is not None:
-            return refused
-        keeper = pairing()
-        base = str(current_app.config.get("COMPANION_LAN_URL", ""))
-        if keeper is None or not base:
-            return _json_error("Start the companion with --lan to add a phone.", 409)
-        code = keeper.new_code()
-        url = f"{base}/pair?code={code}"
-        return jsonify({"code": code, "url": url, "qr": qr_data_uri(url), "seconds": CODE_SECONDS})
-
-    @bp.delete("/api/pairing/devices/<device_id>")
-    def unpair(device_id: str) -> Response:
-        refused = here_only()
-        if refused is not None:
-            return refused
-        keeper = pairing()
-        if keeper is None or not keeper.revoke(device_id[:40]):
-            return _json_error("There is no such paired device.", 404)
-        return jsonify({"ok": True})
 
     @bp.get("/")
     def index() -> Response:
@@ -560,14 +477,6 @@ def create_blueprint(controller: Controller, web_dir: Path, sock: Sock | None = 
         sock.route("/ws", bp=bp)(ws_route)
 
     return bp
-
-
-def qr_data_uri(text: str) -> str:
-    """`text` as a QR code, an SVG data URI the page shows as an image (CSP allows data:)."""
-    import segno
-
-    uri: str = segno.make(text, error="m").svg_data_uri(scale=6, border=2)
-    return uri
 
 
 def _script_ids(controller: Controller) -> set[str]:
@@ -691,6 +600,8 @@ def create_app(
     `allowed_hosts` adds `host:port` values (beyond loopback on the served port) that
     the Host and Origin checks accept, e.g. when serving under another name.
     """
+    from companion.pairing_api import create_pairing_blueprint
+
     app = Flask(__name__, static_folder=None)
     app.config.update(
         COMPANION_ALLOWED_HOSTS=set(allowed_hosts or ()),
@@ -703,6 +614,7 @@ def create_app(
         app.config.update(test_config)
     sock = Sock(app)
     app.register_blueprint(create_blueprint(controller, web_dir or DEFAULT_WEB_DIR, sock))
+    app.register_blueprint(create_pairing_blueprint())
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:
