@@ -252,6 +252,7 @@ class Companion:
             "listening": dict(self._listen_status),
             "signal": signal,
             "timeout": {"on": BREAK_SCRIPT_ID in self.library, "reason": self._break_note},
+            "page_audio": {"on": self.speech is not None and self.speech.can_render},
         }
 
     def state(self) -> dict[str, object]:
@@ -368,7 +369,8 @@ class Companion:
         return estimate_speech_seconds(text, self.options.rate)
 
     def _prepare(self, script: Script, progress: Callable[[int, int], None]) -> None:
-        if self.speech is None or not self.speech.status().on:
+        # Rendered even with no sound device here: pages may play the lines themselves.
+        if self.speech is None or not self.speech.can_render:
             return
         lines = spoken_lines(script, self._names, self.library.get(BREAK_SCRIPT_ID))
         self.speech.prepare(lines, progress)
@@ -378,17 +380,42 @@ class Companion:
         assert self.speech is not None
         break_script = self.library.get(BREAK_SCRIPT_ID)
         for script in list(self.library.values()):
-            if not self.speech.status().on:
+            if not self.speech.can_render:
                 return
             try:
                 self.speech.prepare(spoken_lines(script, self._names, break_script))
             except Exception:
                 log.exception("rendering %s ahead failed", script.id)
 
+    def audio_file(self, key: str) -> Path | None:
+        """A rendered line's WAV, for pages that play the guidance themselves."""
+        return self.speech.audio_file(key) if self.speech is not None else None
+
+    def _sound_for_pages(self, effect: Speak | Cue | StopSound) -> None:
+        """Tell pages that play the guidance what the computer plays now (`sound`)."""
+        speech = self.speech
+        if speech is None or not speech.can_render:
+            return
+        if isinstance(effect, StopSound):
+            self.hub.publish("sound", {"action": "stop"})
+            return
+        text = effect.text if isinstance(effect, Speak) else effect.word
+        key = speech.audio_key(text) if text else None
+        url = f"/audio/{key}.wav" if key else ""
+        if isinstance(effect, Speak):
+            if url:
+                self.hub.publish("sound", {"action": "line", "url": url, "text": effect.text})
+            else:
+                self.hub.publish("sound", {"action": "stop"})  # not rendered: no old line on
+        else:
+            self.hub.publish("sound", {"action": "cue", "tone": effect.name, "url": url})
+
     def _on_effects(self, effects: list[Effect]) -> None:
         for effect in effects:
-            if isinstance(effect, Speak | Cue | StopSound) and self.speech is not None:
-                self.speech.handle(effect)
+            if isinstance(effect, Speak | Cue | StopSound):
+                if self.speech is not None:
+                    self.speech.handle(effect)
+                self._sound_for_pages(effect)
             elif isinstance(effect, Notice):
                 self.hub.publish("notice", {"message": effect.text})
             elif isinstance(effect, Milestone) and self._journal is not None:

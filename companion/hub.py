@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 SNAPSHOT_TYPES: tuple[str, ...] = ("status", "state")
 """Message types of which only the latest matters: kept for new clients, coalesced in queues."""
 
+KEPT_TYPES: tuple[str, ...] = (*SNAPSHOT_TYPES, "speakers")
+"""Message types a new client is sent the latest of as it connects."""
+
 DEFAULT_QUEUE_SIZE = 100
 
 
@@ -138,6 +141,7 @@ class Hub:
         self._lock = threading.Lock()
         self._subscriptions: set[Subscription] = set()
         self._latest: dict[str, Message] = {}
+        self._speaking: set[Subscription] = set()
 
     def now(self) -> float:
         """The time on the hub's clock: what a message's `taken_at` is measured against."""
@@ -150,7 +154,7 @@ class Hub:
         message = Message.make(type, data, taken_at)
         # Under the lock so every client sees publishes in one order; `put` never blocks.
         with self._lock:
-            if type in SNAPSHOT_TYPES:
+            if type in KEPT_TYPES:
                 self._latest[type] = message
             for subscription in self._subscriptions:
                 subscription.put(message)
@@ -163,7 +167,7 @@ class Hub:
         subscription = Subscription(self._queue_size, wake)
         with self._lock:
             # Under the lock so no publish slips between the snapshot and the registration.
-            for type in SNAPSHOT_TYPES:
+            for type in KEPT_TYPES:
                 if type in self._latest:
                     subscription.put(self._latest[type])
             self._subscriptions.add(subscription)
@@ -173,7 +177,27 @@ class Hub:
         """Forget a client; safe to call twice."""
         with self._lock:
             self._subscriptions.discard(subscription)
+            was_speaking = subscription in self._speaking
+            self._speaking.discard(subscription)
         subscription.close()
+        if was_speaking:
+            self._publish_speakers()
+
+    def set_speaking(self, subscription: Subscription, on: bool) -> None:
+        """Note whether this page plays the guidance itself; every page learns how many do."""
+        with self._lock:
+            changed = (subscription in self._speaking) != on
+            if on:
+                self._speaking.add(subscription)
+            else:
+                self._speaking.discard(subscription)
+        if changed:
+            self._publish_speakers()
+
+    def _publish_speakers(self) -> None:
+        with self._lock:
+            count = len(self._speaking)
+        self.publish("speakers", {"pages": count})
 
     def latest(self, type: str) -> dict[str, object] | None:
         """The data of the newest `state` or `status` message, if any, as of now."""

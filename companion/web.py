@@ -17,7 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request, send_from_directory
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    jsonify,
+    request,
+    send_file,
+    send_from_directory,
+)
 from flask_sock import Sock
 from werkzeug.exceptions import HTTPException
 
@@ -107,6 +116,10 @@ class Controller(Protocol):
         """The latest State dict."""
         ...
 
+    def audio_file(self, key: str) -> Path | None:
+        """A rendered line's WAV by its key (`sound` messages name it), or None."""
+        ...
+
 
 class MessageError(ValueError):
     """A client message was refused; `str()` is the one sentence sent back."""
@@ -192,6 +205,13 @@ class Outbox:
             self._moved_at = self._clock()
         if self._pending and self._clock() - self._moved_at > self._stall_seconds:
             raise PageNotReading(f"nothing read for {self._stall_seconds:g} s")
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A `speaker` message: this page plays the guidance itself, or stops doing so."""
+
+    on: bool
 
 
 @dataclass(frozen=True)
@@ -287,7 +307,9 @@ def parse_signal(data: object) -> Signal:
         raise MessageError(str(error)) from None
 
 
-def parse_message(raw: object, script_ids: set[str] | None = None) -> Command | Names | Signal:
+def parse_message(
+    raw: object, script_ids: set[str] | None = None
+) -> Command | Names | Signal | Speaker:
     """Validate one WebSocket frame from the page; raise MessageError with one sentence if wrong."""
     if not isinstance(raw, str):
         raise MessageError("Messages must be JSON text, not binary.")
@@ -308,8 +330,15 @@ def parse_message(raw: object, script_ids: set[str] | None = None) -> Command | 
         return parse_names(message["data"])
     if kind == "signal":
         return parse_signal(message["data"])
+    if kind == "speaker":
+        data = message["data"]
+        if not isinstance(data, dict) or set(data) != {"on"} or not isinstance(data["on"], bool):
+            raise MessageError("A speaker message needs one field, 'on': true or false.")
+        return Speaker(data["on"])
     shown = kind[:40] if isinstance(kind, str) else kind
-    raise MessageError(f"Unknown message type {shown!r}; expected 'command', 'names' or 'signal'.")
+    raise MessageError(
+        f"Unknown message type {shown!r}; expected 'command', 'names', 'signal' or 'speaker'."
+    )
 
 
 # --- Host / Origin checks ---------------------------------------------------------------
@@ -417,6 +446,14 @@ def create_blueprint(controller: Controller, web_dir: Path, sock: Sock | None = 
             message = f"{MAX_SOCKETS} pages are connected already; close one and reload."
             return _json_error(message, 503)
         return None
+
+    @bp.get("/audio/<key>.wav")
+    def audio(key: str) -> Response:
+        path = controller.audio_file(key)
+        if path is None:
+            return _json_error("That line has not been rendered.", 404)
+        # The key is a hash of everything that makes the sound: the file never changes.
+        return send_file(path, mimetype="audio/wav", max_age=365 * 24 * 3600)
 
     @bp.get("/")
     def index() -> Response:
@@ -535,7 +572,7 @@ def serve_socket(
                     break
                 if not rate.take():
                     raise PageNotReading("more messages a second than any person sends")
-                reply = _handle_client_message(raw, controller)
+                reply = _handle_client_message(raw, controller, subscription)
                 if reply is not None:
                     outbox.put(_frame("error", {"message": reply}))
             if ws.input_buffer:
@@ -564,11 +601,16 @@ def _drop(ws: Any) -> None:
         ws.sock.shutdown(socket.SHUT_RDWR)
 
 
-def _handle_client_message(raw: object, controller: Controller) -> str | None:
+def _handle_client_message(
+    raw: object, controller: Controller, subscription: Subscription | None = None
+) -> str | None:
     """Act on one client frame; return the error sentence to send back, or None."""
     try:
         parsed = parse_message(raw, _script_ids(controller))
-        if isinstance(parsed, Names):
+        if isinstance(parsed, Speaker):
+            if subscription is not None:
+                controller.hub.set_speaking(subscription, parsed.on)
+        elif isinstance(parsed, Names):
             controller.set_names(parsed)
         elif isinstance(parsed, Signal):
             controller.set_signal(parsed.phrase)

@@ -186,6 +186,9 @@ def test_a_heard_command_drives_the_session_and_every_page_sees_what_was_heard(
 class SpeechLog:
     """Stands in for the voice: notes what it was asked, in order."""
 
+    can_render = False
+    """Renders nothing for pages: only what the computer itself plays is noted."""
+
     def __init__(self) -> None:
         self.asked: list[str] = []
 

@@ -96,6 +96,9 @@ class FakeController:
     def state(self) -> dict[str, object]:
         return IDLE_STATE
 
+    def audio_file(self, key: str) -> Path | None:
+        return None
+
     def wait_for_command(self, timeout: float = 10.0) -> Command:
         """The first command received, waiting for it to arrive from the server thread."""
         with self.received:

@@ -23,6 +23,9 @@ const SIGNAL_MAX_WORDS = 4;
 const ON_BREAK_TEXT = "During a break only Pause, More time, Come back early and Stop work.";
 const NOT_ON_BREAK = new Set(["n", "b", "r", "-", "_", "+", "="]);
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+// Cue tones a page plays itself: each breathing phase sounds different, as on the computer.
+const TONES = { countdown: 660, inhale: 440, inhale2: 494, hold: 392, exhale: 330, warning: 880, end: 523 };
+const CUE_WORD_GAP = 0.12; // seconds between a cue's tone and its word (companion/speech_out.py)
 
 const page = {
   ws: null,
@@ -51,7 +54,14 @@ const page = {
   calmAsked: false,
   liveSeen: false, // a session is live and its "before" rating was offered
   dragDepth: 0,
+  playHere: false, // this page plays the guidance itself ("Play on this device")
+  speakers: 0, // how many pages play it, as the server last said
+  pageAudio: false, // whether the server has rendered lines to send
+  voiceOn: false, // whether the computer itself speaks
 };
+
+// Web Audio for "Play on this device": one context, rendered lines cached by URL.
+const sound = { ctx: null, analyser: null, buffers: new Map(), playing: new Set(), generation: 0 };
 
 // ---- connection ---------------------------------------------------------------------
 
@@ -115,6 +125,14 @@ function onMessage(message) {
       renderStatus(data.status);
       loadHomework();
       loadPairing();
+      if (page.playHere) send("speaker", { on: true }); // a new connection: say so again
+      break;
+    case "sound":
+      playSound(data);
+      break;
+    case "speakers":
+      page.speakers = Number(data.pages) || 0;
+      renderSpeakers();
       break;
     case "scripts":
       // The library changed (a plan brought its own scripts); the choice stays if still there.
@@ -224,6 +242,11 @@ function renderStatus(status) {
   setPill($("listening"), listening.on, `Listening${engine}`, "Not listening", listening.reason);
   // The reasons in full, one line under the bar: what is off and what to do about it.
   if (status.timeout) page.timeout = status.timeout;
+  page.voiceOn = Boolean(voice.on);
+  page.pageAudio = Boolean(status.page_audio && status.page_audio.on);
+  $("play-here").hidden = !page.pageAudio;
+  if (!page.pageAudio && page.playHere) setPlayHere(false);
+  renderSpeakers();
   const reasons = [
     voice.on ? "" : voice.reason,
     listening.on ? "" : listening.reason,
@@ -860,6 +883,7 @@ function tickBreath(breath) {
 
 function frame() {
   tick();
+  meterSound();
   requestAnimationFrame(frame);
 }
 
@@ -1017,6 +1041,111 @@ function bind(id, handler) {
   });
 }
 
+// ---- playing the guidance on this device ------------------------------------------------
+
+// Which devices speak, plainly: the computer, and how many pages (this one or others).
+function renderSpeakers() {
+  const pages = page.speakers;
+  const others = Math.max(0, pages - (page.playHere ? 1 : 0));
+  const parts = [];
+  if (page.voiceOn) parts.push("this computer");
+  if (page.playHere) parts.push("this device");
+  if (others) parts.push(others === 1 ? "1 other page" : `${others} other pages`);
+  const text = parts.length ? `Speaking: ${parts.join(", ").replace(/, ([^,]*)$/, " and $1")}` : "Nothing speaks: captions only";
+  const pill = $("speakers");
+  if (pill.textContent !== text) pill.textContent = text;
+  pill.classList.toggle("on", parts.length > 0);
+}
+
+function setPlayHere(on) {
+  if (on && !sound.ctx) {
+    // Made on a click: browsers let a page sound only after a person asked it to.
+    sound.ctx = new AudioContext();
+    sound.analyser = sound.ctx.createAnalyser();
+    sound.analyser.connect(sound.ctx.destination);
+  }
+  page.playHere = on;
+  $("play-here").setAttribute("aria-pressed", String(on));
+  if (on) sound.ctx.resume();
+  else stopSound();
+  send("speaker", { on });
+  renderSpeakers();
+}
+
+function loadBuffer(url) {
+  if (!sound.buffers.has(url)) {
+    const loading = fetch(url)
+      .then((response) => (response.ok ? response.arrayBuffer() : Promise.reject(new Error(url))))
+      .then((bytes) => sound.ctx.decodeAudioData(bytes))
+      .catch(() => {
+        sound.buffers.delete(url); // try again next time it is said
+        return null;
+      });
+    sound.buffers.set(url, loading);
+  }
+  return sound.buffers.get(url);
+}
+
+function stopSound() {
+  sound.generation += 1;
+  for (const node of sound.playing) {
+    try {
+      node.stop();
+    } catch {
+      // already ended
+    }
+  }
+  sound.playing.clear();
+}
+
+function startNode(node, output, at) {
+  node.connect(output);
+  sound.playing.add(node);
+  node.addEventListener("ended", () => sound.playing.delete(node));
+  node.start(at);
+}
+
+// What the computer plays now, played here too: a new line or cue replaces what plays,
+// and "stop" (pause, stop, skip) silences it at once.
+async function playSound(data) {
+  if (!page.playHere || !sound.ctx) return;
+  stopSound();
+  if (data.action === "stop") return;
+  const generation = sound.generation;
+  let wordAt = sound.ctx.currentTime;
+  if (data.action === "cue") {
+    const at = sound.ctx.currentTime;
+    const tone = sound.ctx.createOscillator();
+    const gain = sound.ctx.createGain();
+    tone.frequency.value = TONES[data.tone] || 523;
+    gain.gain.setValueAtTime(0.0001, at);
+    gain.gain.exponentialRampToValueAtTime(0.3, at + 0.03);
+    gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.45);
+    gain.connect(sound.analyser);
+    startNode(tone, gain, at);
+    tone.stop(at + 0.5);
+    wordAt = at + 0.5 + CUE_WORD_GAP;
+  }
+  if (!data.url) return;
+  const buffer = await loadBuffer(data.url);
+  if (!buffer || generation !== sound.generation) return; // something newer was asked
+  const source = sound.ctx.createBufferSource();
+  source.buffer = buffer;
+  startNode(source, sound.analyser, Math.max(wordAt, sound.ctx.currentTime));
+}
+
+// How loud this page plays now, for the button's light (and for tests: data-level).
+function meterSound() {
+  if (!sound.analyser) return;
+  const samples = new Float32Array(sound.analyser.fftSize);
+  sound.analyser.getFloatTimeDomainData(samples);
+  let peak = 0;
+  for (const value of samples) peak = Math.max(peak, Math.abs(value));
+  const button = $("play-here");
+  button.dataset.level = peak.toFixed(3);
+  button.classList.toggle("sounding", peak > 0.01);
+}
+
 // ---- adding a phone (only on the companion's own computer, and only with --lan) --------
 
 async function loadPairing() {
@@ -1105,6 +1234,7 @@ function init() {
   bind("help-open", () => toggleDialog($("help")));
   bind("safety-open", () => toggleDialog($("safety")));
   bind("pair-open", openPairing);
+  bind("play-here", () => setPlayHere(!page.playHere));
   bind("pair-new", showPairingCode);
   bind("homework-open", toggleHomework);
   bind("summary-open", toggleHomework);
