@@ -374,6 +374,9 @@ class Companion:
             return
         lines = spoken_lines(script, self._names, self.library.get(BREAK_SCRIPT_ID))
         self.speech.prepare(lines, progress)
+        # Pages that play the guidance fetch every line now, so each starts in step.
+        keys = [self.speech.audio_key(line) for line in lines]
+        self.hub.publish("preload", {"urls": [f"/audio/{key}.wav" for key in keys if key]})
 
     def _warm_voice(self) -> None:
         """Render every built-in line in the background so any start speaks at once."""

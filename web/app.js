@@ -61,7 +61,14 @@ const page = {
 };
 
 // Web Audio for "Play on this device": one context, rendered lines cached by URL.
-const sound = { ctx: null, analyser: null, buffers: new Map(), playing: new Set(), generation: 0 };
+const sound = {
+  ctx: null,
+  analyser: null,
+  buffers: new Map(),
+  playing: new Set(),
+  generation: 0,
+  askedAt: 0, // performance.now() when the last `sound` arrived
+};
 
 // ---- connection ---------------------------------------------------------------------
 
@@ -129,6 +136,10 @@ function onMessage(message) {
       break;
     case "sound":
       playSound(data);
+      break;
+    case "preload":
+      // Every line of the session ahead, fetched and decoded now: each starts in step.
+      if (page.playHere && sound.ctx && Array.isArray(data.urls)) data.urls.forEach(loadBuffer);
       break;
     case "speakers":
       page.speakers = Number(data.pages) || 0;
@@ -1109,6 +1120,7 @@ function startNode(node, output, at) {
 // and "stop" (pause, stop, skip) silences it at once.
 async function playSound(data) {
   if (!page.playHere || !sound.ctx) return;
+  sound.askedAt = performance.now();
   stopSound();
   if (data.action === "stop") return;
   const generation = sound.generation;
@@ -1132,6 +1144,8 @@ async function playSound(data) {
   const source = sound.ctx.createBufferSource();
   source.buffer = buffer;
   startNode(source, sound.analyser, Math.max(wordAt, sound.ctx.currentTime));
+  // From the message to the line starting here (bench/bench_page_audio.py reads it).
+  $("play-here").dataset.lag = (performance.now() - sound.askedAt).toFixed(1);
 }
 
 // How loud this page plays now, for the button's light (and for tests: data-level).
