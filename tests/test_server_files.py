@@ -78,3 +78,41 @@ def test_hundreds_of_half_open_connections_past_the_descriptor_limit_do_not_end_
             sock.close()
     wait_for(lambda: page_loads(host))
     assert process.poll() is None
+
+
+def test_serve_with_lan_prints_a_pairing_link_that_pairs_once(tmp_path: Path) -> None:
+    from companion.pairing import COOKIE, lan_address
+
+    address = lan_address()
+    if address is None:
+        pytest.skip("this machine has no LAN address")
+    command = [sys.executable, "-m", "companion.cli", "serve", "--lan", "--no-voice"]
+    command += ["--engine", "off", "--no-browser", "--port", "0", "--data-dir", str(tmp_path)]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    try:
+        first, second = process.stdout.readline(), process.stdout.readline()
+        assert re.match(r"companion is running at http://127\.0\.0\.1:\d+/ ", first), first
+        found = re.search(rf"open (http://{re.escape(address)}:\d+)/pair\?code=(\w{{6}})\n", second)
+        assert found, second
+        base, code = found[1], found[2]
+        host = base.removeprefix("http://")
+        for expected in (200, 403):  # the code works once
+            connection = http.client.HTTPConnection(host, timeout=10)
+            connection.request("GET", f"/pair?code={code}")
+            response = connection.getresponse()
+            response.read()
+            connection.close()
+            assert response.status == expected
+            if expected == 200:
+                assert f"{COOKIE}=" in (response.getheader("Set-Cookie") or "")
+    finally:
+        process.terminate()
+        process.wait(10)
+        process.stdout.close()
