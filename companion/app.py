@@ -17,10 +17,20 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from companion.clock import Clock, MonotonicClock
 from companion.commands_vocab import SIGNAL_OFF_NOTE
-from companion.effects import Command, CommandName, Cue, Effect, Milestone, Speak, StopSound
-from companion.engine import Engine, estimate_speech_seconds, preview
+from companion.effects import (
+    Command,
+    CommandName,
+    Cue,
+    Effect,
+    Milestone,
+    Notice,
+    Speak,
+    StopSound,
+)
+from companion.engine import BREAK_COMMANDS, Engine, estimate_speech_seconds, preview
+from companion.errors import ScriptError
 from companion.hub import Hub
-from companion.loader import default_library_dir, load_library
+from companion.loader import Library, default_library_dir, load_library, load_script
 from companion.runner import Runner
 from companion.script import Names, Script
 
@@ -28,6 +38,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
     from companion.journal import Journal
+    from companion.pairing import Pairing
     from companion.settings import Settings
     from companion.sound import SoundSystem
     from companion.speech_in import Heard, ListenStatus, SpeakingNow
@@ -80,6 +91,29 @@ class Options:
     """The speakers: a PortAudio device (index or name part) or a sound server's sink."""
 
 
+def find_break_script(library: Library) -> tuple[Script | None, str]:
+    """The script every time-out runs: the library's own, else the built-in one.
+
+    The sentence says why the built-in one stands in, or why no time-out can run; "" when
+    the library has its own."""
+    if BREAK_SCRIPT_ID in library:
+        return library[BREAK_SCRIPT_ID], ""
+    name = f"{BREAK_SCRIPT_ID}.toml"
+    own = library.directory / name if library.directory is not None else None
+    why = (
+        f"{own} has problems, so time-outs use the built-in break."
+        if own is not None and own.exists()
+        else ""
+    )
+    builtin = default_library_dir() / name
+    try:
+        script = load_script(builtin)
+    except (ScriptError, OSError) as error:
+        problem = error.problems[0] if isinstance(error, ScriptError) else str(error)
+        return None, f"Time-out is off: no break script could be loaded ({problem})."
+    return script, why
+
+
 def script_info(script: Script, names: Names | None = None) -> dict[str, Any]:
     """What the page's picker shows of a script, with its length from the engine itself."""
     timeline = preview(script, names)
@@ -114,11 +148,19 @@ class Companion:
 
     def __init__(self, options: Options, *, clock: Clock | None = None) -> None:
         self.options = options
-        self.hub = Hub()
+        clock = clock or MonotonicClock()
+        # One clock for the engine and the pages: a state is aged on it until it is sent.
+        self.hub = Hub(clock=clock)
         loaded = load_library(options.scripts_dir)
         for problem in loaded.errors:
             log.warning("%s", problem)
         self.library: dict[str, Script] = dict(loaded)
+        # A time-out must work with any library: the built-in break stands in when needed.
+        break_script, self._break_note = find_break_script(loaded)
+        if break_script is not None:
+            self.library[BREAK_SCRIPT_ID] = break_script
+        if self._break_note:
+            log.warning("%s", self._break_note)
         self._names = options.names
         self._voice_status: dict[str, Any] = {"on": False, "reason": "The voice is starting."}
         self._listen_status: dict[str, Any] = {
@@ -148,12 +190,12 @@ class Companion:
         )
         self.runner = Runner(
             self.engine,
-            clock or MonotonicClock(),
+            clock,
             on_effects=self._on_effects,
-            on_state=lambda state: self.hub.publish("state", state),
+            on_state=lambda state, at: self.hub.publish("state", state, taken_at=at),
             prepare=self._prepare,
         )
-        self._builtin = dict(loaded)
+        self._builtin = dict(self.library)
         self._scripts = [script_info(s, options.names) for s in self.library.values()]
 
     # -- lifecycle ---------------------------------------------------------
@@ -245,6 +287,8 @@ class Companion:
             "voice": dict(self._voice_status),
             "listening": dict(self._listen_status),
             "signal": signal,
+            "timeout": {"on": BREAK_SCRIPT_ID in self.library, "reason": self._break_note},
+            "page_audio": {"on": self.speech is not None and self.speech.can_render},
         }
 
     def state(self) -> dict[str, object]:
@@ -384,27 +428,58 @@ class Companion:
         return estimate_speech_seconds(text, self.options.rate)
 
     def _prepare(self, script: Script, progress: Callable[[int, int], None]) -> None:
-        if self.speech is None or not self.speech.status().on:
+        # Rendered even with no sound device here: pages may play the lines themselves.
+        if self.speech is None or not self.speech.can_render:
             return
         lines = spoken_lines(script, self._names, self.library.get(BREAK_SCRIPT_ID))
         self.speech.prepare(lines, progress)
+        # Pages that play the guidance fetch every line now, so each starts in step.
+        keys = [self.speech.audio_key(line) for line in lines]
+        self.hub.publish("preload", {"urls": [f"/audio/{key}.wav" for key in keys if key]})
 
     def _warm_voice(self) -> None:
         """Render every built-in line in the background so any start speaks at once."""
         assert self.speech is not None
         break_script = self.library.get(BREAK_SCRIPT_ID)
         for script in list(self.library.values()):
-            if not self.speech.status().on:
+            if not self.speech.can_render:
                 return
             try:
                 self.speech.prepare(spoken_lines(script, self._names, break_script))
             except Exception:
                 log.exception("rendering %s ahead failed", script.id)
 
+    def audio_file(self, key: str) -> Path | None:
+        """A rendered line's WAV, for pages that play the guidance themselves."""
+        return self.speech.audio_file(key) if self.speech is not None else None
+
+    def _sound_for_pages(self, effect: Speak | Cue | StopSound) -> None:
+        """Tell pages that play the guidance what the computer plays now (`sound`)."""
+        speech = self.speech
+        if speech is None or not speech.can_render:
+            return
+        if isinstance(effect, StopSound):
+            self.hub.publish("sound", {"action": "stop"})
+            return
+        text = effect.text if isinstance(effect, Speak) else effect.word
+        key = speech.audio_key(text) if text else None
+        url = f"/audio/{key}.wav" if key else ""
+        if isinstance(effect, Speak):
+            if url:
+                self.hub.publish("sound", {"action": "line", "url": url, "text": effect.text})
+            else:
+                self.hub.publish("sound", {"action": "stop"})  # not rendered: no old line on
+        else:
+            self.hub.publish("sound", {"action": "cue", "tone": effect.name, "url": url})
+
     def _on_effects(self, effects: list[Effect]) -> None:
         for effect in effects:
-            if isinstance(effect, Speak | Cue | StopSound) and self.speech is not None:
-                self.speech.handle(effect)
+            if isinstance(effect, Speak | Cue | StopSound):
+                if self.speech is not None:
+                    self.speech.handle(effect)
+                self._sound_for_pages(effect)
+            elif isinstance(effect, Notice):
+                self.hub.publish("notice", {"message": effect.text})
             elif isinstance(effect, Milestone) and self._journal is not None:
                 try:
                     self._journal.record(effect)
@@ -422,6 +497,8 @@ class Companion:
             # In a role question "ready" and "next" choose a partner: say whom.
             names = self._names
             action = f"{names.a if heard.command is CommandName.READY else names.b} chosen"
+        elif action and heard.command not in BREAK_COMMANDS and self.state().get("on_break"):
+            action = "not during a break"
         self.hub.publish(
             "heard", {"text": heard.text, "command": str(heard.command or ""), "action": action}
         )
@@ -448,12 +525,16 @@ class Companion:
         return SpeakingNow(self.speech.playing_text(), self.speech.last_sound_end())
 
 
-def build_web_app(companion: Companion, allowed_hosts: set[str]) -> Flask:
-    """The page, the live API and the homework/journal routes, for one companion."""
+def build_web_app(
+    companion: Companion, allowed_hosts: set[str], pairing: Pairing | None = None
+) -> Flask:
+    """The page, the live API and the homework/journal routes, for one companion.
+
+    With `pairing`, other devices on the network may pair and use it (`--lan`)."""
     from companion.homework_api import create_homework_blueprint
     from companion.web import create_app
 
-    app = create_app(companion, allowed_hosts=allowed_hosts)
+    app = create_app(companion, allowed_hosts=allowed_hosts, pairing=pairing)
     if companion.options.journal:
         app.register_blueprint(
             create_homework_blueprint(

@@ -43,6 +43,8 @@ class Command:
     """For TIMEOUT: the agreed break length (0 = the break script's default)."""
     step: int = 0
     """For START: the step to begin at (0: the beginning), to go on after a stop."""
+    early: bool = False
+    """For RETURN before a break is over: the partner confirmed coming back early."""
 
 
 CueName = Literal["countdown", "inhale", "inhale2", "hold", "exhale", "warning", "end"]
@@ -70,6 +72,13 @@ class StopSound:
     """Silence the voice and any cue at once (pause, stop, skip)."""
 
 
+@dataclass(frozen=True)
+class Notice:
+    """Tell every page one sentence: why a command did nothing (a break cannot be skipped)."""
+
+    text: str
+
+
 MilestoneKind = Literal[
     "started", "reached", "step", "paused", "resumed", "timeout", "returned", "ended"
 ]
@@ -88,4 +97,4 @@ class Milestone:
     """For "ended": "completed" or "stopped"."""
 
 
-Effect = Speak | Cue | StopSound | Milestone
+Effect = Speak | Cue | StopSound | Milestone | Notice

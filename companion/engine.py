@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from companion.effects import (
@@ -22,6 +22,7 @@ from companion.effects import (
     CueName,
     Effect,
     Milestone,
+    Notice,
     Speak,
     StopSound,
 )
@@ -73,9 +74,26 @@ BREATH_WORDS: dict[str, str] = {
     "hold": "hold",
     "exhale": "out",
 }
-COUNTDOWN_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 BREAK_LIMIT_MINUTES = 24 * 60 - 1
 """A break, "more time" included, lasts less than a day (DOMAIN.md)."""
+BREAK_COMMANDS = frozenset(
+    {
+        CommandName.PAUSE,
+        CommandName.RESUME,
+        CommandName.MORE_TIME,
+        CommandName.RETURN,
+        CommandName.STOP,
+        CommandName.TIMEOUT,
+    }
+)
+"""All that acts during a break: nothing else can skip it by accident (a time-out does nothing)."""
+ON_BREAK_NOTICE = "During a break only Pause, More time, Come back early and Stop work."
+EARLY_RETURN_NOTICE = (
+    "The break is not over yet: to come back early, press Come back early and confirm."
+)
+LIMIT_NOTICE = "A break lasts less than a day: this one cannot be any longer."
+NO_BREAK_NOTICE = "A time-out cannot run: there is no break script (time-out.toml)."
+COUNTDOWN_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 
 def estimate_speech_seconds(text: str, words_per_minute: float = 150.0) -> float:
@@ -158,8 +176,11 @@ class _Frame:
     index: int = 0
     phases: Iterator[Phase] = field(default_factory=lambda: iter(()))
     break_minutes: float = 0.0
-    break_seconds: float = 0.0
-    """Break time given so far, "more time" included: it stops short of a day."""
+    """The break length agreed when the time-out was called (0: the script's own)."""
+    extra_minutes: float = 0.0
+    """More time asked for before the break itself began."""
+    granted_minutes: float | None = None
+    """The break's whole length so far, more time included; None until it begins."""
 
 
 class Engine:
@@ -220,6 +241,26 @@ class Engine:
             return None
         return max(0.0, self._phase.seconds - self.elapsed(now))
 
+    @property
+    def on_break(self) -> bool:
+        """True in a break step, and in a time-out from its first line until the break is
+        answered; steps a break script has after its break (breaths to come back with) run
+        as usual."""
+        return bool(self._frames) and self._break_at(self._top) is not None
+
+    def _break_at(self, frame: _Frame) -> tuple[int, Break] | None:
+        """The break step the frame is in or, in a time-out's opening lines, heading for."""
+        steps = frame.script.steps
+        current = steps[frame.index] if 0 <= frame.index < len(steps) else None
+        if isinstance(current, Break):
+            return frame.index, current
+        if frame.script.id == self.break_script_id:
+            for index in range(frame.index + 1, len(steps)):
+                step = steps[index]
+                if isinstance(step, Break):
+                    return index, step
+        return None
+
     def next_deadline(self) -> float | None:
         """When `Tick` is next due, or None while paused, waiting or idle."""
         phase = self._phase
@@ -237,6 +278,8 @@ class Engine:
         if isinstance(event, Tick):
             return self._tick(now)
         effects = self._tick(now)  # catch up first, so a command acts on the present phase
+        if self.on_break and event.name not in BREAK_COMMANDS:
+            return [*effects, Notice(ON_BREAK_NOTICE)]
         handler = getattr(self, f"_on_{event.name.value}")
         result: list[Effect] = handler(event, now)
         return effects + result
@@ -350,7 +393,9 @@ class Engine:
 
     def _on_timeout(self, command: Command, now: float) -> list[Effect]:
         break_script = self.library.get(self.break_script_id)
-        if break_script is None or self._in_timeout:
+        if break_script is None:
+            return [Notice(NO_BREAK_NOTICE)]
+        if self._in_timeout:
             return []
         effects: list[Effect] = [StopSound()]
         self._paused_at = None
@@ -393,37 +438,67 @@ class Engine:
     def _on_more_time(self, command: Command, now: float) -> list[Effect]:
         phase = self._phase
         frame = self._top if self._frames else None
-        if phase is None or phase.kind != "choice" or frame is None:
+        found = self._break_at(frame) if frame is not None else None
+        if phase is None or frame is None or found is None:
             return []
-        step = frame.script.steps[frame.index]
-        if not isinstance(step, Break):
-            return []
-        minutes = command.minutes if command.minutes > 0 else phase.more_minutes
-        seconds = min(minutes * 60.0, self._break_allowance(frame))
-        if seconds <= 0:
-            return []  # a day's break is the limit: only coming back is offered now
-        frame.break_seconds += seconds
-        said = self._announce(step, seconds / 60.0)
+        step = found[1]
+        asked = command.minutes if command.minutes > 0 else step.more_minutes
+        added = min(asked, BREAK_LIMIT_MINUTES - self._break_minutes(frame))
+        if added <= 0:
+            return [Notice(LIMIT_NOTICE)]
+        effects: list[Effect] = [Notice(LIMIT_NOTICE)] if added < asked else []
+        if frame.granted_minutes is None:
+            # Still in the opening lines: the break, when it begins, is that much longer
+            # (and says so then).
+            frame.extra_minutes += added
+            return effects
+        frame.granted_minutes += added
+        if phase.kind == "break" and phase.seconds is not None:
+            self._phase = replace(phase, seconds=phase.seconds + added * 60.0)
+            said = self._announce(step, (self.remaining(now) or 0.0) / 60.0)
+            return effects + ([Speak(said, said)] if said else [])
+        # The call back or the choice: a new stretch of break, then both again.
+        if phase.kind == "say":
+            effects.append(StopSound())
+        said = self._announce(step, added)
         more = Phase(
             "break",
-            seconds,
+            added * 60.0,
             start=(Speak(said, said),) if said else (),
             caption=said or self._caption,
-            more_minutes=phase.more_minutes,
+            more_minutes=step.more_minutes,
         )
         callback = self._callback(step, frame)
         choice = self._choice(step, frame, callback.caption if callback else self._caption)
-        self._top.phases = iter([p for p in (callback, choice) if p is not None])
-        return self._begin_phase(more, now)
+        frame.phases = iter([p for p in (callback, choice) if p is not None])
+        return effects + self._begin_phase(more, now)
 
     def _on_return(self, command: Command, now: float) -> list[Effect]:
         phase = self._phase
-        if phase is None or phase.kind != "choice":
+        found = self._break_at(self._top) if self._frames else None
+        if phase is None or found is None:
             return []
+        effects: list[Effect] = []
+        if phase.kind != "choice":
+            # Before the break is over only a confirmed "come back early" ends it.
+            if not command.early:
+                return [Notice(EARLY_RETURN_NOTICE)]
+            effects.append(StopSound())
+        self._paused_at = None
         # The rest of the break script (a few breaths to come back) runs before the step
         # the time-out interrupted; a break script with nothing after it returns at once.
-        self._top.index += 1
-        return self._enter_step(now)
+        self._top.index = found[0] + 1
+        return effects + self._enter_step(now)
+
+    def _break_minutes(self, frame: _Frame) -> float:
+        """The whole length of the frame's break so far, or as it will begin."""
+        if frame.granted_minutes is not None:
+            return frame.granted_minutes
+        found = self._break_at(frame)
+        base = found[1].minutes if found is not None else 0.0
+        if frame.break_minutes:
+            base = max(base, frame.break_minutes)
+        return min(BREAK_LIMIT_MINUTES, base + frame.extra_minutes)
 
     def _choose(self, partner: str, now: float) -> list[Effect]:
         """The partner takes the role the current role step asks about; the other, its other."""
@@ -642,11 +717,11 @@ class Engine:
                 speaker = listener
 
     def _break(self, step: Break, frame: _Frame) -> Iterator[Phase]:
-        asked = frame.break_minutes
-        minutes = max(step.minutes, asked) if asked else step.minutes
-        seconds = min(minutes, BREAK_LIMIT_MINUTES) * 60.0
-        frame.break_seconds = seconds
-        said = self._announce(step, seconds / 60.0)
+        frame.granted_minutes = None  # each break step starts from its own length
+        minutes = self._break_minutes(frame)
+        frame.granted_minutes, frame.extra_minutes = minutes, 0.0
+        seconds = minutes * 60.0
+        said = self._announce(step, minutes)
         marks: list[tuple[float, Effect]] = []
         offset = self.speech_seconds(said) + LINE_GAP_SECONDS if said else 0.0
         for prompt in step.soothing:
@@ -677,7 +752,8 @@ class Engine:
         return self._say_phase(text) if text else None
 
     def _break_allowance(self, frame: _Frame) -> float:
-        return max(0.0, BREAK_LIMIT_MINUTES * 60.0 - frame.break_seconds)
+        """Seconds of break still allowed before the whole break would reach a day."""
+        return max(0.0, (BREAK_LIMIT_MINUTES - self._break_minutes(frame)) * 60.0)
 
     def _choice(self, step: Break, frame: _Frame, caption: str) -> Phase:
         """Come back, or more time: no more than what keeps the whole break under a day."""
@@ -705,6 +781,7 @@ class Engine:
             "ended": self._ended,
             "stopped_at": self._stopped_state(),
             "pace": round(self.pace, 3),
+            "on_break": self.on_break,
         }
         if not self._frames or phase is None:
             return state
@@ -761,11 +838,13 @@ class Engine:
                     and remaining <= floor.warning_seconds
                 ),
             }
+        at_limit = self.on_break and self._break_minutes(frame) >= BREAK_LIMIT_MINUTES
         if phase.kind == "break":
             state["break"] = {
                 "seconds": phase.seconds,
                 "remaining": remaining,
                 "more_minutes": phase.more_minutes,
+                "at_limit": at_limit,
             }
         if phase.kind == "ready":
             state["waiting"] = {
@@ -779,6 +858,7 @@ class Engine:
                 "for": "return",
                 "prompt": phase.caption,
                 "more_minutes": phase.more_minutes,
+                "at_limit": at_limit,
             }
         elif phase.kind == "role":
             step = frame.script.steps[frame.index]
@@ -806,6 +886,27 @@ class Engine:
         if self._phase is not None and self._phase.seconds is None:
             return "waiting"
         return "running"
+
+
+TIMED_PARTS: tuple[str, ...] = ("phase", "breath", "floor", "break")
+"""The parts of a snapshot whose `remaining` counts down while a session runs."""
+
+
+def aged_snapshot(state: Mapping[str, Any], seconds: float) -> dict[str, Any]:
+    """`state` as it reads `seconds` after `snapshot` took it: every `remaining` less that much.
+
+    Exact between snapshots, since the runner takes a new one at every deadline: nothing
+    but the countdowns changes in between. Paused states do not count down; none goes
+    below 0.
+    """
+    aged = dict(state)
+    if state.get("status") == "paused" or seconds <= 0:
+        return aged
+    for key in TIMED_PARTS:
+        part = state.get(key)
+        if isinstance(part, dict) and isinstance(part.get("remaining"), int | float):
+            aged[key] = {**part, "remaining": max(0.0, part["remaining"] - seconds)}
+    return aged
 
 
 def _step_kind(steps: tuple[Step, ...], index: int) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from companion.errors import CompanionError, ScriptError
+from companion.nesting import NESTING_MESSAGE, toml_too_deep
 from companion.script import Script
 from companion.toml_lines import TomlLines, decode, read_bytes, suggest
 
@@ -27,6 +28,8 @@ PLAN_FORMAT = 1
 """The plan format this code writes and reads."""
 MAX_PLAN_BYTES = 256 * 1024
 MAX_PRACTICE = 20
+MAX_EMBEDDED_BYTES = 32 * 1024
+"""An embedded script is a few KiB (the longest built-in one is under 3 KiB)."""
 MAX_TITLE = 120
 MAX_NOTE = 2000
 TIMES_PER_WEEK = (1, 14)
@@ -150,6 +153,9 @@ def check_plan_text(text: str, name: str, scripts: Mapping[str, Script] | None =
             None, [f"{name}:1: file is larger than 256 KiB; a plan is a few KiB of text"]
         )
     text = text.removeprefix("\ufeff")
+    deep = toml_too_deep(text)
+    if deep is not None:
+        return PlanCheck(None, [f"{name}:{deep}: {NESTING_MESSAGE}; a plan is a few flat tables"])
     source = _PlanLines(text)
     try:
         data = tomllib.loads(text)
@@ -522,6 +528,14 @@ class _Checker:
         from companion.loader import check_script_text
 
         padded, plain = texts
+        size = len(plain.encode("utf-8"))
+        if size > MAX_EMBEDDED_BYTES:
+            self.error(
+                line,
+                f"the embedded script {script_id!r} is {size // 1024} KiB; an embedded script"
+                f" is at most {MAX_EMBEDDED_BYTES // 1024} KiB (put a longer one in the library)",
+            )
+            return None
         result = check_script_text(padded, self.name, script_id)
         # "line 1" is the loader's "not written anywhere": point at the script's own header.
         at_top, header = f"{self.name}:1: ", f"{self.name}:{line}: "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -68,12 +68,12 @@ def create_homework_blueprint(
 
     @bp.before_request
     def check_origin() -> Response | None:
-        # A plan upload is a "simple" cross-site request: refuse foreign Host/Origin like /api.
-        from companion.web import refusal
+        # A plan upload is a "simple" cross-site request: refuse foreign Host/Origin like
+        # /api, and devices that are not paired.
+        from companion.web import request_refusal
 
-        configured = cast(set[str], current_app.config.get("COMPANION_ALLOWED_HOSTS", set()))
-        reason = refusal(request.environ, configured)
-        return None if reason is None else _error(reason, 403)
+        refused = request_refusal(request.environ, current_app.config)
+        return None if refused is None else _error(*refused)
 
     @bp.errorhandler(CompanionError)
     def companion_error(error: CompanionError) -> Response:
@@ -178,9 +178,16 @@ def create_homework_blueprint(
 
 
 def _json(data: bytes) -> object:
+    """The JSON in a request body; None when it is not JSON, CompanionError (400) when it
+    nests deeper than anything the page sends."""
     import json
 
+    from companion.nesting import MAX_NESTING, json_too_deep
+
+    text = data.decode("utf-8", "replace")
+    if json_too_deep(text):
+        raise CompanionError(f"That request nests more than {MAX_NESTING} levels deep.")
     try:
-        return json.loads(data)
+        return json.loads(text)
     except ValueError:
         return None

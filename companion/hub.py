@@ -10,12 +10,19 @@ import json
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from companion.clock import Clock, MonotonicClock
+from companion.engine import aged_snapshot
 
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_TYPES: tuple[str, ...] = ("status", "state")
 """Message types of which only the latest matters: kept for new clients, coalesced in queues."""
+
+KEPT_TYPES: tuple[str, ...] = (*SNAPSHOT_TYPES, "speakers")
+"""Message types a new client is sent the latest of as it connects."""
 
 DEFAULT_QUEUE_SIZE = 100
 
@@ -28,21 +35,36 @@ class Message:
     data: dict[str, object]
     text: str
     """The JSON text frame: `{"type": ..., "data": ...}`."""
+    taken_at: float | None = None
+    """For a `state`: when its countdowns were true, on the hub's clock; None: timeless."""
 
     @classmethod
-    def make(cls, type: str, data: dict[str, object]) -> Message:
+    def make(cls, type: str, data: dict[str, object], taken_at: float | None = None) -> Message:
         """Build a message and its wire form."""
-        text = json.dumps({"type": type, "data": data}, separators=(",", ":"))
-        return cls(type=type, data=data, text=text)
+        return cls(type=type, data=data, text=_wire(type, data), taken_at=taken_at)
+
+    def text_at(self, now: float) -> str:
+        """The frame to send at `now`: a state's countdowns as they are at that moment."""
+        if self.taken_at is None or now <= self.taken_at:
+            return self.text
+        return _wire(self.type, aged_snapshot(self.data, now - self.taken_at))
+
+
+def _wire(type: str, data: dict[str, object]) -> str:
+    return json.dumps({"type": type, "data": data}, separators=(",", ":"))
 
 
 class Subscription:
     """One client's bounded inbox: state and status coalesce, other messages drop oldest first."""
 
-    def __init__(self, maxsize: int = DEFAULT_QUEUE_SIZE) -> None:
+    def __init__(
+        self, maxsize: int = DEFAULT_QUEUE_SIZE, wake: Callable[[], None] | None = None
+    ) -> None:
         if maxsize < len(SNAPSHOT_TYPES) + 1:
             raise ValueError("a subscription needs room for a snapshot and one message")
         self._maxsize = maxsize
+        self._wake = wake
+        """Called (never blocking) whenever a message arrives or the subscription closes."""
         self._queue: deque[Message] = deque()
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
@@ -64,6 +86,8 @@ class Subscription:
                 self._drop_oldest_other()
             self._queue.append(message)
             self._ready.notify()
+        if self._wake is not None:
+            self._wake()
 
     def _drop_oldest_other(self) -> None:
         for queued in self._queue:
@@ -91,6 +115,8 @@ class Subscription:
         with self._ready:
             self._closed = True
             self._ready.notify_all()
+        if self._wake is not None:
+            self._wake()
 
     @property
     def closed(self) -> bool:
@@ -104,30 +130,44 @@ class Subscription:
 
 
 class Hub:
-    """Thread-safe fan-out: each subscriber gets every message in its own queue."""
+    """Thread-safe fan-out: each subscriber gets every message in its own queue.
 
-    def __init__(self, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+    Its clock is the session's: a `state` published with `taken_at` is aged to the
+    moment each page is sent it (`Message.text_at(hub.now())`)."""
+
+    def __init__(self, queue_size: int = DEFAULT_QUEUE_SIZE, clock: Clock | None = None) -> None:
         self._queue_size = queue_size
+        self._clock = clock or MonotonicClock()
         self._lock = threading.Lock()
         self._subscriptions: set[Subscription] = set()
         self._latest: dict[str, Message] = {}
+        self._speaking: set[Subscription] = set()
 
-    def publish(self, type: str, data: dict[str, object]) -> None:
-        """Send a message to every subscriber; never blocks on a slow client."""
-        message = Message.make(type, data)
+    def now(self) -> float:
+        """The time on the hub's clock: what a message's `taken_at` is measured against."""
+        return self._clock.now()
+
+    def publish(self, type: str, data: dict[str, object], *, taken_at: float | None = None) -> None:
+        """Send a message to every subscriber; never blocks on a slow client.
+
+        `taken_at` (hub clock) marks a `state` whose countdowns age until it is sent."""
+        message = Message.make(type, data, taken_at)
         # Under the lock so every client sees publishes in one order; `put` never blocks.
         with self._lock:
-            if type in SNAPSHOT_TYPES:
+            if type in KEPT_TYPES:
                 self._latest[type] = message
             for subscription in self._subscriptions:
                 subscription.put(message)
 
-    def subscribe(self) -> Subscription:
-        """A new client inbox, starting with the latest status and state (the snapshot)."""
-        subscription = Subscription(self._queue_size)
+    def subscribe(self, wake: Callable[[], None] | None = None) -> Subscription:
+        """A new client inbox, starting with the latest status and state (the snapshot).
+
+        `wake` is called whenever a message arrives, so a handler waiting on something
+        else as well (its socket) sends at once instead of polling."""
+        subscription = Subscription(self._queue_size, wake)
         with self._lock:
             # Under the lock so no publish slips between the snapshot and the registration.
-            for type in SNAPSHOT_TYPES:
+            for type in KEPT_TYPES:
                 if type in self._latest:
                     subscription.put(self._latest[type])
             self._subscriptions.add(subscription)
@@ -137,13 +177,37 @@ class Hub:
         """Forget a client; safe to call twice."""
         with self._lock:
             self._subscriptions.discard(subscription)
+            was_speaking = subscription in self._speaking
+            self._speaking.discard(subscription)
         subscription.close()
+        if was_speaking:
+            self._publish_speakers()
+
+    def set_speaking(self, subscription: Subscription, on: bool) -> None:
+        """Note whether this page plays the guidance itself; every page learns how many do."""
+        with self._lock:
+            changed = (subscription in self._speaking) != on
+            if on:
+                self._speaking.add(subscription)
+            else:
+                self._speaking.discard(subscription)
+        if changed:
+            self._publish_speakers()
+
+    def _publish_speakers(self) -> None:
+        with self._lock:
+            count = len(self._speaking)
+        self.publish("speakers", {"pages": count})
 
     def latest(self, type: str) -> dict[str, object] | None:
-        """The data of the newest `state` or `status` message, if any was published."""
+        """The data of the newest `state` or `status` message, if any, as of now."""
         with self._lock:
             message = self._latest.get(type)
-        return None if message is None else message.data
+        if message is None:
+            return None
+        if message.taken_at is None:
+            return message.data
+        return aged_snapshot(message.data, self.now() - message.taken_at)
 
     def close(self) -> None:
         """Close every subscription so WebSocket handlers finish (server shutdown)."""

@@ -22,6 +22,7 @@ from typing import IO, Any, Literal, get_args
 from companion.effects import Milestone
 from companion.errors import CompanionError
 from companion.homework import Plan, Practice
+from companion.private_files import open_private, private_file, private_folder
 from companion.script import Script
 
 logger = logging.getLogger(__name__)
@@ -216,7 +217,7 @@ class _FileLock:
         self._file: IO[bytes] | None = None
 
     def try_acquire(self) -> bool:
-        file = self._path.open("a+b")
+        file = os.fdopen(open_private(self._path, "a+"), "a+b")
         try:
             if sys.platform == "win32":
                 import msvcrt
@@ -254,7 +255,8 @@ class Journal:
         self.data_dir = resolve_data_dir(data_dir)
         self.path = self.data_dir / JOURNAL_FILE
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            private_folder(self.data_dir)
+            private_file(self.path)  # before SQLite creates it: its -wal and -shm follow suit
         except OSError as error:
             raise JournalError(
                 f"Cannot create the journal folder {self.data_dir} ({error.strerror}); "

@@ -19,6 +19,7 @@ from typing import Any
 
 import companion
 from companion.errors import CompanionError, ScriptError
+from companion.nesting import NESTING_MESSAGE, toml_too_deep
 from companion.script import (
     FORMAT_VERSION,
     RESERVED_NAMES,
@@ -46,6 +47,8 @@ MAX_MINUTES = 24 * 60
 """Breaks and breathing last less than a day."""
 MAX_CYCLES = 1000
 MAX_ROUNDS = 100
+MAX_STEPS = 200
+"""The built-in scripts have at most about 20 steps; thousands only slow every load down."""
 """Bounds that keep previews instant; real sessions use tens of breaths, a few rounds."""
 MIN_FLOOR_SECONDS = 20.0
 MAX_SAY_WORDS = 60
@@ -181,6 +184,11 @@ def check_script_text(
 ) -> CheckResult:
     """Validate script text; `name` prefixes every message, `script_id` defaults to its stem."""
     text = text.removeprefix("\ufeff")  # editors on Windows like to add a byte-order mark
+    deep = toml_too_deep(text)
+    if deep is not None:
+        return CheckResult(
+            None, [f"{name}:{deep}: {NESTING_MESSAGE}; a script is a list of flat steps"], []
+        )
     source = TomlLines(text)
     try:
         data = tomllib.loads(text)
@@ -373,6 +381,15 @@ class _Checker:
             return []
         if not isinstance(value, list) or not value:
             self.errors.append((self.source.top_key("step"), "no steps: add at least one [[step]]"))
+            return []
+        if len(value) > MAX_STEPS:
+            self.errors.append(
+                (
+                    self.source.table_line("step", MAX_STEPS),
+                    f"{len(value)} steps; a script has at most {MAX_STEPS}: split it into"
+                    " several scripts",
+                )
+            )
             return []
         steps: list[Step] = []
         for index, table in enumerate(value):

@@ -15,7 +15,7 @@ from typing import Any
 
 from companion.clock import Clock
 from companion.effects import Command, CommandName, Effect
-from companion.engine import Engine, Tick
+from companion.engine import Engine, Tick, aged_snapshot
 from companion.script import Names, Script
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class Runner:
         clock: Clock,
         *,
         on_effects: Callable[[list[Effect]], None],
-        on_state: Callable[[dict[str, Any]], None],
+        on_state: Callable[[dict[str, Any], float], None],
         prepare: Callable[[Script, Callable[[int, int], None]], None] | None = None,
     ) -> None:
         self._engine = engine
@@ -56,7 +56,8 @@ class Runner:
         self._inbox: queue.Queue[Inbox] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="companion-runner", daemon=True)
         self._state_lock = threading.Lock()
-        self._state: dict[str, Any] = engine.snapshot(clock.now())
+        self._taken_at = clock.now()
+        self._state: dict[str, Any] = engine.snapshot(self._taken_at)
 
     def start(self) -> None:
         self._thread.start()
@@ -69,9 +70,10 @@ class Runner:
         self._inbox.put(_Call(function))
 
     def state(self) -> dict[str, Any]:
-        """The latest published state (thread-safe copy)."""
+        """The latest state, its countdowns as of now (thread-safe copy)."""
         with self._state_lock:
-            return dict(self._state)
+            state, taken_at = self._state, self._taken_at
+        return aged_snapshot(state, self._clock.now() - taken_at)
 
     def close(self, timeout: float = 2.0) -> None:
         self._inbox.put(_Shutdown())
@@ -105,7 +107,8 @@ class Runner:
             effects = self._engine.handle(item, self._clock.now())
             if effects:
                 self._on_effects(effects)
-        self._publish(self._engine.snapshot(self._clock.now()))
+        now = self._clock.now()
+        self._publish(self._engine.snapshot(now), now)
 
     def _prepare_script(self, script_id: str) -> None:
         script = self._engine.library.get(script_id)
@@ -113,17 +116,20 @@ class Runner:
             return
 
         def progress(done: int, total: int) -> None:
-            state = self._engine.snapshot(self._clock.now())
+            now = self._clock.now()
+            state = self._engine.snapshot(now)
             state.update(
                 status="preparing",
                 progress={"done": done, "total": total},
                 script={"id": script.id, "title": script.title},
             )
-            self._publish(state)
+            self._publish(state, now)
 
         self._prepare(script, progress)
 
-    def _publish(self, state: dict[str, Any]) -> None:
+    def _publish(self, state: dict[str, Any], taken_at: float) -> None:
+        """Keep and send a snapshot with the time it was taken, so readers can age it."""
         with self._state_lock:
             self._state = state
-        self._on_state(state)
+            self._taken_at = taken_at
+        self._on_state(state, taken_at)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from companion.commands_vocab import SignalPhraseError, clean_signal_phrase
+from companion.private_files import open_private, private_folder
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +54,13 @@ def load_settings(data_dir: Path) -> Settings:
 
 def save_settings(data_dir: Path, settings: Settings) -> None:
     """Write `settings` to `data_dir` atomically; raises OSError if the folder is unwritable."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(data_dir)
     path = data_dir / SETTINGS_FILE
     temp = path.with_name(f".{SETTINGS_FILE}.{os.getpid()}.tmp")
     text = json.dumps({"version": VERSION, "signal_phrase": settings.signal_phrase}, indent=2)
     try:
-        with temp.open("w", encoding="utf-8") as file:
+        temp.unlink(missing_ok=True)  # a leftover from a crash may have been made looser
+        with os.fdopen(open_private(temp, "a"), "w", encoding="utf-8") as file:
             file.write(text + "\n")
             file.flush()
             os.fsync(file.fileno())

@@ -685,6 +685,24 @@ class SpeechOut:
 
     # -- rendering ---------------------------------------------------------------------
 
+    @property
+    def can_render(self) -> bool:
+        """True when lines can be rendered, with or without a sound device here: pages
+        can play them."""
+        return self.settings.enabled and self._started and self._tts_ok
+
+    def audio_key(self, text: str) -> str | None:
+        """The key a page fetches `text`'s rendered audio by, once it is rendered."""
+        path = self._path(text)
+        return path.stem if path.exists() else None
+
+    def audio_file(self, key: str) -> Path | None:
+        """The rendered WAV with this key, or None (never a path outside the cache)."""
+        if len(key) != 32 or not all(ch in "0123456789abcdef" for ch in key):
+            return None
+        path = self.cache_dir / f"{key}.wav"
+        return path if path.is_file() else None
+
     def _path(self, text: str) -> Path:
         return self.cache_dir / f"{cache_key(text, self.settings, self._engine_version)}.wav"
 

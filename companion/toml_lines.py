@@ -7,6 +7,7 @@ problem as ``file:line: message``; this module holds what they share: table head
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 from collections.abc import Callable, Iterable
@@ -19,6 +20,8 @@ _TOML_POSITION = re.compile(
     r"^(?P<msg>.*) \((?:at line (?P<line>\d+), column (?P<col>\d+)|at end of document)\)$"
 )
 _DELIMITERS = ('"""', "'''")
+_KEY = re.compile(r"""\s*(?:([A-Za-z0-9_-]+)|"([^"]*)"|'([^']*)')\s*=""")
+"""A line that sets a key: bare, "quoted" or 'literal'."""
 
 
 def scan_strings(lines: list[str]) -> tuple[list[bool], int | None]:
@@ -46,18 +49,38 @@ def scan_strings(lines: list[str]) -> tuple[list[bool], int | None]:
 
 
 class TomlLines:
-    """The lines of one TOML text: table headers and ``key =`` lines, all 1-based."""
+    """The lines of one TOML text: table headers and ``key =`` lines, all 1-based.
+
+    Indexed in one pass, so finding a line costs the same however long the file: checking
+    a file is linear in its size, never quadratic (a plan of thousands of unknown keys)."""
 
     def __init__(self, text: str) -> None:
         self.lines = text.split("\n")
         self.code, self.unterminated_at = scan_strings(self.lines)
         self.headers: list[tuple[int, str, bool]] = []
         """(line, dotted name, is_array) of every table header outside multi-line strings."""
+        self._keys: dict[int, dict[str, int]] = {0: {}}
+        """Section (its header's line; 0 before the first header) -> key -> first line."""
+        section = self._keys[0]
         for number, line in enumerate(self.lines, start=1):
-            match = _HEADER.match(line) if self.code[number - 1] else None
+            if not self.code[number - 1]:
+                continue
+            match = _HEADER.match(line)
             if match:
                 name = re.sub(r"\s*\.\s*", ".", match[2])
                 self.headers.append((number, name, match[1] == "[["))
+                section = self._keys.setdefault(number, {})
+                continue
+            key = _KEY.match(line)
+            if key:
+                section.setdefault(next(g for g in key.groups() if g is not None), number)
+        self._header_lines = [at for at, _, _ in self.headers]
+        self._arrays: dict[str, list[int]] = {}
+        self._named: dict[str, int] = {}
+        for at, name, array in self.headers:
+            if array:
+                self._arrays.setdefault(name, []).append(at)
+            self._named.setdefault(name, at)
 
     def syntax_error(self, raw: str, example_hint: str) -> tuple[int, str]:
         """Turn tomllib's message into (line, message); `example_hint` shows a quoted value."""
@@ -84,45 +107,39 @@ class TomlLines:
 
     def array_tables(self, name: str) -> list[int]:
         """The header lines of every ``[[name]]``, in order."""
-        return [line for line, key, array in self.headers if array and key == name]
+        return list(self._arrays.get(name, ()))
 
     def table_line(self, name: str, index: int) -> int:
         """The header of the index-th ``[[name]]``, else ``name =`` (written as an inline array)."""
-        tables = self.array_tables(name)
+        tables = self._arrays.get(name, [])
         return tables[index] if index < len(tables) else self.top_key(name)
 
     def table_key(self, name: str, index: int, key: str) -> int | None:
         """The line of ``key =`` inside the index-th ``[[name]]``; None when not written there."""
-        tables = self.array_tables(name)
+        tables = self._arrays.get(name, [])
         if index >= len(tables):
             return None
-        return self.find_key(key, tables[index] + 1, self.section_end(tables[index]))
+        return self._keys[tables[index]].get(key)
 
     def section_end(self, start: int) -> int:
         """The first header line after `start`, or one past the last line."""
-        later = [line for line, _, _ in self.headers if line > start]
-        return later[0] if later else len(self.lines) + 1
-
-    def top_key(self, key: str) -> int:
-        """The line of a top-level ``key =`` (or else a ``[key]`` header); 1 when not written."""
-        first = self.headers[0][0] if self.headers else len(self.lines) + 1
-        found = self.find_key(key, 1, first)
-        if found:
-            return found
-        for line, name, _ in self.headers:
-            if name == key:
-                return line
-        return 1
+        later = bisect.bisect_right(self._header_lines, start)
+        return self._header_lines[later] if later < len(self._header_lines) else len(self.lines) + 1
 
     def find_key(self, key: str, start: int, end: int) -> int | None:
         """The first line in [start, end) that sets `key` (bare or quoted), outside strings."""
-        pattern = re.compile(
-            rf"\s*(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')\s*="
-        )
-        for number in range(start, min(end, len(self.lines) + 1)):
-            if self.code[number - 1] and pattern.match(self.lines[number - 1]):
-                return number
+        sections = [0, *self._header_lines]
+        for section in sections[bisect.bisect_right(sections, start) - 1 :]:
+            if section >= end:
+                break
+            line = self._keys[section].get(key)
+            if line is not None and start <= line < end:
+                return line
         return None
+
+    def top_key(self, key: str) -> int:
+        """The line of a top-level ``key =`` (or else a ``[key]`` header); 1 when not written."""
+        return self._keys[0].get(key) or self._named.get(key) or 1
 
 
 def read_bytes(path: Path, limit: int, what: str) -> bytes:

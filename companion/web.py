@@ -7,20 +7,35 @@ page the couple happens to visit cannot drive the companion.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Mapping
+import socket
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request, send_from_directory
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    jsonify,
+    request,
+    send_file,
+    send_from_directory,
+)
 from flask_sock import Sock
 from werkzeug.exceptions import HTTPException
 
 from companion.commands_vocab import SignalPhraseError, clean_signal_phrase
 from companion.effects import Command, CommandName
+from companion.engine import BREAK_LIMIT_MINUTES
 from companion.hub import Hub, Subscription
+from companion.nesting import MAX_NESTING, json_too_deep
+from companion.pairing import COOKIE, Pairing, is_loopback
 from companion.script import Names
 
 logger = logging.getLogger(__name__)
@@ -31,14 +46,30 @@ MAX_MESSAGE_BYTES = 4096
 MAX_FRAME_BYTES = 65536
 """Larger frames close the connection: nobody legitimate sends them."""
 MAX_NAME_CHARS = 40
-MAX_BREAK_MINUTES = 24 * 60 - 1
+MAX_BREAK_MINUTES = BREAK_LIMIT_MINUTES
 """A break lasts less than a day (DOMAIN.md)."""
 MAX_STEP = 999
 """Scripts are a few dozen steps at most; a larger number is not a step."""
-RECEIVE_TIMEOUT = 0.1
-"""How long the /ws loop waits for a client message before sending queued ones."""
+RECEIVE_TIMEOUT = 0.05
+"""How often the /ws loop retries writing to a page that has not taken everything yet."""
+IDLE_WAIT = 1.0
+"""How long the /ws loop sleeps when nothing waits; any message or page input wakes it."""
 PING_SECONDS = 20
 """Pings find tabs that vanished without closing (a laptop lid shut)."""
+MAX_SOCKETS = 16
+"""Pages connected at once: a couple's laptop and phones, with room for stale tabs."""
+SEND_QUEUE_BYTES = 1024 * 1024
+"""A page that lets this much wait unread is not reading: it is closed."""
+SEND_STALL_SECONDS = 10.0
+"""Nor is one that takes none of what waits for this long."""
+MAX_WAITING_MESSAGES = 64
+"""A page sending faster than the companion can answer is closed (nobody types that fast)."""
+MESSAGES_PER_SECOND = 20.0
+MESSAGE_BURST = 60
+"""A page may send a burst of this many messages, then this many a second: far more than
+hands or a voice give, far less than a script in a loop that would fill the runner's inbox."""
+_DONT_WAIT = getattr(socket, "MSG_DONTWAIT", 0)
+"""Linux and macOS; on Windows sends block, as before."""
 LOOPBACK_NAMES: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
 DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -85,9 +116,102 @@ class Controller(Protocol):
         """The latest State dict."""
         ...
 
+    def audio_file(self, key: str) -> Path | None:
+        """A rendered line's WAV by its key (`sound` messages name it), or None."""
+        ...
+
 
 class MessageError(ValueError):
     """A client message was refused; `str()` is the one sentence sent back."""
+
+
+class PageNotReading(Exception):
+    """A page let too much wait unsent, or sent too fast: its connection is closed."""
+
+
+class MessageRate:
+    """A token bucket: `take()` is False once a page sends faster than any person could."""
+
+    def __init__(
+        self,
+        per_second: float = MESSAGES_PER_SECOND,
+        burst: int = MESSAGE_BURST,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._per_second = per_second
+        self._burst = float(burst)
+        self._clock = clock
+        self._tokens = float(burst)
+        self._at = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._per_second)
+        self._at = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+
+class Outbox:
+    """One page's frames on their way out, written without ever blocking its handler.
+
+    simple-websocket's own `send` blocks until the page reads; a page that never reads
+    would hold its thread for ever. Here frames wait in a bounded buffer, and each flush
+    writes what the socket takes now; `PageNotReading` when the buffer overflows or
+    nothing moves for `stall_seconds`.
+    """
+
+    def __init__(
+        self,
+        ws: Any,
+        *,
+        max_bytes: int = SEND_QUEUE_BYTES,
+        stall_seconds: float = SEND_STALL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ws = ws
+        self._max_bytes = max_bytes
+        self._stall_seconds = stall_seconds
+        self._clock = clock
+        self._pending = bytearray()
+        self._moved_at = clock()
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def put(self, text: str) -> None:
+        """Frame `text` and queue it; raises PageNotReading when too much is waiting."""
+        from simple_websocket import ConnectionClosed
+        from wsproto.events import TextMessage
+
+        if not self._ws.connected:
+            raise ConnectionClosed(self._ws.close_reason, self._ws.close_message)
+        if not self._pending:
+            self._moved_at = self._clock()
+        self._pending += self._ws.ws.send(TextMessage(data=text))
+        if len(self._pending) > self._max_bytes:
+            raise PageNotReading(f"{len(self._pending)} bytes waiting unread")
+
+    def flush(self) -> None:
+        """Write what the socket takes now; raises PageNotReading once stalled too long."""
+        while self._pending:
+            try:
+                sent = self._ws.sock.send(self._pending, _DONT_WAIT)
+            except (BlockingIOError, InterruptedError):
+                break
+            del self._pending[:sent]
+            self._moved_at = self._clock()
+        if self._pending and self._clock() - self._moved_at > self._stall_seconds:
+            raise PageNotReading(f"nothing read for {self._stall_seconds:g} s")
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A `speaker` message: this page plays the guidance itself, or stops doing so."""
+
+    on: bool
 
 
 @dataclass(frozen=True)
@@ -109,7 +233,7 @@ def parse_command(data: object, script_ids: set[str] | None = None) -> Command:
     """Turn a `command` message's data into a Command, or raise MessageError saying why not."""
     if not isinstance(data, dict):
         raise MessageError("A command needs a JSON object as its data.")
-    allowed = {"name", "script", "partner", "minutes", "source", "step"}
+    allowed = {"name", "script", "partner", "minutes", "source", "step", "early"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise MessageError(f"A command has no field called {unknown[0]!r}.")
@@ -140,6 +264,9 @@ def parse_command(data: object, script_ids: set[str] | None = None) -> Command:
     step = data.get("step", 0)
     if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= MAX_STEP:
         raise MessageError("The step must be a whole number, counting from 0.")
+    early = data.get("early", False)
+    if not isinstance(early, bool):
+        raise MessageError("'early' must be true or false.")
     return Command(
         name=command_name,
         source=cast(Literal["page", "key"], source),
@@ -147,6 +274,7 @@ def parse_command(data: object, script_ids: set[str] | None = None) -> Command:
         partner=cast(Literal["a", "b", ""], partner),
         minutes=float(minutes),
         step=step,
+        early=early,
     )
 
 
@@ -179,12 +307,16 @@ def parse_signal(data: object) -> Signal:
         raise MessageError(str(error)) from None
 
 
-def parse_message(raw: object, script_ids: set[str] | None = None) -> Command | Names | Signal:
+def parse_message(
+    raw: object, script_ids: set[str] | None = None
+) -> Command | Names | Signal | Speaker:
     """Validate one WebSocket frame from the page; raise MessageError with one sentence if wrong."""
     if not isinstance(raw, str):
         raise MessageError("Messages must be JSON text, not binary.")
     if len(raw.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
         raise MessageError(f"Messages must be at most {MAX_MESSAGE_BYTES} bytes.")
+    if json_too_deep(raw):
+        raise MessageError(f"Messages must not nest more than {MAX_NESTING} levels deep.")
     try:
         message = json.loads(raw)
     except ValueError:
@@ -198,8 +330,15 @@ def parse_message(raw: object, script_ids: set[str] | None = None) -> Command | 
         return parse_names(message["data"])
     if kind == "signal":
         return parse_signal(message["data"])
+    if kind == "speaker":
+        data = message["data"]
+        if not isinstance(data, dict) or set(data) != {"on"} or not isinstance(data["on"], bool):
+            raise MessageError("A speaker message needs one field, 'on': true or false.")
+        return Speaker(data["on"])
     shown = kind[:40] if isinstance(kind, str) else kind
-    raise MessageError(f"Unknown message type {shown!r}; expected 'command', 'names' or 'signal'.")
+    raise MessageError(
+        f"Unknown message type {shown!r}; expected 'command', 'names', 'signal' or 'speaker'."
+    )
 
 
 # --- Host / Origin checks ---------------------------------------------------------------
@@ -219,6 +358,47 @@ def allowed_hosts_for(environ: Mapping[str, Any], configured: set[str]) -> set[s
     return {f"{name}:{port}" for name in LOOPBACK_NAMES} | {
         _with_port(host, "80") for host in configured
     }
+
+
+NOT_PAIRED = (
+    "This device is not paired with the companion: on its computer, choose Add a phone and"
+    " open the link it shows."
+)
+ONLY_HERE = (
+    "Only the computer the companion runs on can use it; start it with --lan to pair a phone."
+)
+
+
+def device_token(environ: Mapping[str, Any]) -> str | None:
+    """The pairing token a request carries in its cookie, if any."""
+    from werkzeug.http import parse_cookie
+
+    return parse_cookie(str(environ.get("HTTP_COOKIE", ""))).get(COOKIE)
+
+
+def device_refusal(environ: Mapping[str, Any], pairing: Pairing | None) -> tuple[str, int] | None:
+    """Why a request from another device must be refused (not paired), or None.
+
+    This computer (loopback) needs no token; any other address needs one, whatever Host
+    it claims, and none can pair unless the companion was started with --lan."""
+    if is_loopback(str(environ.get("REMOTE_ADDR", ""))):
+        return None
+    if pairing is None:
+        return ONLY_HERE, 403
+    if pairing.device_for(device_token(environ)) is None:
+        return NOT_PAIRED, 401
+    return None
+
+
+def request_refusal(
+    environ: Mapping[str, Any], config: Mapping[str, Any]
+) -> tuple[str, int] | None:
+    """Host and Origin, then pairing: the one check every route (and /ws) goes through."""
+    configured = cast(set[str], config.get("COMPANION_ALLOWED_HOSTS", set()))
+    reason = refusal(environ, configured)
+    if reason is not None:
+        return reason, 403
+    return device_refusal(environ, cast(Pairing | None, config.get("COMPANION_PAIRING")))
 
 
 def refusal(environ: Mapping[str, Any], configured: set[str]) -> str | None:
@@ -250,24 +430,30 @@ def create_blueprint(controller: Controller, web_dir: Path, sock: Sock | None = 
 
     @bp.before_request
     def check_origin() -> Response | None:
-        configured = cast(set[str], current_app.config.get("COMPANION_ALLOWED_HOSTS", set()))
-        reason = refusal(request.environ, configured)
-        if reason is None:
-            return None
-        logger.warning(
-            "refused %s %s (Host %r, Origin %r)",
-            request.method,
-            request.path,
-            request.host,
-            request.headers.get("Origin"),
-        )
-        return _json_error(reason, 403)
+        refused = request_refusal(request.environ, current_app.config)
+        if refused is not None:
+            logger.warning(
+                "refused %s %s from %s (Host %r, Origin %r): %s",
+                request.method,
+                request.path,
+                request.remote_addr,
+                request.host,
+                request.headers.get("Origin"),
+                refused[0],
+            )
+            return _json_error(*refused)
+        if request.path == "/ws" and controller.hub.subscriber_count >= MAX_SOCKETS:
+            message = f"{MAX_SOCKETS} pages are connected already; close one and reload."
+            return _json_error(message, 503)
+        return None
 
-    @bp.after_request
-    def add_security_headers(response: Response) -> Response:
-        for name, value in SECURITY_HEADERS:
-            response.headers.setdefault(name, value)
-        return response
+    @bp.get("/audio/<key>.wav")
+    def audio(key: str) -> Response:
+        path = controller.audio_file(key)
+        if path is None:
+            return _json_error("That line has not been rendered.", 404)
+        # The key is a hash of everything that makes the sound: the file never changes.
+        return send_file(path, mimetype="audio/wav", max_age=365 * 24 * 3600)
 
     @bp.get("/")
     def index() -> Response:
@@ -298,7 +484,14 @@ def create_blueprint(controller: Controller, web_dir: Path, sock: Sock | None = 
     def api_command() -> tuple[Response, int]:
         if request.content_length is not None and request.content_length > MAX_MESSAGE_BYTES:
             return _json_error(f"Commands must be at most {MAX_MESSAGE_BYTES} bytes.", 400), 400
-        data = request.get_json(silent=True)
+        text = request.get_data(cache=False).decode("utf-8", "replace")
+        if json_too_deep(text):
+            message = f"Commands must not nest more than {MAX_NESTING} levels deep."
+            return _json_error(message, 400), 400
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
         try:
             command = parse_command(data, _script_ids(controller))
         except MessageError as error:
@@ -309,7 +502,13 @@ def create_blueprint(controller: Controller, web_dir: Path, sock: Sock | None = 
     if sock is not None:
 
         def ws_route(ws: Any) -> None:
-            serve_socket(ws, controller)
+            keeper = cast(Pairing | None, current_app.config.get("COMPANION_PAIRING"))
+            token = device_token(request.environ)
+            if keeper is None or is_loopback(request.remote_addr or ""):
+                serve_socket(ws, controller)
+            else:
+                # A phone unpaired while its page is open loses the page at once.
+                serve_socket(ws, controller, lambda: keeper.device_for(token) is not None)
 
         # flask-sock is untyped; registering by call keeps ws_route's own types.
         sock.route("/ws", bp=bp)(ws_route)
@@ -325,16 +524,26 @@ def _frame(type: str, data: dict[str, object]) -> str:
     return json.dumps({"type": type, "data": data}, separators=(",", ":"))
 
 
-def serve_socket(ws: Any, controller: Controller) -> None:
+def serve_socket(
+    ws: Any, controller: Controller, still_paired: Callable[[], bool] | None = None
+) -> None:
     """Run one page's WebSocket: hello, state, then client messages in and hub messages out.
 
-    Only this thread writes to `ws`. Returns when the client goes away or the hub closes.
+    Only this thread writes to `ws`, and never waits on the page: what the page does not
+    read waits in a bounded `Outbox`, and a page that stops reading (or floods) is closed.
+    Returns when the client goes away or the hub closes.
     """
     from simple_websocket import ConnectionClosed
 
-    subscription = controller.hub.subscribe()
+    # The server's read timeout would make simple-websocket's own writes (pongs) partial.
+    ws.sock.settimeout(None)
+    outbox = Outbox(ws)
+    rate = MessageRate()
+    # simple-websocket sets this event when the page sends something; a published
+    # message sets it too, so either wakes this loop at once.
+    subscription = controller.hub.subscribe(wake=ws.event.set)
     try:
-        ws.send(
+        outbox.put(
             _frame(
                 "hello",
                 {
@@ -346,31 +555,62 @@ def serve_socket(ws: Any, controller: Controller) -> None:
         )
         if controller.hub.latest("state") is None:
             # Nothing published yet: the snapshot has no state, so ask the controller.
-            ws.send(_frame("state", controller.state()))
-        _send_queued(ws, subscription)
+            outbox.put(_frame("state", controller.state()))
+        _send_queued(outbox, subscription, controller.hub)
         while not subscription.closed:
-            raw = ws.receive(timeout=RECEIVE_TIMEOUT)
-            if raw is not None:
-                reply = _handle_client_message(raw, controller)
+            ws.event.wait(RECEIVE_TIMEOUT if len(outbox) else IDLE_WAIT)
+            if still_paired is not None and not still_paired():
+                logger.warning("closed the page of a device that was unpaired")
+                _drop(ws)
+                return
+            ws.event.clear()  # before reading both inputs: a later arrival sets it again
+            if len(ws.input_buffer) > MAX_WAITING_MESSAGES:
+                raise PageNotReading(f"{len(ws.input_buffer)} messages sent unanswered")
+            for _ in range(MAX_WAITING_MESSAGES):  # then the checks above, again
+                raw = ws.receive(timeout=0)
+                if raw is None:
+                    break
+                if not rate.take():
+                    raise PageNotReading("more messages a second than any person sends")
+                reply = _handle_client_message(raw, controller, subscription)
                 if reply is not None:
-                    ws.send(_frame("error", {"message": reply}))
-            _send_queued(ws, subscription)
+                    outbox.put(_frame("error", {"message": reply}))
+            if ws.input_buffer:
+                ws.event.set()  # more came than one round takes: go on at once
+            _send_queued(outbox, subscription, controller.hub)
     except ConnectionClosed:
         pass
+    except PageNotReading as why:
+        logger.warning("closed a page's connection: %s", why)
+        _drop(ws)
     finally:
         controller.hub.unsubscribe(subscription)
 
 
-def _send_queued(ws: Any, subscription: Subscription) -> None:
+def _send_queued(outbox: Outbox, subscription: Subscription, hub: Hub) -> None:
     for message in subscription.drain():
-        ws.send(message.text)
+        # Aged here, not when queued: every `remaining` is as of the moment it is sent.
+        outbox.put(message.text_at(hub.now()))
+    outbox.flush()
 
 
-def _handle_client_message(raw: object, controller: Controller) -> str | None:
+def _drop(ws: Any) -> None:
+    """End a connection at once, without a closing handshake the page would never read."""
+    ws.connected = False
+    with contextlib.suppress(OSError):
+        ws.sock.shutdown(socket.SHUT_RDWR)
+
+
+def _handle_client_message(
+    raw: object, controller: Controller, subscription: Subscription | None = None
+) -> str | None:
     """Act on one client frame; return the error sentence to send back, or None."""
     try:
         parsed = parse_message(raw, _script_ids(controller))
-        if isinstance(parsed, Names):
+        if isinstance(parsed, Speaker):
+            if subscription is not None:
+                controller.hub.set_speaking(subscription, parsed.on)
+        elif isinstance(parsed, Names):
             controller.set_names(parsed)
         elif isinstance(parsed, Signal):
             controller.set_signal(parsed.phrase)
@@ -393,6 +633,8 @@ def create_app(
     *,
     web_dir: Path | None = None,
     allowed_hosts: set[str] | None = None,
+    pairing: Pairing | None = None,
+    lan_url: str = "",
     test_config: Mapping[str, object] | None = None,
 ) -> Flask:
     """A Flask app serving the page and API for `controller`; nothing starts until served.
@@ -400,9 +642,13 @@ def create_app(
     `allowed_hosts` adds `host:port` values (beyond loopback on the served port) that
     the Host and Origin checks accept, e.g. when serving under another name.
     """
+    from companion.pairing_api import create_pairing_blueprint
+
     app = Flask(__name__, static_folder=None)
     app.config.update(
         COMPANION_ALLOWED_HOSTS=set(allowed_hosts or ()),
+        COMPANION_PAIRING=pairing,
+        COMPANION_LAN_URL=lan_url.rstrip("/"),
         SOCK_SERVER_OPTIONS={"ping_interval": PING_SECONDS, "max_message_size": MAX_FRAME_BYTES},
         MAX_CONTENT_LENGTH=MAX_FRAME_BYTES,
     )
@@ -410,6 +656,14 @@ def create_app(
         app.config.update(test_config)
     sock = Sock(app)
     app.register_blueprint(create_blueprint(controller, web_dir or DEFAULT_WEB_DIR, sock))
+    app.register_blueprint(create_pairing_blueprint())
+
+    @app.after_request
+    def add_security_headers(response: Response) -> Response:
+        # On the app, not a blueprint: every route's answers and every error carry them.
+        for name, value in SECURITY_HEADERS:
+            response.headers.setdefault(name, value)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

@@ -196,6 +196,9 @@ def test_a_heard_command_drives_the_session_and_every_page_sees_what_was_heard(
 class SpeechLog:
     """Stands in for the voice: notes what it was asked, in order."""
 
+    can_render = False
+    """Renders nothing for pages: only what the computer itself plays is noted."""
+
     def __init__(self) -> None:
         self.asked: list[str] = []
 
@@ -239,3 +242,90 @@ def test_a_voice_held_for_a_spoken_pause_is_released_only_after_the_pause_silenc
     assert companion.state()["status"] == "paused"
     # Released after the pause's StopSound: the held line never plays on for a moment.
     assert speech.asked.index("StopSound") < speech.asked.index("release")
+
+
+# -- a time-out with any library ---------------------------------------------
+
+
+def companion_with(scripts: Path, tmp_path: Path) -> Companion:
+    options = Options(
+        scripts_dir=scripts, voice=False, listen_engine="off", journal=False, data_dir=tmp_path
+    )
+    return Companion(options)
+
+
+def test_a_library_with_no_time_out_of_its_own_still_takes_a_break(tmp_path: Path) -> None:
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "quick.toml").write_text(QUICK)
+    app = companion_with(scripts, tmp_path)
+    app.start()
+    try:
+        assert app.status()["timeout"] == {"on": True, "reason": ""}
+        app.submit(Command(CommandName.TIMEOUT))
+        state = wait_for(lambda: app.state()["on_break"] and app.state())
+        assert state["script"]["id"] == "time-out"
+    finally:
+        app.close()
+
+
+def test_a_broken_time_out_in_the_library_gives_way_to_the_built_in_one_and_says_so(
+    tmp_path: Path,
+) -> None:
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "time-out.toml").write_text('format = 1\ntitle = "Ours"\n[[step]]\nkind = "nap"\n')
+    app = companion_with(scripts, tmp_path)
+    timeout = app.status()["timeout"]
+    assert timeout == {
+        "on": True,
+        "reason": f"{scripts / 'time-out.toml'} has problems, so time-outs use the built-in break.",
+    }
+    assert app.library["time-out"].title == "Time-out"
+
+
+def test_with_no_break_script_anywhere_every_page_is_told_why_a_time_out_cannot_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import companion.app as app_module
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setattr(app_module, "default_library_dir", lambda: empty)
+    app = companion_with(empty, tmp_path)
+    app.start()
+    try:
+        timeout = app.status()["timeout"]
+        assert isinstance(timeout, dict)
+        assert timeout["on"] is False
+        assert timeout["reason"].startswith("Time-out is off: no break script could be loaded")
+        page = app.hub.subscribe()
+        app.submit(Command(CommandName.TIMEOUT))
+        notices = wait_for(lambda: [m.data for m in page.drain() if m.type == "notice"])
+        assert notices == [
+            {"message": "A time-out cannot run: there is no break script (time-out.toml)."}
+        ]
+    finally:
+        app.close()
+
+
+def test_next_heard_during_a_break_is_shown_as_refused_and_every_page_is_told_why(
+    companion: Companion,
+) -> None:
+    from companion.speech_in import Heard
+
+    page = companion.hub.subscribe()
+    companion.submit(Command(CommandName.TIMEOUT))
+    wait_for(lambda: companion.state()["on_break"])
+    companion._on_heard(Heard("next", CommandName.NEXT, 1.0, 0.9))
+    seen: list[Any] = []
+
+    def both_arrived() -> bool:
+        seen.extend(page.drain())
+        return {"heard", "notice"} <= {m.type for m in seen}
+
+    wait_for(both_arrived)
+    by_type = {m.type: m.data for m in seen if m.type in ("heard", "notice")}
+    assert by_type["heard"]["action"] == "not during a break"
+    assert by_type["notice"]["message"].startswith("During a break only Pause")
+    assert companion.state()["script"]["id"] == "time-out"

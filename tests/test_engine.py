@@ -12,8 +12,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion.effects import Command, CommandName, Cue, Effect, Milestone, Speak, StopSound
-from companion.engine import LINE_GAP_SECONDS, Engine, Tick, preview
+from companion.effects import (
+    Command,
+    CommandName,
+    Cue,
+    Effect,
+    Milestone,
+    Notice,
+    Speak,
+    StopSound,
+)
+from companion.engine import (
+    BREAK_LIMIT_MINUTES,
+    EARLY_RETURN_NOTICE,
+    LIMIT_NOTICE,
+    LINE_GAP_SECONDS,
+    ON_BREAK_NOTICE,
+    Engine,
+    Tick,
+    aged_snapshot,
+    preview,
+)
 from companion.script import Break, Breathe, Names, Ready, Role, Say, Script, Silence, Turn
 
 
@@ -528,7 +547,7 @@ def test_more_time_says_the_new_return_time_and_a_break_stops_short_of_a_day() -
     assert Speak(line, line) in last  # no longer "even if only to ask for more time"
     engine.handle(Tick(), 90_000 + 19 * 60 + SAY)
     assert engine.snapshot(90_000 + 19 * 60 + SAY)["waiting"]["more_minutes"] == 0
-    assert engine.handle(cmd("more_time"), 92_000) == []
+    assert engine.handle(cmd("more_time"), 92_000) == [Notice(LIMIT_NOTICE)]
     assert engine.snapshot(92_000)["waiting"]["for"] == "return"
 
 
@@ -628,6 +647,136 @@ def test_going_on_after_a_stop_keeps_the_roles_chosen_before_it() -> None:
     assert fresh[-1] == Speak("Who was hurt?", "Who was hurt?")
 
 
+# -- a break that cannot be skipped by accident ------------------------------
+
+SKIPPING = ["next", "back", "repeat", "slower", "faster", "ready"]
+BREAK_BEGINS = 1 + SAY  # a time-out called at 1 s: its opening line, then the break
+BREAK_ENDS = BREAK_BEGINS + 1200
+
+
+def on_a_break(at: float) -> Run:
+    """A turn interrupted by a time-out at 1 s, then run on to `at` seconds."""
+    r = run()
+    r.at(0, cmd("start", script="turns"))
+    r.at(0.5, cmd("ready"))
+    r.at(1, cmd("timeout"))
+    r.at(at, Tick())
+    return r
+
+
+MOMENTS = {
+    "opening line": 2.0,
+    "break": BREAK_BEGINS + 600,
+    "call back": BREAK_ENDS + 1,
+    "choice": BREAK_ENDS + SAY + 30,
+}
+
+
+@pytest.mark.parametrize("moment", sorted(MOMENTS))
+@pytest.mark.parametrize("name", SKIPPING)
+def test_nothing_but_the_breaks_own_controls_acts_during_a_time_out(moment: str, name: str) -> None:
+    now = MOMENTS[moment]
+    r = on_a_break(now)
+    before = r.state(now)
+    assert before["on_break"] is True
+    assert r.at(now, cmd(name, partner="a")) == [Notice(ON_BREAK_NOTICE)]
+    assert r.state(now) == before
+
+
+def test_next_when_the_break_is_over_does_not_come_back_without_the_couples_choice() -> None:
+    now = MOMENTS["choice"]
+    r = on_a_break(now)
+    r.at(now, cmd("next"))
+    assert r.state(now)["waiting"]["for"] == "return"
+    assert r.state(now)["timeout"] == {"return_step": 1, "title": "Turns"}
+
+
+@pytest.mark.parametrize("moment", ["opening line", "break", "call back"])
+def test_coming_back_early_needs_a_confirmation_then_returns_to_the_interrupted_step(
+    moment: str,
+) -> None:
+    now = MOMENTS[moment]
+    r = on_a_break(now)
+    before = r.state(now)
+    assert r.at(now, cmd("return")) == [Notice(EARLY_RETURN_NOTICE)]
+    assert r.state(now) == before
+    effects = r.at(now, cmd("return", early=True))
+    assert effects[0] == StopSound()
+    # The break script's re-entry line comes first, then the interrupted step.
+    assert r.state(now)["caption"] == "Welcome back."
+    assert Milestone("returned", "turns", 1) in r.at(now + SAY, Tick())
+    state = r.state(now + SAY)
+    assert (state["on_break"], state["timeout"], state["floor"]["remaining"]) == (False, None, 90)
+
+
+def test_coming_back_early_from_a_paused_break_runs_again() -> None:
+    now = MOMENTS["break"]
+    r = on_a_break(now)
+    r.at(now, cmd("pause"))
+    r.at(now + 60, cmd("return", early=True))
+    assert r.state(now + 60)["status"] == "running"
+    r.at(now + 60 + SAY, Tick())  # the re-entry line, then the turn again
+    assert r.state(now + 70 + SAY)["floor"]["remaining"] == 80
+
+
+def test_a_time_out_on_its_own_comes_back_early_to_the_steps_after_its_break() -> None:
+    r = run()
+    r.at(0, cmd("timeout"))
+    r.at(SAY + 60, Tick())
+    r.at(SAY + 60, cmd("return", early=True))
+    assert r.state(SAY + 60)["caption"] == "Welcome back."
+    assert r.state(SAY + 60)["on_break"] is False
+    r.at(SAY + 61, cmd("next"))  # after the break the usual controls work again
+    assert r.state(SAY + 61)["status"] == "ended"
+
+
+def test_more_time_during_the_break_moves_the_return_time_later() -> None:
+    now = MOMENTS["break"]
+    r = on_a_break(now)
+    assert r.at(now, cmd("more_time")) == []
+    assert r.state(now)["break"]["remaining"] == 600 + 10 * 60
+    assert r.engine.next_deadline() is not None
+    r.at(BREAK_ENDS + 599, Tick())
+    assert r.state(BREAK_ENDS + 599)["break"] is not None
+
+
+def test_more_time_asked_in_the_opening_lines_makes_the_break_longer() -> None:
+    r = on_a_break(2.0)
+    r.at(2.0, cmd("more_time", minutes=15))
+    r.at(BREAK_BEGINS, Tick())
+    assert r.state(BREAK_BEGINS)["break"]["seconds"] == (20 + 15) * 60
+
+
+def test_more_time_stops_at_the_limit_of_a_day_and_says_so() -> None:
+    r = run()
+    r.at(0, cmd("timeout", minutes=BREAK_LIMIT_MINUTES - 4))
+    r.at(SAY, Tick())
+    assert r.state(SAY)["break"]["at_limit"] is False
+    # Asked for ten, it grants the four left and says why not more.
+    assert r.at(SAY + 1, cmd("more_time")) == [Notice(LIMIT_NOTICE)]
+    state = r.state(SAY + 1)
+    assert state["break"]["seconds"] == BREAK_LIMIT_MINUTES * 60
+    assert state["break"]["at_limit"] is True
+    assert r.at(SAY + 2, cmd("more_time")) == [Notice(LIMIT_NOTICE)]
+    assert r.state(SAY + 2)["break"]["seconds"] == BREAK_LIMIT_MINUTES * 60
+    end = SAY + BREAK_LIMIT_MINUTES * 60
+    r.at(end + SAY, Tick())
+    waiting = r.state(end + SAY)["waiting"]
+    assert (waiting["for"], waiting["at_limit"]) == ("return", True)
+    assert r.at(end + SAY + 1, cmd("more_time")) == [Notice(LIMIT_NOTICE)]
+    assert r.state(end + SAY + 1)["waiting"]["for"] == "return"
+
+
+def test_pause_and_stop_still_act_during_a_break() -> None:
+    now = MOMENTS["break"]
+    r = on_a_break(now)
+    assert r.at(now, cmd("pause"))[0] == StopSound()
+    assert r.state(now + 100)["break"]["remaining"] == 600
+    r.at(now + 100, cmd("resume"))
+    r.at(now + 101, cmd("stop"))
+    assert r.state(now + 101)["status"] == "ended"
+
+
 # -- properties over random command sequences -------------------------------
 
 COMMANDS = [c for c in CommandName if c is not CommandName.START]
@@ -703,3 +852,55 @@ def test_a_turn_lasts_exactly_its_floor_time_plus_what_was_paused(
     floor = next(e for e in engine.timeline if e.kind == "floor")
     paraphrase = next(e for e in engine.timeline if e.kind == "paraphrase")
     assert paraphrase.at - floor.at == pytest.approx(90 + paused_total)
+
+
+# -- a snapshot read later ----------------------------------------------------
+
+
+def test_a_snapshot_read_later_counts_down_exactly_as_the_engine_would() -> None:
+    r = run()
+    r.at(0, cmd("start", script="turns"))
+    r.at(1, cmd("ready"))
+    taken = r.state(10)
+    for later in (0.05, 7.3, 40.0):
+        assert aged_snapshot(taken, later) == r.state(10 + later)
+
+
+def test_a_paused_or_waiting_snapshot_does_not_count_down_and_none_goes_below_zero() -> None:
+    r = run()
+    r.at(0, cmd("start", script="turns"))
+    waiting = r.state(5)
+    assert aged_snapshot(waiting, 60) == waiting
+    r.at(6, cmd("ready"))
+    r.at(20, cmd("pause"))
+    paused = r.state(20)
+    assert aged_snapshot(paused, 600) == paused
+    r.at(21, cmd("resume"))
+    assert aged_snapshot(r.state(21), 10_000)["floor"]["remaining"] == 0.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=events)
+def test_no_command_leaves_a_break_but_stop_or_coming_back(
+    events: list[tuple[float, Command | Tick]],
+) -> None:
+    engine = new_engine()
+    engine.handle(Command(CommandName.START, source="test", script="turns"), 0.0)
+    engine.handle(Command(CommandName.TIMEOUT, source="test"), 0.0)
+    now = 0.0
+    for gap, event in events:
+        now += gap
+        engine.handle(event, now)
+        state = engine.snapshot(now)
+        if isinstance(event, Command) and event.name in (CommandName.STOP, CommandName.RETURN):
+            return  # stop, or "come back" once the break is over: the couple chose to
+        assert state["on_break"] is True
+        assert state["timeout"] == {"return_step": 0, "title": "Turns"}
+
+
+def test_more_time_while_the_break_runs_says_the_new_return_time() -> None:
+    engine = announced_engine()
+    engine.handle(cmd("timeout"), 0)  # 20 minutes, said at once
+    line = "We will come back together in 25 minutes."
+    assert engine.handle(cmd("more_time"), 15 * 60) == [Speak(line, line)]
+    assert engine.snapshot(15 * 60)["break"]["remaining"] == 25 * 60

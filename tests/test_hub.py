@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
+from companion.clock import FakeClock
 from companion.hub import Hub, Message, Subscription
 
 
@@ -113,3 +114,25 @@ def test_get_returns_a_message_published_from_another_thread() -> None:
     threading.Thread(target=hub.publish, args=("heard", {"text": "next"})).start()
     message = subscription.get(timeout=30)
     assert message is not None and message.data == {"text": "next"}
+
+
+def test_a_state_is_sent_with_its_countdowns_as_of_the_moment_it_is_sent() -> None:
+    clock = FakeClock(100.0)
+    hub = Hub(clock=clock)
+    state = {"status": "running", "break": {"seconds": 1200.0, "remaining": 1000.0}}
+    hub.publish("state", state, taken_at=clock.now())
+    clock.advance(250.0)  # nothing published for minutes: the snapshot is old
+    (message,) = hub.subscribe().drain()
+    assert json.loads(message.text_at(hub.now()))["data"]["break"]["remaining"] == 750.0
+    assert hub.latest("state") == {
+        "status": "running",
+        "break": {"seconds": 1200.0, "remaining": 750.0},
+    }
+
+
+def test_messages_with_no_time_of_their_own_are_sent_as_published() -> None:
+    hub = Hub(clock=FakeClock())
+    subscription = hub.subscribe()
+    hub.publish("heard", {"text": "pause"})
+    (message,) = subscription.drain()
+    assert message.text_at(1e6) == message.text

@@ -14,7 +14,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from companion.effects import Command, CommandName
 from companion.script import Names
-from companion.web import create_app, parse_message
+from companion.web import MessageError, create_app, parse_message
 
 
 @dataclass
@@ -281,3 +281,14 @@ def test_parse_message_accepts_each_command_name() -> None:
             data["partner"] = "b"
         parsed = parse_message(json.dumps({"type": "command", "data": data}), {"slow-breathing"})
         assert isinstance(parsed, Command) and parsed.name is name
+
+
+def test_coming_back_early_is_said_explicitly_and_only_as_true_or_false() -> None:
+    data = {"name": "return", "early": True}
+    parsed = parse_message(json.dumps({"type": "command", "data": data}))
+    assert parsed == Command(CommandName.RETURN, early=True)
+    assert parse_message(json.dumps({"type": "command", "data": {"name": "return"}})) == Command(
+        CommandName.RETURN
+    )
+    with pytest.raises(MessageError, match=r"'early' must be true or false\."):
+        parse_message(json.dumps({"type": "command", "data": {"name": "return", "early": 1}}))

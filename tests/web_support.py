@@ -14,12 +14,15 @@ from typing import Literal
 
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from werkzeug.serving import make_server
+from waiting import wait_for
 
 from companion.app import Companion, Options
-from companion.effects import Command
+from companion.clock import Clock, FakeClock
+from companion.effects import Command, CommandName
+from companion.engine import Engine
 from companion.hub import Hub
 from companion.script import Names
+from companion.server import ServerLimits, make_companion_server
 
 SCRIPTS: list[dict[str, object]] = [
     {
@@ -93,6 +96,9 @@ class FakeController:
     def state(self) -> dict[str, object]:
         return IDLE_STATE
 
+    def audio_file(self, key: str) -> Path | None:
+        return None
+
     def wait_for_command(self, timeout: float = 10.0) -> Command:
         """The first command received, waiting for it to arrive from the server thread."""
         with self.received:
@@ -102,9 +108,10 @@ class FakeController:
 
 
 @contextmanager
-def serve(app: Flask, hub: Hub) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 on a free port in a thread; yield `host:port`."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def serve(app: Flask, hub: Hub, limits: ServerLimits | None = None) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 on a free port in a thread, as `companion serve` does;
+    yield `host:port`."""
+    server = make_companion_server("127.0.0.1", 0, app, limits)
     thread = threading.Thread(
         target=server.serve_forever, args=(0.05,), name="test-server", daemon=True
     )
@@ -142,12 +149,14 @@ def companion_page(
     listen_engine: Literal["off", "pocketsphinx"] = "off",
     color_scheme: Literal["light", "dark"] = "light",
     viewport: tuple[int, int] = (1280, 800),
+    clock: Clock | None = None,
 ) -> Iterator[tuple[Page, BrowserContext, str]]:
     """The real page served by a real companion (captions only, mic off), connected.
 
     Yields the page, its browser context and `host:port`; afterwards asserts that the
     page raised no JavaScript error. With `listen_engine="pocketsphinx"` the real model
-    loads (and checks words); with no microphone here it hears nothing.
+    loads (and checks words); with no microphone here it hears nothing. A `clock` (a
+    `FakeClock`) lets a test move the session's time by hand.
     """
     options = Options(
         voice=False,
@@ -156,7 +165,7 @@ def companion_page(
         data_dir=data_dir,
         names=Names("Sam", "Alex"),
     )
-    companion = Companion(options)
+    companion = Companion(options, clock=clock)
     companion.start()
     errors: list[str] = []
     try:
@@ -173,3 +182,33 @@ def companion_page(
     finally:
         companion.close()
     assert errors == [], "the page raised JavaScript errors"
+
+
+def on_runner(companion: Companion, question: Callable[[Engine], object]) -> object:
+    """Ask the engine something on its own thread (which also catches up with the clock)."""
+    answers: list[object] = []
+    done = threading.Event()
+
+    def ask(engine: Engine) -> None:
+        answers.append(question(engine))
+        done.set()
+
+    companion.runner.call(ask)
+    assert done.wait(10), "the runner did not answer"
+    return answers[0]
+
+
+def into_the_break(companion: Companion, clock: FakeClock, minutes: float | None = 20) -> float:
+    """Call a time-out (`minutes=None`: one was called already) and let its opening lines
+    pass on the fake clock; return when the break ends (clock time)."""
+    if minutes is not None:
+        companion.submit(Command(CommandName.TIMEOUT, minutes=minutes))
+    for _ in range(20):
+        if on_runner(companion, lambda engine: engine.snapshot(clock.now())["break"]):
+            break
+        clock.advance(5.0)
+    remaining = on_runner(companion, lambda engine: engine.remaining(clock.now()))
+    assert isinstance(remaining, float)
+    # Let the runner publish what it just did before the test moves the clock again.
+    wait_for(lambda: (companion.hub.latest("state") or {}).get("break"))
+    return clock.now() + remaining

@@ -23,6 +23,8 @@ missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# The accessibility test injects axe-core (from npm) into the real page: tests need npm.
+if [ "$want_tests" = 1 ] && ! command -v npm >/dev/null; then missing+=(npm); fi
 if [ ${#missing[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then
     say "please install these with your package manager, then run this again: ${missing[*]}"
@@ -57,4 +59,12 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e ".${extras}"
   touch "$stamp"
+fi
+
+# axe-core, the accessibility checker the browser tests inject into the page; pinned.
+axe_version="4.14.1"
+axe_dir=".venv/node"
+if [ "$want_tests" = 1 ] && ! grep -qs "\"version\": \"$axe_version\"" "$axe_dir/node_modules/axe-core/package.json"; then
+  say "installing axe-core $axe_version into $axe_dir"
+  npm install --silent --no-audit --no-fund --prefix "$axe_dir" "axe-core@$axe_version" >/dev/null
 fi

@@ -19,7 +19,13 @@ const RECONNECT_DELAYS = [500, 1000, 2000, 4000, 8000];
 const SIGNAL_HINT = "A word you both agree on, in a calm moment, to call a time-out.";
 const SIGNAL_MAX_CHARS = 40; // the server checks the same (companion/commands_vocab.py)
 const SIGNAL_MAX_WORDS = 4;
+// The server refuses the same during a break and says so (companion/engine.py).
+const ON_BREAK_TEXT = "During a break only Pause, More time, Come back early and Stop work.";
+const NOT_ON_BREAK = new Set(["n", "b", "r", "-", "_", "+", "="]);
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+// Cue tones a page plays itself: each breathing phase sounds different, as on the computer.
+const TONES = { countdown: 660, inhale: 440, inhale2: 494, hold: 392, exhale: 330, warning: 880, end: 523 };
+const CUE_WORD_GAP = 0.12; // seconds between a cue's tone and its word (companion/speech_out.py)
 
 const page = {
   ws: null,
@@ -35,6 +41,7 @@ const page = {
   orbScale: MIN_SCALE,
   namesTyped: false,
   signal: null, // the break word and its check, as the server last said
+  timeout: { on: true, reason: "" }, // whether a time-out can run, as the server last said
   signalTyped: false,
   signalProblem: "", // what is wrong with the word as typed, until it is changed
   heardTimer: 0,
@@ -47,6 +54,20 @@ const page = {
   calmAsked: false,
   liveSeen: false, // a session is live and its "before" rating was offered
   dragDepth: 0,
+  playHere: false, // this page plays the guidance itself ("Play on this device")
+  speakers: 0, // how many pages play it, as the server last said
+  pageAudio: false, // whether the server has rendered lines to send
+  voiceOn: false, // whether the computer itself speaks
+};
+
+// Web Audio for "Play on this device": one context, rendered lines cached by URL.
+const sound = {
+  ctx: null,
+  analyser: null,
+  buffers: new Map(),
+  playing: new Set(),
+  generation: 0,
+  askedAt: 0, // performance.now() when the last `sound` arrived
 };
 
 // ---- connection ---------------------------------------------------------------------
@@ -110,6 +131,19 @@ function onMessage(message) {
       renderLibrary();
       renderStatus(data.status);
       loadHomework();
+      loadPairing();
+      if (page.playHere) send("speaker", { on: true }); // a new connection: say so again
+      break;
+    case "sound":
+      playSound(data);
+      break;
+    case "preload":
+      // Every line of the session ahead, fetched and decoded now: each starts in step.
+      if (page.playHere && sound.ctx && Array.isArray(data.urls)) data.urls.forEach(loadBuffer);
+      break;
+    case "speakers":
+      page.speakers = Number(data.pages) || 0;
+      renderSpeakers();
       break;
     case "scripts":
       // The library changed (a plan brought its own scripts); the choice stays if still there.
@@ -130,6 +164,7 @@ function onMessage(message) {
       showHeard(data);
       break;
     case "error":
+    case "notice":
       showToast(data.message);
       break;
     default:
@@ -219,10 +254,21 @@ function renderStatus(status) {
   const engine = listening.engine && listening.engine !== "off" ? ` (${listening.engine})` : "";
   setPill($("listening"), listening.on, `Listening${engine}`, "Not listening", listening.reason);
   // The reasons in full, one line under the bar: what is off and what to do about it.
-  const reasons = [voice.on ? "" : voice.reason, listening.on ? "" : listening.reason].filter(Boolean);
+  if (status.timeout) page.timeout = status.timeout;
+  page.voiceOn = Boolean(voice.on);
+  page.pageAudio = Boolean(status.page_audio && status.page_audio.on);
+  $("play-here").hidden = !page.pageAudio;
+  if (!page.pageAudio && page.playHere) setPlayHere(false);
+  renderSpeakers();
+  const reasons = [
+    voice.on ? "" : voice.reason,
+    listening.on ? "" : listening.reason,
+    page.timeout.reason,
+  ].filter(Boolean);
   $("status-detail").textContent = reasons.join(" ");
   $("status-detail").hidden = reasons.length === 0;
   renderSignal(status.signal);
+  renderControls();
 }
 
 // The break word field and, under it, whether the speech model can recognise the word.
@@ -291,7 +337,9 @@ function renderState() {
   body.classList.toggle("active", ACTIVE.has(state.status));
 
   const script = state.script;
-  $("script-title").textContent = script ? script.title : state.status === "ended" ? "Finished" : "Welcome";
+  // An ended screen says one thing: its heading is how it ended.
+  const ended = state.ended === "completed" ? "Well done" : "Stopped";
+  $("script-title").textContent = script ? script.title : state.status === "ended" ? ended : "Welcome";
   const step = state.step;
   $("step-label").textContent = step ? `Step ${step.index + 1} of ${step.count}` : "";
   $("step-bar").style.width = step ? `${((step.index + 1) / step.count) * 100}%` : "0";
@@ -314,6 +362,7 @@ function renderState() {
   if (view === "ended") renderEnded(state);
   noticeEnding(state);
   noticeStart(state);
+  if (state.on_break) hideCalm("before"); // a break is no moment to rate how calm you began
   if (view === "breath") renderBreathText(state.breath);
   renderControls();
   tick();
@@ -372,15 +421,26 @@ function renderFloor(floor) {
   $("view-floor").classList.toggle("warning", Boolean(floor.warning));
 }
 
+function moreMinutes(state) {
+  const waiting = state && state.waiting;
+  if (waiting && typeof waiting.more_minutes === "number") return waiting.more_minutes;
+  return (state && state.break && state.break.more_minutes) || 20;
+}
+
+// Whether the break is as long as it may be (less than a day): "more time" does nothing.
+function atLimit(state) {
+  const waiting = state && state.waiting;
+  return Boolean((state && state.break && state.break.at_limit) || (waiting && waiting.at_limit));
+}
+
 function renderBreak(state) {
   const waiting = state.waiting;
   const asking = Boolean(waiting && waiting.for === "return");
   $("return-choice").hidden = !asking;
-  const offered = waiting && typeof waiting.more_minutes === "number" ? waiting.more_minutes : null;
-  const more = offered ?? ((state.break && state.break.more_minutes) || 20);
   // A break lasts less than a day in all: at that limit only coming back is offered.
-  $("more-time").hidden = asking && more < 1;
-  $("more-time").textContent = `We need more time (+${Math.round(more)} min)`;
+  $("more-time").textContent = `We need more time (+${Math.round(moreMinutes(state))} min)`;
+  $("more-time").hidden = atLimit(state);
+  $("break-limit").hidden = !atLimit(state);
   $("break-hint").textContent = asking
     ? waiting.prompt || "The break is over. Come back, or agree on more time."
     : "Go to separate places. Breathe slowly. Let the argument rest.";
@@ -436,17 +496,18 @@ function renderEnded(state) {
   // A stop past the first step can be undone: a misheard "stop" costs nobody their place.
   const at = completed ? null : state.stopped_at || null;
   page.stoppedAt = at;
-  $("ended-title").textContent = completed ? "Well done. That exercise is complete." : "Stopped.";
+  $("ended-title").textContent = completed ? "That exercise is complete." : "That is all right.";
   $("ended-text").textContent = completed
     ? "Notice how you feel now. You can start another exercise whenever you like."
     : at
-      ? "That is all right. You can go on from where you stopped, or start again whenever you are both ready."
-      : "That is all right. You can start again whenever you are both ready.";
+      ? "You can go on from where you stopped, or start again whenever you are both ready."
+      : "You can start again whenever you are both ready.";
   const goOn = $("go-on");
   goOn.hidden = !at;
   if (at) {
     goOn.textContent = `Go on from step ${at.index + 1} of ${at.count}`;
-    goOn.setAttribute("aria-label", `Go on with ${at.title} from step ${at.index + 1} of ${at.count}`);
+    // The name starts with the visible text, as voice control expects, then says which.
+    goOn.setAttribute("aria-label", `${goOn.textContent} (${at.title})`);
   }
 }
 
@@ -475,14 +536,27 @@ function renderControls() {
   const online = page.connected;
   const paused = status === "paused";
   const pause = $("pause");
+  // The accessible name is the visible text ("Pause Space"), as voice control expects.
   $("pause-text").textContent = paused ? "Resume" : "Pause";
-  pause.setAttribute("aria-label", paused ? "Resume" : "Pause");
   pause.disabled = !online || !active;
   for (const id of ["back", "repeat", "next", "stop"]) $(id).disabled = !online || !active;
   for (const id of ["slower", "faster"]) $(id).disabled = !online || !active;
-  const onBreak = Boolean(state && (state.timeout || state.break));
-  $("timeout").disabled = !online || onBreak;
-  $("timeout-minutes").disabled = !online || onBreak;
+  // During a break the bar holds only what acts then: Pause, more time, come back, Stop.
+  const onBreak = Boolean(state && state.on_break);
+  const choosing = Boolean(state && state.waiting && state.waiting.for === "return");
+  for (const id of ["back", "repeat", "next", "slower", "faster"]) $(id).hidden = onBreak;
+  document.querySelector(".timeout-group").hidden = onBreak;
+  for (const gap of document.querySelectorAll(".control-gap")) gap.hidden = onBreak;
+  $("bar-more").hidden = !onBreak || choosing;
+  $("bar-more").disabled = !online || atLimit(state);
+  $("bar-more-text").textContent = `More time (+${Math.round(moreMinutes(state))} min)`;
+  $("bar-return").hidden = !onBreak || choosing;
+  $("bar-return").disabled = !online;
+  if (!onBreak || choosing) $("early-confirm").hidden = true;
+  const canBreak = page.timeout.on !== false;
+  $("timeout").disabled = !online || onBreak || !canBreak;
+  $("timeout").title = canBreak ? "" : page.timeout.reason || "";
+  $("timeout-minutes").disabled = !online || onBreak || !canBreak;
   $("start").disabled = !online || !page.chosen || active;
   for (const button of document.querySelectorAll("[data-start-script]")) {
     button.disabled = !online || active || !knownScript(button.dataset.startScript);
@@ -871,6 +945,7 @@ function tickBreath(breath) {
 
 function frame() {
   tick();
+  meterSound();
   requestAnimationFrame(frame);
 }
 
@@ -930,6 +1005,17 @@ function togglePause(source = "page") {
   command(page.state.status === "paused" ? "resume" : "pause", {}, source);
 }
 
+// "Come back early" asks first, with "keep the break" focused: a slip never ends a break.
+function askEarly() {
+  $("early-confirm").hidden = false;
+  $("early-no").focus();
+}
+
+function answerEarly(comeBack) {
+  $("early-confirm").hidden = true;
+  if (comeBack) command("return", { early: true });
+}
+
 function timeout(source = "page") {
   command("timeout", { minutes: Number($("timeout-minutes").value) || 20 }, source);
 }
@@ -951,7 +1037,7 @@ function readyByKey() {
 
 const KEYS = {
   " ": () => togglePause("key"),
-  t: () => !$("timeout").disabled && timeout("key"),
+  t: () => (page.timeout.on === false ? showToast(page.timeout.reason) : !$("timeout").disabled && timeout("key")),
   n: () => command("next", {}, "key"),
   b: () => command("back", {}, "key"),
   r: () => command("repeat", {}, "key"),
@@ -999,6 +1085,10 @@ function onKey(event) {
   if (!action) return;
   event.preventDefault();
   if (key !== "Enter" && key !== "t" && !(page.state && ACTIVE.has(page.state.status))) return;
+  if (page.state && page.state.on_break && NOT_ON_BREAK.has(key)) {
+    showToast(ON_BREAK_TEXT);
+    return;
+  }
   action();
 }
 
@@ -1015,6 +1105,179 @@ function bind(id, handler) {
   });
 }
 
+// ---- playing the guidance on this device ------------------------------------------------
+
+// Which devices speak, plainly: the computer, and how many pages (this one or others).
+function renderSpeakers() {
+  const pages = page.speakers;
+  const others = Math.max(0, pages - (page.playHere ? 1 : 0));
+  const parts = [];
+  if (page.voiceOn) parts.push("this computer");
+  if (page.playHere) parts.push("this device");
+  if (others) parts.push(others === 1 ? "1 other page" : `${others} other pages`);
+  const text = parts.length ? `Speaking: ${parts.join(", ").replace(/, ([^,]*)$/, " and $1")}` : "Nothing speaks: captions only";
+  const pill = $("speakers");
+  if (pill.textContent !== text) pill.textContent = text;
+  pill.classList.toggle("on", parts.length > 0);
+}
+
+function setPlayHere(on) {
+  if (on && !sound.ctx) {
+    // Made on a click: browsers let a page sound only after a person asked it to.
+    sound.ctx = new AudioContext();
+    sound.analyser = sound.ctx.createAnalyser();
+    sound.analyser.connect(sound.ctx.destination);
+  }
+  page.playHere = on;
+  $("play-here").setAttribute("aria-pressed", String(on));
+  if (on) sound.ctx.resume();
+  else stopSound();
+  send("speaker", { on });
+  renderSpeakers();
+}
+
+function loadBuffer(url) {
+  if (!sound.buffers.has(url)) {
+    const loading = fetch(url)
+      .then((response) => (response.ok ? response.arrayBuffer() : Promise.reject(new Error(url))))
+      .then((bytes) => sound.ctx.decodeAudioData(bytes))
+      .catch(() => {
+        sound.buffers.delete(url); // try again next time it is said
+        return null;
+      });
+    sound.buffers.set(url, loading);
+  }
+  return sound.buffers.get(url);
+}
+
+function stopSound() {
+  sound.generation += 1;
+  for (const node of sound.playing) {
+    try {
+      node.stop();
+    } catch {
+      // already ended
+    }
+  }
+  sound.playing.clear();
+}
+
+function startNode(node, output, at) {
+  node.connect(output);
+  sound.playing.add(node);
+  node.addEventListener("ended", () => sound.playing.delete(node));
+  node.start(at);
+}
+
+// What the computer plays now, played here too: a new line or cue replaces what plays,
+// and "stop" (pause, stop, skip) silences it at once.
+async function playSound(data) {
+  if (!page.playHere || !sound.ctx) return;
+  sound.askedAt = performance.now();
+  stopSound();
+  if (data.action === "stop") return;
+  const generation = sound.generation;
+  let wordAt = sound.ctx.currentTime;
+  if (data.action === "cue") {
+    const at = sound.ctx.currentTime;
+    const tone = sound.ctx.createOscillator();
+    const gain = sound.ctx.createGain();
+    tone.frequency.value = TONES[data.tone] || 523;
+    gain.gain.setValueAtTime(0.0001, at);
+    gain.gain.exponentialRampToValueAtTime(0.3, at + 0.03);
+    gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.45);
+    gain.connect(sound.analyser);
+    startNode(tone, gain, at);
+    tone.stop(at + 0.5);
+    wordAt = at + 0.5 + CUE_WORD_GAP;
+  }
+  if (!data.url) return;
+  const buffer = await loadBuffer(data.url);
+  if (!buffer || generation !== sound.generation) return; // something newer was asked
+  const source = sound.ctx.createBufferSource();
+  source.buffer = buffer;
+  startNode(source, sound.analyser, Math.max(wordAt, sound.ctx.currentTime));
+  // From the message to the line starting here (bench/bench_page_audio.py reads it).
+  $("play-here").dataset.lag = (performance.now() - sound.askedAt).toFixed(1);
+}
+
+// How loud this page plays now, for the button's light (and for tests: data-level).
+function meterSound() {
+  if (!sound.analyser) return;
+  const samples = new Float32Array(sound.analyser.fftSize);
+  sound.analyser.getFloatTimeDomainData(samples);
+  let peak = 0;
+  for (const value of samples) peak = Math.max(peak, Math.abs(value));
+  const button = $("play-here");
+  button.dataset.level = peak.toFixed(3);
+  button.classList.toggle("sounding", peak > 0.01);
+}
+
+// ---- adding a phone (only on the companion's own computer, and only with --lan) --------
+
+async function loadPairing() {
+  let data = null;
+  try {
+    const response = await fetch("/api/pairing", { cache: "no-store" });
+    data = response.ok ? await response.json() : null;
+  } catch {
+    data = null;
+  }
+  $("pair-open").hidden = !(data && data.lan);
+  if (data) renderDevices(data.devices || []);
+}
+
+function renderDevices(devices) {
+  const list = $("pair-devices");
+  list.replaceChildren();
+  if (!devices.length) {
+    list.append(el("li", "muted", "None yet."));
+    return;
+  }
+  for (const device of devices) {
+    const row = el("li", "pair-device");
+    row.append(el("span", "", device.name));
+    const remove = el("button", "quiet", "Remove");
+    remove.type = "button";
+    remove.setAttribute("aria-label", `Remove ${device.name}`);
+    remove.addEventListener("click", () => unpair(device.id));
+    row.append(remove);
+    list.append(row);
+  }
+}
+
+async function showPairingCode() {
+  let body = {};
+  try {
+    const response = await fetch("/api/pairing/code", { method: "POST" });
+    body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body.error || "no code");
+  } catch (error) {
+    $("pair-qr").hidden = true;
+    $("pair-link").textContent = body.error || "A pairing code could not be made just now.";
+    return;
+  }
+  $("pair-qr").src = body.qr;
+  $("pair-qr").hidden = false;
+  $("pair-link").textContent = `${body.url} (code ${body.code})`;
+}
+
+async function unpair(id) {
+  try {
+    await fetch(`/api/pairing/devices/${encodeURIComponent(id)}`, { method: "DELETE" });
+  } catch {
+    // The list below says what is paired now, whatever happened.
+  }
+  loadPairing();
+}
+
+function openPairing() {
+  const dialog = $("pairing");
+  if (!dialog.open) dialog.showModal();
+  showPairingCode();
+  loadPairing();
+}
+
 function init() {
   bind("start", start);
   bind("go-on", goOn);
@@ -1029,12 +1292,19 @@ function init() {
   bind("return", () => command("return"));
   bind("more-time", () => command("more_time"));
   bind("end-break", () => command("stop"));
+  bind("bar-more", () => command("more_time"));
+  bind("bar-return", askEarly);
+  bind("early-yes", () => answerEarly(true));
+  bind("early-no", () => answerEarly(false));
   bind("ready-a", () => ready("a"));
   bind("ready-b", () => ready("b"));
   bind("role-a", () => chooseRole("a"));
   bind("role-b", () => chooseRole("b"));
   bind("help-open", () => toggleDialog($("help")));
   bind("safety-open", () => toggleDialog($("safety")));
+  bind("pair-open", openPairing);
+  bind("play-here", () => setPlayHere(!page.playHere));
+  bind("pair-new", showPairingCode);
   bind("homework-open", toggleHomework);
   bind("summary-open", toggleHomework);
   bind("plan-choose", () => $("plan-file").click());

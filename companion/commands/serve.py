@@ -23,7 +23,14 @@ def register(subparsers: Any) -> None:
         "serve",
         help="start the companion and open its page (the default command)",
         description="Start the companion on this machine and open its page in the browser. "
-        "Nothing is reachable from other machines unless you choose --host.",
+        "Only this computer can use it unless you choose --lan, which lets phones on the "
+        "same network pair with a one-time code.",
+    )
+    parser.add_argument(
+        "--lan",
+        action="store_true",
+        help="listen on the local network too: prints a pairing link and QR code for a phone "
+        "(each phone pairs once; the page lists and removes them)",
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
@@ -83,9 +90,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from werkzeug.serving import make_server
-
     from companion.app import Companion, Options, build_web_app
+    from companion.pairing import Pairing, lan_address
+    from companion.server import make_companion_server
 
     options_kwargs: dict[str, Any] = {
         "names": Names.parse(args.names),
@@ -104,20 +111,32 @@ def run(args: argparse.Namespace) -> int:
             raise CompanionError(f"--scripts-dir {args.scripts_dir} is not a folder")
         options_kwargs["scripts_dir"] = args.scripts_dir
     companion = Companion(Options(**options_kwargs))
+    pairing = None
+    lan = None
+    host = args.host
+    if args.lan:
+        lan = lan_address()
+        if lan is None:
+            raise CompanionError(
+                "--lan: this computer has no address on a local network; connect it to the"
+                " same Wi-Fi as the phone and try again"
+            )
+        from companion.journal import resolve_data_dir
+
+        pairing = Pairing(resolve_data_dir(options_kwargs["data_dir"]))
+        host = "0.0.0.0"
 
     ports = [args.port] if args.port is not None else range(DEFAULT_PORT, DEFAULT_PORT + PORT_TRIES)
     server = None
     for port in ports:
-        allowed = {f"127.0.0.1:{port}", f"localhost:{port}", f"{args.host}:{port}"}
-        app = build_web_app(companion, allowed)
+        allowed = {f"127.0.0.1:{port}", f"localhost:{port}", f"{host}:{port}"}
+        app = build_web_app(companion, allowed, pairing)
         try:
-            server = make_server(args.host, port, app, threaded=True)
+            server = make_companion_server(host, port, app)
             break
         except OSError as error:
             if error.errno != errno.EADDRINUSE:
-                raise CompanionError(
-                    f"cannot listen on {args.host}:{port}: {error.strerror}"
-                ) from None
+                raise CompanionError(f"cannot listen on {host}:{port}: {error.strerror}") from None
     if server is None:
         tried = (
             f"port {args.port}"
@@ -126,10 +145,22 @@ def run(args: argparse.Namespace) -> int:
         )
         raise CompanionError(f"{tried} already in use; choose another with --port")
 
-    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown_host}:{server.server_port}/"
     companion.start()
     print(f"companion is running at {url}  (Ctrl+C to stop)", flush=True)
+    if pairing is not None and lan is not None:
+        # The port is known only now (it may have been the next free one).
+        lan_url = f"http://{lan}:{server.server_port}"
+        app.config["COMPANION_ALLOWED_HOSTS"] |= {f"{lan}:{server.server_port}"}
+        app.config["COMPANION_LAN_URL"] = lan_url
+        _print_pairing(pairing, lan_url)
+    elif host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            "  other devices are refused: only this computer can use the companion"
+            " (start it with --lan to pair a phone)",
+            flush=True,
+        )
     status = companion.status()
     for part in ("voice", "listening"):
         info = status[part]
@@ -153,6 +184,22 @@ def device_choice(value: str | None) -> int | str | None:
     if value is None or not value.strip():
         return None
     return int(value) if value.strip().isdigit() else value.strip()
+
+
+def _print_pairing(pairing: Any, lan_url: str) -> None:
+    """The pairing link and its QR code, for a phone on the same network."""
+    import segno
+
+    from companion.pairing import CODE_SECONDS
+
+    link = f"{lan_url}/pair?code={pairing.new_code()}"
+    print(
+        f"  to add a phone on this network, open {link}"
+        f"\n  (this code works once, for {CODE_SECONDS // 60} minutes; the page's"
+        " Add a phone shows a new one)",
+        flush=True,
+    )
+    segno.make(link, error="m").terminal(compact=True)
 
 
 def _env_path(name: str) -> Path | None:
