@@ -1,18 +1,25 @@
 """A long run with 4 pages connected: timer drift and memory growth.
 
-Run: .venv/bin/python bench/bench_soak.py [minutes]   (default 10; the issue asks for 120)
-A real companion (captions only: this machine has no sound card) on 127.0.0.1 runs
-slow breathing again and again while four WebSocket pages read every message. Drift is
-how late each phase change reaches a page against the end the page was told
-(receipt + `remaining`), so it includes WebSocket delivery; memory is the process's RSS.
+Run: .venv/bin/python bench/bench_soak.py [minutes] [--rig]   (default 10; the issue asks
+for 120). A real companion on 127.0.0.1 runs slow breathing again and again while four
+WebSocket pages read every message. Without `--rig` it runs in this process, captions
+only. With `--rig` it is the real `companion serve` in a child process with voice and
+listening both on, on a PulseAudio server with no sound card (tests/pulse_rig.py: its voice
+plays into a null sink and a kitchen carries it back into its microphone): the fake sound
+device the issue asks for, and the underrun, overflow and own-voice command counts of a
+long session. Drift is how late each phase change reaches a page against the end the
+page was told (receipt + `remaining`), so it includes WebSocket delivery; memory is the
+companion process's RSS.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from contextlib import ExitStack
@@ -24,10 +31,23 @@ from companion.app import Companion, Options, build_web_app
 from companion.effects import Command, CommandName
 from companion.server import make_companion_server
 
+ROOT = Path(__file__).resolve().parent.parent
 
-def rss_mb() -> float:
-    found = re.search(r"VmRSS:\s+(\d+) kB", Path("/proc/self/status").read_text())
+
+def rss_mb(pid: int | str = "self") -> float:
+    found = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
     return int(found[1]) / 1024 if found else float("nan")
+
+
+def summary(drifts: list[float]) -> str:
+    late = sorted(abs(d) for d in drifts)
+    if not late:
+        return "no phase changes"
+    p95 = late[min(len(late) - 1, round(0.95 * (len(late) - 1)))]
+    return (
+        f"{len(late)} phase changes; drift p50 {statistics.median(late):.1f} ms,"
+        f" p95 {p95:.1f} ms, max {max(late):.1f} ms"
+    )
 
 
 def watch(ws: ClientConnection, drifts: list[float], stop: threading.Event) -> None:
@@ -88,14 +108,76 @@ def main(minutes: float = 10.0) -> None:
     server.shutdown()
     server.server_close()
     companion.close()
-    late = sorted(abs(d) for d in drifts)
-    p95 = late[min(len(late) - 1, round(0.95 * (len(late) - 1)))] if late else float("nan")
     print(
-        f"soak, {minutes:g} min, 4 pages: {len(late)} phase changes; drift p50"
-        f" {statistics.median(late):.1f} ms, p95 {p95:.1f} ms, max {max(late):.1f} ms;"
+        f"soak, {minutes:g} min, 4 pages: {summary(drifts)};"
         f" RSS {before:.1f} -> {after:.1f} MB ({after - before:+.1f} MB)"
     )
 
 
+def main_on_rig(minutes: float) -> None:
+    """The real `companion serve`, voice and listening on, on the PulseAudio rig."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from duplex_support import ServedCompanion
+    from pulse_rig import KITCHEN, PulseRig, rig_missing
+
+    missing = rig_missing()
+    if missing:
+        sys.exit(f"bench_soak --rig: {missing}")
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        rig = PulseRig(root, KITCHEN).start()
+        served = ServedCompanion(rig, root, root / "cache")
+        try:
+            served.wait_ready()
+            host = f"127.0.0.1:{served.port}"
+            stop = threading.Event()
+            drifts: list[float] = []
+            with ExitStack() as stack:
+                pages = [
+                    stack.enter_context(connect(f"ws://{host}/ws", open_timeout=10))
+                    for _ in range(4)
+                ]
+                for i, ws in enumerate(pages):
+                    threading.Thread(
+                        target=watch, args=(ws, drifts if i == 0 else [], stop), daemon=True
+                    ).start()
+                served.command("start", script="slow-breathing")
+                time.sleep(60)  # past start-up and the first renders: growth, not loading
+                pid = served.process.pid
+                before, first = rss_mb(pid), served.status()
+                started = time.monotonic()
+                while time.monotonic() < started + minutes * 60:
+                    time.sleep(5)
+                    if served.state().get("status") == "ended":
+                        served.command("start", script="slow-breathing")
+                hours = (time.monotonic() - started) / 3600
+                after, last = rss_mb(pid), served.status()
+                stop.set()
+
+            def grew(part: str, key: str) -> int:
+                return int(last[part].get(key, 0)) - int(first[part].get(key, 0))
+
+            print(
+                f"soak on the rig, {minutes:g} min, voice and listening on, 4 pages:"
+                f" {summary(drifts)}; RSS {before:.1f} -> {after:.1f} MB"
+                f" ({after - before:+.1f} MB); voice {'on' if last['voice']['on'] else 'OFF'},"
+                f" listening {'on' if last['listening']['on'] else 'OFF'};"
+                f" underruns {grew('voice', 'underruns') / hours:.0f}/h,"
+                f" overflows {grew('listening', 'overflows') / hours:.0f}/h;"
+                f" commands from its own voice {grew('listening', 'heard')},"
+                f" holds {grew('listening', 'held')}"
+            )
+        finally:
+            served.close()
+            rig.stop()
+
+
 if __name__ == "__main__":
-    main(float(sys.argv[1]) if len(sys.argv) > 1 else 10.0)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("minutes", nargs="?", type=float, default=10.0)
+    parser.add_argument("--rig", action="store_true", help="voice and listening on the rig")
+    options = parser.parse_args()
+    if options.rig:
+        main_on_rig(options.minutes)
+    else:
+        main(options.minutes)
