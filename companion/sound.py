@@ -15,6 +15,8 @@ device says they happened, whatever latency a sound server adds.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 import shutil
@@ -40,6 +42,35 @@ PROBE_EVERY = 1.0
 ECHO_CANCEL_MARKS = ("echo-cancel", "echo_cancel", "echocancel", "aec")
 """Name parts that mark a sound server's echo-cancelled source (module-echo-cancel's
 default names are "echo-cancel-source" and "echo-cancel-sink")."""
+
+
+def _log_alsa_message(
+    file: bytes | None, line: int, function: bytes | None, error: int, text: bytes | None
+) -> None:
+    """ALSA's library messages, to the log instead of the terminal: an underrun through a
+    sound server is already counted (`underruns` in the status), and a line on stderr for
+    each one told a user nothing they could act on. (ALSA passes printf arguments after
+    `text`; the template alone is enough here.)"""
+    where = f"{(function or b'').decode(errors='replace')} ({error})"
+    log.debug("ALSA: %s: %s", where, (text or b"").decode(errors="replace"))
+
+
+_ALSA_HANDLER = ctypes.CFUNCTYPE(
+    None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p
+)(_log_alsa_message)
+"""A constant: ALSA keeps calling it for as long as the process lives."""
+
+
+def quiet_alsa() -> bool:
+    """Send ALSA's messages to the log; False where there is no ALSA library."""
+    name = ctypes.util.find_library("asound")
+    if name is None:
+        return False
+    try:
+        ctypes.CDLL(name).snd_lib_error_set_handler(_ALSA_HANDLER)
+    except (OSError, AttributeError):
+        return False
+    return True
 
 
 class SoundUnavailable(CompanionError):
@@ -216,6 +247,7 @@ class SoundSystem:
     def portaudio(self) -> Any:
         """The sounddevice module (imported once, on first use)."""
         if self._sd is None:
+            quiet_alsa()
             try:
                 import sounddevice
             except OSError:

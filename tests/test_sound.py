@@ -142,3 +142,30 @@ def test_companion_devices_lists_what_it_finds_as_json_and_exits_0() -> None:
     listed = json.loads(done.stdout)
     assert isinstance(listed["portaudio"], list)
     assert listed["server"] is None or isinstance(listed["server"], list)
+
+
+OPEN_A_MISSING_PCM = """
+import ctypes, ctypes.util, sys
+if {quiet}:
+    from companion.sound import quiet_alsa
+    assert quiet_alsa()
+alsa = ctypes.CDLL(ctypes.util.find_library("asound"))
+pcm = ctypes.c_void_p()
+sys.exit(0 if alsa.snd_pcm_open(ctypes.byref(pcm), b"no-such-device", 0, 0) < 0 else 1)
+"""
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_alsas_own_messages_go_to_the_log_not_the_terminal(quiet: bool) -> None:
+    # The real ALSA library, asked for a device that does not exist: it complains on
+    # stderr by itself ("ALSA lib pcm.c: Unknown PCM"), as it did for every underrun.
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", OPEN_A_MISSING_PCM.format(quiet=quiet)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert ("ALSA lib" in done.stderr) is not quiet
