@@ -7,7 +7,7 @@ import { page } from "./state.js";
 
 const SIGNAL_HINT = "A word you both agree on, in a calm moment, to call a time-out.";
 // The server checks the same (companion/commands_vocab.py, clean_signal_phrase); this copy
-// answers as the word is typed, before anything is sent. tests/test_browser_modules.py
+// answers as the word is typed, before anything is sent. tests/test_browser_signal_rules.py
 // holds the two to the same sentences.
 const SIGNAL_MAX_CHARS = 40;
 const SIGNAL_MAX_WORDS = 4;
