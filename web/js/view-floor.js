@@ -3,28 +3,38 @@
 import { left, mmss } from "./clock.js";
 import { $ } from "./dom.js";
 
+// What each stage of a turn says: its name, the part of the partner named first (during
+// the paraphrase, the listener), the other's part, and the hint under the clock.
+const STAGES = {
+  floor: {
+    name: "Speaking",
+    first: "has the floor",
+    second: "listens",
+    hint: (floor) => `Speak for yourself, in short “I” sentences. Pause so ${floor.listener} can say it back.`,
+  },
+  paraphrase: {
+    name: "Saying back",
+    first: "says back what they heard",
+    second: "listens: did they get it?",
+    hint: () => `“If I got it, you said…”`,
+  },
+  check: {
+    name: "Did I get it?",
+    first: "answers: is there more?",
+    second: "asked: did I get it?",
+    hint: () => `“Did I get it? Is there more?”`,
+  },
+};
+
 export function renderFloor(floor) {
   const paraphrase = floor.stage === "paraphrase";
-  const check = floor.stage === "check";
-  const stage = paraphrase ? "Saying back" : check ? "Did I get it?" : "Speaking";
-  $("floor-round").textContent = `Round ${floor.round} of ${floor.rounds} · ${stage}`;
+  const stage = Object.hasOwn(STAGES, floor.stage) ? STAGES[floor.stage] : STAGES.floor;
+  $("floor-round").textContent = `Round ${floor.round} of ${floor.rounds} · ${stage.name}`;
   $("floor-speaker").textContent = paraphrase ? floor.listener : floor.speaker;
-  $("floor-speaker-role").textContent = paraphrase
-    ? "says back what they heard"
-    : check
-      ? "answers: is there more?"
-      : "has the floor";
+  $("floor-speaker-role").textContent = stage.first;
   $("floor-listener").textContent = paraphrase ? floor.speaker : floor.listener;
-  $("floor-listener-role").textContent = paraphrase
-    ? "listens: did they get it?"
-    : check
-      ? "asked: did I get it?"
-      : "listens";
-  $("floor-hint").textContent = paraphrase
-    ? `“If I got it, you said…”`
-    : check
-      ? `“Did I get it? Is there more?”`
-      : `Speak for yourself, in short “I” sentences. Pause so ${floor.listener} can say it back.`;
+  $("floor-listener-role").textContent = stage.second;
+  $("floor-hint").textContent = stage.hint(floor);
   $("view-floor").classList.toggle("warning", Boolean(floor.warning));
 }
 
