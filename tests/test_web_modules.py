@@ -87,3 +87,37 @@ def test_no_module_is_longer_than_about_three_hundred_lines() -> None:
     for path in DEFAULT_WEB_DIR.rglob("*.js"):
         lines = path.read_text(encoding="utf-8").count("\n")
         assert lines <= 300, f"{path.name} has {lines} lines: split it by job"
+
+
+def imports_on_disk() -> dict[str, list[str]]:
+    """Each module under web/ (by path from web/) and the modules it imports."""
+    graph: dict[str, list[str]] = {}
+    for path in DEFAULT_WEB_DIR.rglob("*.js"):
+        name = path.relative_to(DEFAULT_WEB_DIR).as_posix()
+        folder = PurePosixPath(name).parent
+        text = path.read_text(encoding="utf-8")
+        graph[name] = [str(folder / spec[2:]) for spec in IMPORT.findall(text)]
+    return graph
+
+
+def test_the_modules_import_one_another_without_a_cycle() -> None:
+    graph = imports_on_disk()
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, "an import cycle: " + " -> ".join((*path, name))
+        if name in done:
+            return
+        for imported in graph[name]:
+            visit(imported, (*path, name))
+        done.add(name)
+
+    for name in graph:
+        visit(name, ())
+
+
+def test_only_state_js_holds_the_pages_state() -> None:
+    # Top-level `let` or `var` would be state kept outside the one object in js/state.js.
+    for path in DEFAULT_WEB_DIR.rglob("*.js"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^(let|var)\s", text, re.MULTILINE), path.name
