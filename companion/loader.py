@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import companion
 from companion.errors import CompanionError, ScriptError
 from companion.nesting import NESTING_MESSAGE, toml_too_deep
+from companion.package_files import package_folder
 from companion.script import (
     FORMAT_VERSION,
     RESERVED_NAMES,
@@ -147,8 +147,8 @@ class Library(Mapping[str, Script]):
 
 
 def default_library_dir() -> Path:
-    """The built-in library: the repository's ``scripts/`` folder."""
-    return Path(companion.__file__).resolve().parent.parent / "scripts"
+    """The built-in library: ``scripts/`` in a checkout, inside the package once installed."""
+    return package_folder("scripts")
 
 
 def load_script(path: Path) -> Script:

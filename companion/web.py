@@ -35,6 +35,7 @@ from companion.effects import Command, CommandName
 from companion.engine import BREAK_LIMIT_MINUTES
 from companion.hub import Hub, Subscription
 from companion.nesting import MAX_NESTING, json_too_deep
+from companion.package_files import package_folder
 from companion.pairing import COOKIE, Pairing, is_loopback
 from companion.script import Names
 
@@ -71,7 +72,7 @@ hands or a voice give, far less than a script in a loop that would fill the runn
 _DONT_WAIT = getattr(socket, "MSG_DONTWAIT", 0)
 """Linux and macOS; on Windows sends block, as before."""
 LOOPBACK_NAMES: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
-DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+DEFAULT_WEB_DIR = package_folder("web")
 
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     (
