@@ -146,8 +146,16 @@ def spoken_lines(script: Script, names: Names, break_script: Script | None = Non
 class Companion:
     """One running companion: owns the runner thread and the adapters."""
 
-    def __init__(self, options: Options, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        options: Options,
+        *,
+        clock: Clock | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
         self.options = options
+        self._say = say or (lambda line: log.info("%s", line))
+        """Where news for the person at the terminal goes (`companion serve` prints it)."""
         clock = clock or MonotonicClock()
         # One clock for the engine and the pages: a state is aged on it until it is sent.
         self.hub = Hub(clock=clock)
@@ -169,8 +177,9 @@ class Companion:
             "reason": "Listening is off.",
         }
         self._signal = options.signal_phrase
-        self._listener_started = False
-        """Listening came on once: later changes are news worth a line in the terminal."""
+        self._said: dict[str, str] = {}
+        """The last line the terminal got about the voice and listening: each change once."""
+        self._terminal_lock = threading.Lock()
         self._heard_count = 0
         self._held_count = 0
         """Commands acted on and holds of the voice from speech, since start (counts only)."""
@@ -217,6 +226,7 @@ class Companion:
         self._start_listening()
         self.runner.start()
         self.hub.publish("status", self.status())
+        self._tell_terminal()
         if self.speech is not None:
             threading.Thread(target=self._warm_voice, name="companion-warm", daemon=True).start()
 
@@ -316,6 +326,7 @@ class Companion:
     def _on_voice_status(self, status: VoiceStatus) -> None:
         """Any thread: the speakers went away or came back."""
         self.hub.publish("status", self.status())
+        self._tell_terminal()
 
     def _start_journal(self) -> None:
         if not self.options.journal:
@@ -388,14 +399,28 @@ class Companion:
         self._listener.start()
 
     def _on_listen_status(self, status: ListenStatus) -> None:
-        """Any thread: the mic came on or went off, or the signal word was checked."""
-        was_on = self._listen_status.get("on")
+        """Any thread: the mic came on or went off, or the signal word was checked.
+
+        The terminal hears each change (loading, on, off and why), not only the first."""
         self.hub.publish("status", self.status())
-        if was_on and not status.on:
-            log.warning("listening: off. %s", status.reason)  # the terminal says so too
-        elif status.on and not was_on and self._listener_started:
-            log.warning("listening: on again.")
-        self._listener_started = self._listener_started or status.on
+        self._tell_terminal()
+
+    def _tell_terminal(self) -> None:
+        """Say each change of the voice or of listening once: loading, on, off and why."""
+        status = self.status()
+        for part in ("voice", "listening"):
+            info = status[part]
+            assert isinstance(info, dict)
+            if info.get("on"):
+                engine = info.get("engine")
+                line = f"{part}: on ({engine})." if engine else f"{part}: on."
+            else:
+                line = f"{part}: off. {info.get('reason', '')}"
+            with self._terminal_lock:
+                if line == self._said.get(part):
+                    continue
+                self._said[part] = line
+            self._say(line)
 
     def _settings_dir(self) -> Path:
         from companion.journal import resolve_data_dir
