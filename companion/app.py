@@ -27,7 +27,14 @@ from companion.effects import (
     Speak,
     StopSound,
 )
-from companion.engine import BREAK_COMMANDS, Engine, estimate_speech_seconds, preview
+from companion.engine import (
+    BREAK_COMMANDS,
+    DEFAULT_RATE,
+    Engine,
+    estimate_speech_seconds,
+    preview,
+    timeline_seconds,
+)
 from companion.errors import ScriptError
 from companion.hub import Hub
 from companion.loader import Library, default_library_dir, load_library, load_script
@@ -73,8 +80,8 @@ class Options:
     voice: bool = True
     """False: captions only, no text-to-speech and no sound device."""
     voice_name: str = ""
-    rate: int = 150
-    """Words per minute: calm and unhurried."""
+    rate: int = DEFAULT_RATE
+    """Words per minute."""
     volume: float = 0.9
     listen_engine: Literal["auto", "vosk", "pocketsphinx", "off"] = "auto"
     """"auto" (vosk if a model is installed, else pocketsphinx), "vosk", "pocketsphinx" or "off"."""
@@ -116,8 +123,7 @@ def find_break_script(library: Library) -> tuple[Script | None, str]:
 
 def script_info(script: Script, names: Names | None = None) -> dict[str, Any]:
     """What the page's picker shows of a script, with its length from the engine itself."""
-    timeline = preview(script, names)
-    seconds = max((entry.at + entry.seconds for entry in timeline), default=0.0)
+    seconds = timeline_seconds(preview(script, names))
     return {
         "id": script.id,
         "title": script.title,

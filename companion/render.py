@@ -22,7 +22,12 @@ import numpy as np
 
 from companion.cue_tones import SAMPLE_RATE, Samples, cue_tone
 from companion.effects import CueName
-from companion.engine import TimelineEntry, estimate_speech_seconds, preview
+from companion.engine import (
+    TimelineEntry,
+    estimate_speech_seconds,
+    preview,
+    timeline_seconds,
+)
 from companion.errors import CompanionError
 from companion.script import Names, Script
 from companion.speech_out import (
@@ -185,11 +190,6 @@ def session_timeline(
         lines.ensure(missing, progress)
         timeline = preview(script, names, lines.seconds)
     raise RenderError(f"The timing of {script.id} did not settle; check its break prompts.")
-
-
-def timeline_seconds(timeline: list[TimelineEntry]) -> float:
-    """Where a timeline ends: the latest entry's start plus its length."""
-    return max((entry.at + entry.seconds for entry in timeline), default=0.0)
 
 
 def lay_out(

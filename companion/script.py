@@ -1,7 +1,7 @@
 """The guided-script model: what a script file says, as frozen data.
 
-Loading and validation live in `companion.loader`; timing lives in
-`companion.timeline` and `companion.engine`. Nothing here does I/O.
+Loading and validation live in `companion.loader`; timing lives in `companion.engine`.
+Nothing here does I/O.
 """
 
 from __future__ import annotations

@@ -31,14 +31,14 @@ import numpy as np
 
 from companion.cue_tones import SAMPLE_RATE, Samples, cue_tone
 from companion.effects import Cue, Speak, StopSound
-from companion.engine import estimate_speech_seconds
+from companion.engine import DEFAULT_RATE, estimate_speech_seconds
 from companion.errors import CompanionError
 from companion.sound import SoundSystem, StreamClock
 
 log = logging.getLogger(__name__)
 
 BLOCK_FRAMES = 512
-"""Frames per audio block (~46 ms at 22,050 Hz): a stop is heard within one block."""
+"""Frames per audio block (about 23 ms at 22,050 Hz): a stop is heard within one block."""
 
 OUTPUT_LATENCY = 0.06
 """Seconds of sound the output device buffers ahead: what plays on after a stop."""
@@ -94,8 +94,8 @@ class VoiceSettings:
 
     voice: str = ""
     """espeak voice id ("gmw/en-us"), short id ("en-us") or name; "" = the default voice."""
-    rate: int = 150
-    """Words per minute: about 150 is calm and unhurried."""
+    rate: int = DEFAULT_RATE
+    """Words per minute."""
     volume: float = 0.9
     """Loudness of voice and cues, 0..1."""
     enabled: bool = True

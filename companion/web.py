@@ -48,7 +48,7 @@ MAX_FRAME_BYTES = 65536
 """Larger frames close the connection: nobody legitimate sends them."""
 MAX_NAME_CHARS = 40
 MAX_BREAK_MINUTES = BREAK_LIMIT_MINUTES
-"""A break lasts less than a day (DOMAIN.md)."""
+"""A break lasts less than a day, "more time" included (the engine's own limit)."""
 MAX_STEP = 999
 """Scripts are a few dozen steps at most; a larger number is not a step."""
 RECEIVE_TIMEOUT = 0.05

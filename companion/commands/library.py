@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from companion.engine import DEFAULT_RATE, timeline_seconds
 from companion.loader import (
     Library,
     check_script,
@@ -61,7 +62,10 @@ def register(subparsers: Any) -> None:
         "--names", default="", help='partner names for {a} and {b}, e.g. "Sam,Alex"'
     )
     preview.add_argument(
-        "--rate", type=int, default=150, help="speaking rate in words a minute (default: 150)"
+        "--rate",
+        type=int,
+        default=DEFAULT_RATE,
+        help="speaking rate in words a minute (default: %(default)s)",
     )
     preview.add_argument("--voice", default="", help="the voice whose rendered lengths to use")
     _add_scripts_dir(preview)
@@ -100,7 +104,7 @@ def run_scripts(args: argparse.Namespace) -> int:
 
 
 def _script_info(script: Script) -> dict[str, Any]:
-    seconds = _total_seconds(_timeline(script, Names()))
+    seconds = timeline_seconds(_timeline(script, Names()))
     return {
         "id": script.id,
         "title": script.title,
@@ -151,7 +155,7 @@ def run_preview(args: argparse.Namespace) -> int:
     names = Names.parse(args.names)
     script = resolve_script(args.script, args.scripts_dir)
     timeline = _timeline(script, names, rate=args.rate, voice=args.voice)
-    total = _total_seconds(timeline)
+    total = timeline_seconds(timeline)
     if args.json:
         entries = []
         for entry in timeline:
@@ -181,17 +185,13 @@ def run_preview(args: argparse.Namespace) -> int:
 
 
 def _timeline(
-    script: Script, names: Names, *, rate: int = 150, voice: str = ""
+    script: Script, names: Names, *, rate: int = DEFAULT_RATE, voice: str = ""
 ) -> list[TimelineEntry]:
     """The engine's timeline, with real line lengths wherever the voice has rendered them."""
     from companion.engine import preview  # the engine is only needed here: keep imports light
     from companion.speech_out import VoiceSettings, cached_line_seconds
 
     return preview(script, names, cached_line_seconds(VoiceSettings(voice=voice, rate=rate)))
-
-
-def _total_seconds(timeline: list[TimelineEntry]) -> float:
-    return max((entry.at + entry.seconds for entry in timeline), default=0.0)
 
 
 def _describe_floor(entry: TimelineEntry) -> str:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from companion.engine import DEFAULT_RATE
 from companion.loader import resolve_script
 from companion.script import Names
 
@@ -39,7 +40,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--rate",
         type=int,
-        default=150,
+        default=DEFAULT_RATE,
         help="speaking rate, words per minute (default: %(default)s)",
     )
     parser.add_argument(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from companion.commands import signal_phrase_option
+from companion.engine import DEFAULT_RATE
 from companion.errors import CompanionError
 from companion.script import Names
 
@@ -77,7 +78,7 @@ def add_options(parser: Any) -> None:
     parser.add_argument(
         "--rate",
         type=int,
-        default=150,
+        default=DEFAULT_RATE,
         help="speaking rate, words per minute (default: %(default)s)",
     )
     parser.add_argument(
