@@ -110,16 +110,10 @@ class PlanCheck:
 # -- reading and checking ------------------------------------------------------------------
 
 
-def load_plan(path: Path, scripts: Mapping[str, Script] | None = None) -> Plan:
-    """Load and validate a plan file; raise `ScriptError` listing every problem."""
-    result = check_plan(path, scripts)
-    if result.plan is None:
-        raise ScriptError(result.errors)
-    return result.plan
-
-
 def load_plan_text(text: str, name: str, scripts: Mapping[str, Script] | None = None) -> Plan:
-    """Like `load_plan` for text already in memory; `name` stands for the file in messages."""
+    """Load and validate a plan's text; raise `ScriptError` listing every problem.
+
+    `name` stands for the file in messages."""
     result = check_plan_text(text, name, scripts)
     if result.plan is None:
         raise ScriptError(result.errors)
