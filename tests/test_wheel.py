@@ -125,6 +125,23 @@ def test_installed_wheel_hears_commands_in_a_recording(
     assert [line.split()[1] for line in heard.stdout.splitlines()] == ["pause"], heard.stdout
 
 
+def test_installed_wheel_writes_the_therapists_report(
+    installed: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    report = companion(
+        installed,
+        "journal",
+        "export",
+        "--format",
+        "html",
+        "--data-dir",
+        str(tmp_path),
+        cwd=tmp_path,
+    )
+    assert report.returncode == 0, report.stderr
+    assert report.stdout.startswith("<!DOCTYPE html>") and "Practice journal" in report.stdout
+
+
 def test_installed_wheel_serves_the_page(
     installed: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
