@@ -33,6 +33,7 @@ from companion.cue_tones import SAMPLE_RATE, Samples, cue_tone
 from companion.effects import Cue, Speak, StopSound
 from companion.engine import DEFAULT_RATE, estimate_speech_seconds
 from companion.errors import CompanionError
+from companion.resample import resample_samples
 from companion.sound import SoundSystem, StreamClock
 
 log = logging.getLogger(__name__)
@@ -181,12 +182,7 @@ def read_wav(path: Path) -> Samples:
     samples = np.frombuffer(frames, dtype="<i2").astype(np.int16)
     if channels > 1:
         samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
-    if rate != SAMPLE_RATE and len(samples):
-        # Linear interpolation is plenty for speech; it only runs for non-espeak drivers.
-        count = round(len(samples) * SAMPLE_RATE / rate)
-        positions = np.arange(count) * (rate / SAMPLE_RATE)
-        samples = np.interp(positions, np.arange(len(samples)), samples).astype(np.int16)
-    return samples
+    return resample_samples(samples, rate, SAMPLE_RATE)  # only for non-espeak drivers
 
 
 class TtsEngine:
