@@ -705,7 +705,8 @@ class SpeechOut:
     def prepare(
         self, texts: Iterable[str], progress: Callable[[int, int], None] | None = None
     ) -> None:
-        """Render every text not yet cached (BLOCKING: call from the runner thread). Idempotent."""
+        """Render every text not yet cached; blocks until done, so call it from a thread of its
+        own (the runner's preparing thread, the warm-up), never the runner or a handler."""
         todo = list(dict.fromkeys(t for t in texts if t.strip()))
         if self._thread is None or not self._tts_ok:
             if progress is not None:
