@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from companion import messages
 from companion.clock import Clock, MonotonicClock
 from companion.commands_vocab import SIGNAL_OFF_NOTE
 from companion.effects import (
@@ -38,6 +39,7 @@ from companion.engine import (
 from companion.errors import ScriptError
 from companion.hub import Hub
 from companion.loader import Library, default_library_dir, load_library, load_script
+from companion.messages import Preload, Scripts, Snapshot, SoundCue, SoundLine, SoundStop
 from companion.runner import Runner
 from companion.script import Names, Script
 
@@ -207,7 +209,7 @@ class Companion:
             self.engine,
             clock,
             on_effects=self._on_effects,
-            on_state=lambda state, at: self.hub.publish("state", state, taken_at=at),
+            on_state=lambda state, at: self.hub.send(Snapshot("state", state), taken_at=at),
             prepare=self._prepare,
         )
         self._builtin = dict(self.library)
@@ -231,7 +233,7 @@ class Companion:
             self._signal = self._remembered_settings().signal_phrase
         self._start_listening()
         self.runner.start()
-        self.hub.publish("status", self.status())
+        self.hub.send(Snapshot("status", self.status()))
         self._tell_terminal()
         if self.speech is not None:
             threading.Thread(target=self._warm_voice, name="companion-warm", daemon=True).start()
@@ -266,7 +268,7 @@ class Companion:
         if self._listener is not None:
             self._listener.set_signal(phrase)  # its status change is published
         else:
-            self.hub.publish("status", self.status())
+            self.hub.send(Snapshot("status", self.status()))
         self._settings_writer.submit(self._remember_settings)
 
     @property
@@ -331,7 +333,7 @@ class Companion:
 
     def _on_voice_status(self, status: VoiceStatus) -> None:
         """Any thread: the speakers went away or came back."""
-        self.hub.publish("status", self.status())
+        self.hub.send(Snapshot("status", self.status()))
         self._tell_terminal()
 
     def _start_journal(self) -> None:
@@ -366,7 +368,7 @@ class Companion:
         self.library = scripts
         engine.library = scripts
         self._scripts = [script_info(s, self._names) for s in scripts.values()]
-        self.hub.publish("scripts", {"scripts": self.scripts()})
+        self.hub.send(Scripts(self.scripts()))
 
     def _start_listening(self) -> None:
         if self.options.listen_engine == "off":
@@ -408,7 +410,7 @@ class Companion:
         """Any thread: the mic came on or went off, or the signal word was checked.
 
         The terminal hears each change (loading, on, off and why), not only the first."""
-        self.hub.publish("status", self.status())
+        self.hub.send(Snapshot("status", self.status()))
         self._tell_terminal()
 
     def _tell_terminal(self) -> None:
@@ -466,7 +468,7 @@ class Companion:
         self.speech.prepare(lines, progress)
         # Pages that play the guidance fetch every line now, so each starts in step.
         keys = [self.speech.audio_key(line) for line in lines]
-        self.hub.publish("preload", {"urls": [f"/audio/{key}.wav" for key in keys if key]})
+        self.hub.send(Preload([f"/audio/{key}.wav" for key in keys if key]))
 
     def _warm_voice(self) -> None:
         """Render every built-in line in the background so any start speaks at once."""
@@ -490,18 +492,18 @@ class Companion:
         if speech is None or not speech.can_render:
             return
         if isinstance(effect, StopSound):
-            self.hub.publish("sound", {"action": "stop"})
+            self.hub.send(SoundStop())
             return
         text = effect.text if isinstance(effect, Speak) else effect.word
         key = speech.audio_key(text) if text else None
         url = f"/audio/{key}.wav" if key else ""
         if isinstance(effect, Speak):
             if url:
-                self.hub.publish("sound", {"action": "line", "url": url, "text": effect.text})
+                self.hub.send(SoundLine(url, effect.text))
             else:
-                self.hub.publish("sound", {"action": "stop"})  # not rendered: no old line on
+                self.hub.send(SoundStop())  # not rendered: no old line on
         else:
-            self.hub.publish("sound", {"action": "cue", "tone": effect.name, "url": url})
+            self.hub.send(SoundCue(effect.name, url))
 
     def _on_effects(self, effects: list[Effect]) -> None:
         for effect in effects:
@@ -510,7 +512,7 @@ class Companion:
                     self.speech.handle(effect)
                 self._sound_for_pages(effect)
             elif isinstance(effect, Notice):
-                self.hub.publish("notice", {"message": effect.text})
+                self.hub.send(messages.Notice(effect.text))
             elif isinstance(effect, Milestone) and self._journal is not None:
                 try:
                     self._journal.record(effect)
@@ -530,10 +532,8 @@ class Companion:
             action = f"{names.a if heard.command is CommandName.READY else names.b} chosen"
         elif action and heard.command not in BREAK_COMMANDS and self.state().get("on_break"):
             action = "not during a break"
-        self.hub.publish(
-            "heard", {"text": heard.text, "command": str(heard.command or ""), "action": action}
-        )
-        self.hub.publish("status", self.status())
+        self.hub.send(messages.Heard(heard.text, str(heard.command or ""), action))
+        self.hub.send(Snapshot("status", self.status()))
 
     def _on_hold(self, held: bool) -> None:
         """Runs on the recogniser's thread: what may be "pause" holds the voice at once;

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from companion.errors import CompanionError, ScriptError
-from companion.nesting import NESTING_MESSAGE, toml_too_deep
+from companion.nesting import NESTING_MESSAGE, is_number, toml_too_deep
 from companion.package_files import package_folder
 from companion.script import (
     FORMAT_VERSION,
@@ -263,10 +263,6 @@ def _describe(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 class _Checker:
     """Turns parsed TOML into a `Script`, noting every problem with its line."""
 
@@ -470,7 +466,7 @@ class _StepChecker:
             return default
         value = self.table[key]
         line = self.at(key)
-        if not _is_number(value):
+        if not is_number(value):
             self.error(line, f"{key}: expected a number of {unit}, got {_describe(value)}")
             return None
         if not math.isfinite(value):
