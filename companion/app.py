@@ -126,15 +126,7 @@ def find_break_script(library: Library) -> tuple[Script | None, str]:
 def script_info(script: Script, names: Names | None = None) -> dict[str, Any]:
     """What the page's picker shows of a script, with its length from the engine itself."""
     seconds = timeline_seconds(preview(script, names))
-    return {
-        "id": script.id,
-        "title": script.title,
-        "summary": script.summary,
-        "tags": list(script.tags),
-        "safety": script.safety,
-        "help": script.help,
-        "seconds": round(seconds),
-    }
+    return {**script.card(), "seconds": round(seconds)}
 
 
 def spoken_lines(script: Script, names: Names, break_script: Script | None = None) -> list[str]:

@@ -179,6 +179,17 @@ class Script:
     help: str = ""
     """A pointer to professional help, shown on the page."""
 
+    def card(self) -> dict[str, object]:
+        """What a picker shows of the script (its length is the engine's to tell)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "summary": self.summary,
+            "tags": list(self.tags),
+            "safety": self.safety,
+            "help": self.help,
+        }
+
     def default_roles(self) -> dict[str, Partner]:
         """Each role as it stands before anybody chooses: a role is "a", its other "b"."""
         roles: dict[str, Partner] = {}

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from companion.commands import add_voice_options
 from companion.engine import DEFAULT_RATE, timeline_seconds
 from companion.loader import (
     Library,
@@ -61,13 +62,7 @@ def register(subparsers: Any) -> None:
     preview.add_argument(
         "--names", default="", help='partner names for {a} and {b}, e.g. "Sam,Alex"'
     )
-    preview.add_argument(
-        "--rate",
-        type=int,
-        default=DEFAULT_RATE,
-        help="speaking rate in words a minute (default: %(default)s)",
-    )
-    preview.add_argument("--voice", default="", help="the voice whose rendered lengths to use")
+    add_voice_options(preview, voice_help="the voice whose rendered lengths to use")
     _add_scripts_dir(preview)
     preview.set_defaults(func=run_preview)
 
@@ -105,16 +100,7 @@ def run_scripts(args: argparse.Namespace) -> int:
 
 def _script_info(script: Script) -> dict[str, Any]:
     seconds = timeline_seconds(_timeline(script, Names()))
-    return {
-        "id": script.id,
-        "title": script.title,
-        "summary": script.summary,
-        "tags": list(script.tags),
-        "safety": script.safety,
-        "help": script.help,
-        "seconds": round(seconds, 1),
-        "minutes": round(seconds / 60.0, 1),
-    }
+    return {**script.card(), "seconds": round(seconds, 1), "minutes": round(seconds / 60.0, 1)}
 
 
 def _library(directory: Path | None) -> Library:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from companion.engine import DEFAULT_RATE
+from companion.commands import add_voice_options
 from companion.loader import resolve_script
 from companion.progress import ProgressBar
 from companion.script import Names
@@ -32,13 +32,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--names", default="", help='partner names for {a} and {b}, e.g. "Sam,Alex"'
     )
-    parser.add_argument("--voice", default="", help="text-to-speech voice id or name")
-    parser.add_argument(
-        "--rate",
-        type=int,
-        default=DEFAULT_RATE,
-        help="speaking rate, words per minute (default: %(default)s)",
-    )
+    add_voice_options(parser)
     parser.add_argument(
         "--json",
         action="store_true",

@@ -10,8 +10,7 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
-from companion.commands import signal_phrase_option
-from companion.engine import DEFAULT_RATE
+from companion.commands import add_voice_options, signal_phrase_option
 from companion.errors import CompanionError
 from companion.script import Names
 
@@ -74,13 +73,7 @@ def add_options(parser: Any) -> None:
     parser.add_argument("--no-browser", action="store_true", help="do not open the page")
     parser.add_argument("--names", default="", help='partner names, e.g. "Sam,Alex"')
     parser.add_argument("--no-voice", action="store_true", help="captions only: no spoken guidance")
-    parser.add_argument("--voice", default="", help="text-to-speech voice id or name")
-    parser.add_argument(
-        "--rate",
-        type=int,
-        default=DEFAULT_RATE,
-        help="speaking rate, words per minute (default: %(default)s)",
-    )
+    add_voice_options(parser)
     parser.add_argument(
         "--volume",
         type=volume_level,
