@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from companion.errors import CompanionError
-from companion.resample import Resampler
+from companion.resample import Resampler as Resampler  # the listener's tests use it here
 from companion.sound import SampleClock, SoundSystem
 
 log = logging.getLogger(__name__)
@@ -142,8 +142,11 @@ class DeviceSource:
                 raise DeviceLost(MICROPHONE_GONE) from None
             return b""
         self._last_data = time.monotonic()
-        self.captured_at = captured_at
-        return self._resampler.process(chunk)
+        out = self._resampler.process(chunk)
+        # When the last sample handed out was captured: the resampler holds some back.
+        held = self._resampler.held_seconds
+        self.captured_at = captured_at - held if captured_at is not None else None
+        return out
 
     def close(self) -> None:
         stream, self._stream = self._stream, None

@@ -5,7 +5,8 @@ as it would whole (resampling each block on its own bends time and dips the leve
 block edge). It works in float32 and this module rounds: soxr's own int16 output is dithered,
 so two runs would differ. Output sample n stands for input time n / rate_out; soxr holds
 its filter's delay back until more input comes or `flush()` (fed 50 ms blocks: at most
-about 40 ms of a 44.1 or 48 kHz microphone, 115 ms of an 8 kHz one).
+about 85 ms of a 44.1 or 48 kHz microphone, 115 ms of an 8 kHz one), and `held_seconds`
+says how much, so a capture time can be moved back to the last sample handed out.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import numpy as np
 import soxr
 from numpy.typing import NDArray
 
-QUALITY = "HQ"
-"""soxr's default: passes 5 kHz within 0.01 %, removes 12 kHz at 44.1 kHz by over 140 dB;
-"VHQ" holds twice as much back in 50 ms blocks (up to 83 ms) for nothing speech needs."""
+QUALITY = "VHQ"
+"""soxr's best: passes 5 kHz within 0.01 %, removes 12 kHz at 44.1 kHz by over 150 dB. With
+"HQ" (less held back) the Korean vosk model stopped hearing "다음" through the capture
+device (tests/test_speech_in_audio.py), which it hears with this and did with the old
+resampler."""
 
 
 def _s16(samples: NDArray[np.float32]) -> bytes:
@@ -33,8 +36,14 @@ class Resampler:
         self.rate_out = rate_out
         self.reset()
 
+    @property
+    def held_seconds(self) -> float:
+        """Input taken in but not yet handed out, in seconds (soxr's filter delay)."""
+        return self._frames_in / self.rate_in - self._frames_out / self.rate_out
+
     def reset(self) -> None:
         """Start a new stream (the input before it counts as silence)."""
+        self._frames_in = self._frames_out = 0
         self._stream = (
             soxr.ResampleStream(self.rate_in, self.rate_out, 1, dtype="float32", quality=QUALITY)
             if self.rate_in != self.rate_out
@@ -46,13 +55,18 @@ class Resampler:
         if self._stream is None:
             return chunk
         samples = np.frombuffer(chunk, dtype="<i2").astype(np.float32)
-        return _s16(self._stream.resample_chunk(samples))
+        out = self._stream.resample_chunk(samples)
+        self._frames_in += len(samples)
+        self._frames_out += len(out)
+        return _s16(out)
 
     def flush(self) -> bytes:
         """The output samples still owed for the input so far (the stream ends here)."""
         if self._stream is None:
             return b""
-        return _s16(self._stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+        out = self._stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+        self._frames_out += len(out)
+        return _s16(out)
 
 
 def resample_samples(samples: NDArray[np.int16], rate_in: int, rate_out: int) -> NDArray[np.int16]:
