@@ -149,7 +149,8 @@ def test_installed_wheel_serves_the_page(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [venv / "bin" / "companion", "serve", "--port", str(port), "--no-browser"]
+    command: list[str | Path] = [venv / "bin" / "companion", "serve", "--port", str(port)]
+    command += ["--no-browser"]
     command += ["--no-voice", "--engine", "off", "--data-dir", str(tmp_path / "data")]
     server = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
     try:
