@@ -14,4 +14,4 @@ bench:
 	bash tools/bench.sh
 
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+	bash tools/lint.sh

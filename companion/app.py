@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from companion import messages
 from companion.clock import Clock, MonotonicClock
 from companion.commands_vocab import SIGNAL_OFF_NOTE
 from companion.effects import (
@@ -27,10 +28,18 @@ from companion.effects import (
     Speak,
     StopSound,
 )
-from companion.engine import BREAK_COMMANDS, Engine, estimate_speech_seconds, preview
+from companion.engine import (
+    BREAK_COMMANDS,
+    DEFAULT_RATE,
+    Engine,
+    estimate_speech_seconds,
+    preview,
+    timeline_seconds,
+)
 from companion.errors import ScriptError
 from companion.hub import Hub
 from companion.loader import Library, default_library_dir, load_library, load_script
+from companion.messages import Preload, Scripts, Snapshot, SoundCue, SoundLine, SoundStop
 from companion.runner import Runner
 from companion.script import Names, Script
 
@@ -73,8 +82,8 @@ class Options:
     voice: bool = True
     """False: captions only, no text-to-speech and no sound device."""
     voice_name: str = ""
-    rate: int = 150
-    """Words per minute: calm and unhurried."""
+    rate: int = DEFAULT_RATE
+    """Words per minute."""
     volume: float = 0.9
     listen_engine: Literal["auto", "vosk", "pocketsphinx", "off"] = "auto"
     """"auto" (vosk if a model is installed, else pocketsphinx), "vosk", "pocketsphinx" or "off"."""
@@ -116,17 +125,8 @@ def find_break_script(library: Library) -> tuple[Script | None, str]:
 
 def script_info(script: Script, names: Names | None = None) -> dict[str, Any]:
     """What the page's picker shows of a script, with its length from the engine itself."""
-    timeline = preview(script, names)
-    seconds = max((entry.at + entry.seconds for entry in timeline), default=0.0)
-    return {
-        "id": script.id,
-        "title": script.title,
-        "summary": script.summary,
-        "tags": list(script.tags),
-        "safety": script.safety,
-        "help": script.help,
-        "seconds": round(seconds),
-    }
+    seconds = timeline_seconds(preview(script, names))
+    return {**script.card(), "seconds": round(seconds)}
 
 
 def spoken_lines(script: Script, names: Names, break_script: Script | None = None) -> list[str]:
@@ -146,8 +146,16 @@ def spoken_lines(script: Script, names: Names, break_script: Script | None = Non
 class Companion:
     """One running companion: owns the runner thread and the adapters."""
 
-    def __init__(self, options: Options, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        options: Options,
+        *,
+        clock: Clock | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
         self.options = options
+        self._say = say or (lambda line: log.info("%s", line))
+        """Where news for the person at the terminal goes (`companion serve` prints it)."""
         clock = clock or MonotonicClock()
         # One clock for the engine and the pages: a state is aged on it until it is sent.
         self.hub = Hub(clock=clock)
@@ -169,8 +177,9 @@ class Companion:
             "reason": "Listening is off.",
         }
         self._signal = options.signal_phrase
-        self._listener_started = False
-        """Listening came on once: later changes are news worth a line in the terminal."""
+        self._said: dict[str, str] = {}
+        """The last line the terminal got about the voice and listening: each change once."""
+        self._terminal_lock = threading.Lock()
         self._heard_count = 0
         self._held_count = 0
         """Commands acted on and holds of the voice from speech, since start (counts only)."""
@@ -192,7 +201,7 @@ class Companion:
             self.engine,
             clock,
             on_effects=self._on_effects,
-            on_state=lambda state, at: self.hub.publish("state", state, taken_at=at),
+            on_state=lambda state, at: self.hub.send(Snapshot("state", state), taken_at=at),
             prepare=self._prepare,
         )
         self._builtin = dict(self.library)
@@ -216,7 +225,8 @@ class Companion:
             self._signal = self._remembered_settings().signal_phrase
         self._start_listening()
         self.runner.start()
-        self.hub.publish("status", self.status())
+        self.hub.send(Snapshot("status", self.status()))
+        self._tell_terminal()
         if self.speech is not None:
             threading.Thread(target=self._warm_voice, name="companion-warm", daemon=True).start()
 
@@ -250,7 +260,7 @@ class Companion:
         if self._listener is not None:
             self._listener.set_signal(phrase)  # its status change is published
         else:
-            self.hub.publish("status", self.status())
+            self.hub.send(Snapshot("status", self.status()))
         self._settings_writer.submit(self._remember_settings)
 
     @property
@@ -315,7 +325,8 @@ class Companion:
 
     def _on_voice_status(self, status: VoiceStatus) -> None:
         """Any thread: the speakers went away or came back."""
-        self.hub.publish("status", self.status())
+        self.hub.send(Snapshot("status", self.status()))
+        self._tell_terminal()
 
     def _start_journal(self) -> None:
         if not self.options.journal:
@@ -349,7 +360,7 @@ class Companion:
         self.library = scripts
         engine.library = scripts
         self._scripts = [script_info(s, self._names) for s in scripts.values()]
-        self.hub.publish("scripts", {"scripts": self.scripts()})
+        self.hub.send(Scripts(self.scripts()))
 
     def _start_listening(self) -> None:
         if self.options.listen_engine == "off":
@@ -388,14 +399,28 @@ class Companion:
         self._listener.start()
 
     def _on_listen_status(self, status: ListenStatus) -> None:
-        """Any thread: the mic came on or went off, or the signal word was checked."""
-        was_on = self._listen_status.get("on")
-        self.hub.publish("status", self.status())
-        if was_on and not status.on:
-            log.warning("listening: off. %s", status.reason)  # the terminal says so too
-        elif status.on and not was_on and self._listener_started:
-            log.warning("listening: on again.")
-        self._listener_started = self._listener_started or status.on
+        """Any thread: the mic came on or went off, or the signal word was checked.
+
+        The terminal hears each change (loading, on, off and why), not only the first."""
+        self.hub.send(Snapshot("status", self.status()))
+        self._tell_terminal()
+
+    def _tell_terminal(self) -> None:
+        """Say each change of the voice or of listening once: loading, on, off and why."""
+        status = self.status()
+        for part in ("voice", "listening"):
+            info = status[part]
+            assert isinstance(info, dict)
+            if info.get("on"):
+                engine = info.get("engine")
+                line = f"{part}: on ({engine})." if engine else f"{part}: on."
+            else:
+                line = f"{part}: off. {info.get('reason', '')}"
+            with self._terminal_lock:
+                if line == self._said.get(part):
+                    continue
+                self._said[part] = line
+            self._say(line)
 
     def _settings_dir(self) -> Path:
         from companion.journal import resolve_data_dir
@@ -435,7 +460,7 @@ class Companion:
         self.speech.prepare(lines, progress)
         # Pages that play the guidance fetch every line now, so each starts in step.
         keys = [self.speech.audio_key(line) for line in lines]
-        self.hub.publish("preload", {"urls": [f"/audio/{key}.wav" for key in keys if key]})
+        self.hub.send(Preload([f"/audio/{key}.wav" for key in keys if key]))
 
     def _warm_voice(self) -> None:
         """Render every built-in line in the background so any start speaks at once."""
@@ -459,18 +484,18 @@ class Companion:
         if speech is None or not speech.can_render:
             return
         if isinstance(effect, StopSound):
-            self.hub.publish("sound", {"action": "stop"})
+            self.hub.send(SoundStop())
             return
         text = effect.text if isinstance(effect, Speak) else effect.word
         key = speech.audio_key(text) if text else None
         url = f"/audio/{key}.wav" if key else ""
         if isinstance(effect, Speak):
             if url:
-                self.hub.publish("sound", {"action": "line", "url": url, "text": effect.text})
+                self.hub.send(SoundLine(url, effect.text))
             else:
-                self.hub.publish("sound", {"action": "stop"})  # not rendered: no old line on
+                self.hub.send(SoundStop())  # not rendered: no old line on
         else:
-            self.hub.publish("sound", {"action": "cue", "tone": effect.name, "url": url})
+            self.hub.send(SoundCue(effect.name, url))
 
     def _on_effects(self, effects: list[Effect]) -> None:
         for effect in effects:
@@ -479,7 +504,7 @@ class Companion:
                     self.speech.handle(effect)
                 self._sound_for_pages(effect)
             elif isinstance(effect, Notice):
-                self.hub.publish("notice", {"message": effect.text})
+                self.hub.send(messages.Notice(effect.text))
             elif isinstance(effect, Milestone) and self._journal is not None:
                 try:
                     self._journal.record(effect)
@@ -499,10 +524,8 @@ class Companion:
             action = f"{names.a if heard.command is CommandName.READY else names.b} chosen"
         elif action and heard.command not in BREAK_COMMANDS and self.state().get("on_break"):
             action = "not during a break"
-        self.hub.publish(
-            "heard", {"text": heard.text, "command": str(heard.command or ""), "action": action}
-        )
-        self.hub.publish("status", self.status())
+        self.hub.send(messages.Heard(heard.text, str(heard.command or ""), action))
+        self.hub.send(Snapshot("status", self.status()))
 
     def _on_hold(self, held: bool) -> None:
         """Runs on the recogniser's thread: what may be "pause" holds the voice at once;

@@ -31,11 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="A local, offline, voice-guided co-regulation companion for couples.",
     )
     parser.add_argument("--version", action="version", version=f"companion {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log more detail (every request, too)"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"companion.commands.{name}")
         module.register(subparsers)
+    # `companion --help` shows what `companion` alone (serve) takes; parsing never sees
+    # them here, since main() puts "serve" first.
+    from companion.commands import serve
+
+    serve.add_options(parser.add_argument_group("options of `companion` alone (the serve command)"))
     return parser
 
 
@@ -44,7 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     # `companion` and `companion --port 9000` both mean serve.
     if not set(args_list) & (command_names(parser) | {"-h", "--help", "--version"}):
-        args_list.insert(0, "serve")
+        # After the top level's own -v: `companion -v --port 9000` is `companion -v serve ...`.
+        at = 0
+        while at < len(args_list) and args_list[at] in ("-v", "--verbose"):
+            at += 1
+        args_list.insert(at, "serve")
     args = parser.parse_args(args_list)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -217,8 +217,3 @@ def load_vocabulary(language: str = "en", path: Path | None = None) -> Vocabular
             raise VocabularyError(f"Cannot read vocabulary {path}: {error.strerror}.") from None
         return parse_vocabulary(text, str(path))
     return _load_builtin(language)
-
-
-def strip_own_words(words: Sequence[str], own: set[str]) -> tuple[str, ...]:
-    """The utterance without words the companion is itself saying (its echo in the mic)."""
-    return tuple(w for w in words if w not in own)

@@ -75,7 +75,8 @@ BREATH_WORDS: dict[str, str] = {
     "exhale": "out",
 }
 BREAK_LIMIT_MINUTES = 24 * 60 - 1
-"""A break, "more time" included, lasts less than a day (DOMAIN.md)."""
+"""A break, "more time" included, lasts less than a day: past that it is no longer a pause
+in one conversation."""
 BREAK_COMMANDS = frozenset(
     {
         CommandName.PAUSE,
@@ -96,7 +97,11 @@ NO_BREAK_NOTICE = "A time-out cannot run: there is no break script (time-out.tom
 COUNTDOWN_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 
-def estimate_speech_seconds(text: str, words_per_minute: float = 150.0) -> float:
+DEFAULT_RATE = 150
+"""Words a minute the voice speaks at unless told: calm and unhurried (the one default)."""
+
+
+def estimate_speech_seconds(text: str, words_per_minute: float = DEFAULT_RATE) -> float:
     """How long a line takes to say before any voice has rendered it.
 
     Fitted to espeak-ng renders of the built-in library at 150 words a minute (about 8%
@@ -105,7 +110,7 @@ def estimate_speech_seconds(text: str, words_per_minute: float = 150.0) -> float
     """
     if not text.strip():
         return 0.0
-    pace = 150.0 / max(words_per_minute, 1.0)
+    pace = 150.0 / max(words_per_minute, 1.0)  # the rate the fit was made at
     letters = len(text) * 0.0645 * pace
     pauses = len(re.findall(r"[.!?;:]", text)) * 0.06 + text.count(",") * 0.13
     return 0.4 + letters + pauses
@@ -982,3 +987,8 @@ def preview(
         engine.handle(Command(answer, source="cli"), now)
     assert engine.timeline is not None
     return engine.timeline
+
+
+def timeline_seconds(timeline: list[TimelineEntry]) -> float:
+    """Where a timeline ends: the latest entry's start plus its length."""
+    return max((entry.at + entry.seconds for entry in timeline), default=0.0)

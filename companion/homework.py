@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from companion.errors import CompanionError, ScriptError
 from companion.nesting import NESTING_MESSAGE, toml_too_deep
 from companion.script import Script
-from companion.toml_lines import TomlLines, decode, read_bytes, suggest
+from companion.toml_lines import TomlLines, decode, named, read_bytes, suggest
 
 logger = logging.getLogger(__name__)
 
@@ -110,16 +110,10 @@ class PlanCheck:
 # -- reading and checking ------------------------------------------------------------------
 
 
-def load_plan(path: Path, scripts: Mapping[str, Script] | None = None) -> Plan:
-    """Load and validate a plan file; raise `ScriptError` listing every problem."""
-    result = check_plan(path, scripts)
-    if result.plan is None:
-        raise ScriptError(result.errors)
-    return result.plan
-
-
 def load_plan_text(text: str, name: str, scripts: Mapping[str, Script] | None = None) -> Plan:
-    """Like `load_plan` for text already in memory; `name` stands for the file in messages."""
+    """Load and validate a plan's text; raise `ScriptError` listing every problem.
+
+    `name` stands for the file in messages."""
     result = check_plan_text(text, name, scripts)
     if result.plan is None:
         raise ScriptError(result.errors)
@@ -265,24 +259,6 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
     return suggest(word, choices, quote=repr)
 
 
-def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, datetime):
-        return "a date and time"
-    if isinstance(value, date):
-        return "a date"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
-
-
 class _Checker:
     """Collects (line, message) problems while building a `Plan`."""
 
@@ -333,7 +309,7 @@ class _Checker:
         elif isinstance(value, bool) or not isinstance(value, int):
             self.error(
                 line,
-                f"format must be a whole number, e.g. format = {PLAN_FORMAT}; got {_kind(value)}",
+                f"format must be a whole number, e.g. format = {PLAN_FORMAT}; got {named(value)}",
             )
         elif value > PLAN_FORMAT:
             self.error(
@@ -370,7 +346,10 @@ class _Checker:
             )
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            self.error(line, f"version must be a whole number like version = 2; got {_kind(value)}")
+            self.error(
+                line,
+                f"version must be a whole number like version = 2; got {named(value)}",
+            )
             return None
         if value < 1:
             self.error(line, f"version must be 1 or more, got {value}")
@@ -384,7 +363,7 @@ class _Checker:
             self.error(line, f"missing {key}, e.g. {example}")
             return ""
         if not isinstance(value, str):
-            self.error(line, f"{key} must be text in quotes, e.g. {example}; got {_kind(value)}")
+            self.error(line, f"{key} must be text in quotes, e.g. {example}; got {named(value)}")
             return ""
         if key != "note" and not value.strip():
             self.error(line, f"{key} is empty, e.g. {example}")
@@ -408,7 +387,10 @@ class _Checker:
                 pass
         elif isinstance(value, date) and not isinstance(value, datetime):
             return value
-        self.error(line, f"{key} must be a date without quotes, e.g. {example}; got {_kind(value)}")
+        self.error(
+            line,
+            f"{key} must be a date without quotes, e.g. {example}; got {named(value)}",
+        )
         return None
 
     def _practice(self, value: object, plan_id: str) -> tuple[Practice, ...]:
@@ -420,7 +402,7 @@ class _Checker:
             )
             return ()
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            self.error(line, f"practice must be [[practice]] tables; got {_kind(value)}")
+            self.error(line, f"practice must be [[practice]] tables; got {named(value)}")
             return ()
         if not value:
             self.error(line, "no practice: add at least one [[practice]] table")
@@ -465,7 +447,7 @@ class _Checker:
         elif isinstance(times, bool) or not isinstance(times, int):
             self.error(
                 at(index, "times_per_week"),
-                f"times_per_week must be a whole number from {low} to {high}; got {_kind(times)}",
+                f"times_per_week must be a whole number from {low} to {high}; got {named(times)}",
             )
         elif not low <= times <= high:
             self.error(
@@ -496,7 +478,7 @@ class _Checker:
         self.error(
             line,
             "script must be a library id in quotes or a [practice.script] table;"
-            f" got {_kind(script)}",
+            f" got {named(script)}",
         )
         return None
 

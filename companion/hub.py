@@ -6,7 +6,6 @@ Any thread may `publish`; each WebSocket handler drains only its own
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import deque
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 
 from companion.clock import Clock, MonotonicClock
 from companion.engine import aged_snapshot
+from companion.messages import ServerMessage, Speakers, frame
 
 logger = logging.getLogger(__name__)
 
@@ -41,17 +41,13 @@ class Message:
     @classmethod
     def make(cls, type: str, data: dict[str, object], taken_at: float | None = None) -> Message:
         """Build a message and its wire form."""
-        return cls(type=type, data=data, text=_wire(type, data), taken_at=taken_at)
+        return cls(type=type, data=data, text=frame(type, data), taken_at=taken_at)
 
     def text_at(self, now: float) -> str:
         """The frame to send at `now`: a state's countdowns as they are at that moment."""
         if self.taken_at is None or now <= self.taken_at:
             return self.text
-        return _wire(self.type, aged_snapshot(self.data, now - self.taken_at))
-
-
-def _wire(type: str, data: dict[str, object]) -> str:
-    return json.dumps({"type": type, "data": data}, separators=(",", ":"))
+        return frame(self.type, aged_snapshot(self.data, now - self.taken_at))
 
 
 class Subscription:
@@ -147,6 +143,10 @@ class Hub:
         """The time on the hub's clock: what a message's `taken_at` is measured against."""
         return self._clock.now()
 
+    def send(self, message: ServerMessage, *, taken_at: float | None = None) -> None:
+        """Send a typed message (`companion.messages`) to every subscriber; never blocks."""
+        self.publish(message.TYPE, message.data(), taken_at=taken_at)
+
     def publish(self, type: str, data: dict[str, object], *, taken_at: float | None = None) -> None:
         """Send a message to every subscriber; never blocks on a slow client.
 
@@ -197,7 +197,7 @@ class Hub:
     def _publish_speakers(self) -> None:
         with self._lock:
             count = len(self._speaking)
-        self.publish("speakers", {"pages": count})
+        self.send(Speakers(count))
 
     def latest(self, type: str) -> dict[str, object] | None:
         """The data of the newest `state` or `status` message, if any, as of now."""

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import companion
 from companion.errors import CompanionError, ScriptError
-from companion.nesting import NESTING_MESSAGE, toml_too_deep
+from companion.nesting import NESTING_MESSAGE, is_number, toml_too_deep
+from companion.package_files import package_folder
 from companion.script import (
     FORMAT_VERSION,
     RESERVED_NAMES,
@@ -34,7 +34,14 @@ from companion.script import (
     Step,
     Turn,
 )
-from companion.toml_lines import TomlLines, decode, read_bytes, suggest
+from companion.toml_lines import (
+    TomlLines,
+    decode,
+    named,
+    read_bytes,
+    show_number,
+    suggest,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -147,8 +154,8 @@ class Library(Mapping[str, Script]):
 
 
 def default_library_dir() -> Path:
-    """The built-in library: the repository's ``scripts/`` folder."""
-    return Path(companion.__file__).resolve().parent.parent / "scripts"
+    """The built-in library: ``scripts/`` in a checkout, inside the package once installed."""
+    return package_folder("scripts")
 
 
 def load_script(path: Path) -> Script:
@@ -242,31 +249,6 @@ def resolve_script(name: str, scripts_dir: Path | None = None) -> Script:
     )
 
 
-def _show(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _describe(value: object) -> str:
-    """Name a TOML value's type the way a person would."""
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (a yes/no value)"
-    if isinstance(value, int | float):
-        return _show(value)
-    if isinstance(value, str):
-        return f'a string ("{value}")' if len(value) <= 20 else "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return f"a {type(value).__name__}"
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 class _Checker:
     """Turns parsed TOML into a `Script`, noting every problem with its line."""
 
@@ -315,7 +297,7 @@ class _Checker:
             return None
         value = data["format"]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            self.errors.append((line, f"format must be {FORMAT_VERSION}, got {_describe(value)}"))
+            self.errors.append((line, f"format must be {FORMAT_VERSION}, got {named(value)}"))
             return None
         if value > FORMAT_VERSION:
             self.errors.append(
@@ -335,7 +317,7 @@ class _Checker:
         value = data[key]
         line = self.source.top_key(key)
         if not isinstance(value, str):
-            self.errors.append((line, f"{key}: expected text in quotes, got {_describe(value)}"))
+            self.errors.append((line, f"{key}: expected text in quotes, got {named(value)}"))
             return ""
         if not value.strip():
             self.errors.append((line, f"{key} is empty ({example})"))
@@ -350,7 +332,7 @@ class _Checker:
             self.errors.append(
                 (
                     self.source.top_key(key),
-                    f"{key}: expected text in quotes, got {_describe(value)}",
+                    f"{key}: expected text in quotes, got {named(value)}",
                 )
             )
             return ""
@@ -432,9 +414,7 @@ class _StepChecker:
             )
             return None
         if not isinstance(kind, str):
-            self.error(
-                self.at("kind"), f"kind: expected a step kind in quotes, got {_describe(kind)}"
-            )
+            self.error(self.at("kind"), f"kind: expected a step kind in quotes, got {named(kind)}")
             return None
         if kind not in STEP_KINDS:
             hint = suggest(kind, list(STEP_KINDS))
@@ -470,17 +450,17 @@ class _StepChecker:
             return default
         value = self.table[key]
         line = self.at(key)
-        if not _is_number(value):
-            self.error(line, f"{key}: expected a number of {unit}, got {_describe(value)}")
+        if not is_number(value):
+            self.error(line, f"{key}: expected a number of {unit}, got {named(value)}")
             return None
         if not math.isfinite(value):
             self.error(line, f"{key} must be a plain number of {unit}, got {value}")
             return None
         if positive and value <= 0:
-            self.error(line, f"{key} must be more than 0 {unit}, got {_show(value)}")
+            self.error(line, f"{key} must be more than 0 {unit}, got {show_number(value)}")
             return None
         if value < 0:
-            self.error(line, f"{key} must be 0 {unit} or more, got {_show(value)}")
+            self.error(line, f"{key} must be 0 {unit} or more, got {show_number(value)}")
             return None
         return float(value)
 
@@ -492,7 +472,7 @@ class _StepChecker:
         value = self.table[key]
         line = self.at(key)
         if not isinstance(value, int) or isinstance(value, bool):
-            self.error(line, f"{key}: expected a whole number of {what}, got {_describe(value)}")
+            self.error(line, f"{key}: expected a whole number of {what}, got {named(value)}")
             return None
         if value < low or (high is not None and value > high):
             limits = f"from {low} to {high}" if high is not None else f"{low} or more"
@@ -513,7 +493,7 @@ class _StepChecker:
         value = self.table[key]
         line = self.at(key)
         if not isinstance(value, str):
-            self.error(line, f"{key}: expected text in quotes, got {_describe(value)}")
+            self.error(line, f"{key}: expected text in quotes, got {named(value)}")
             return ""
         if required and not value.strip():
             self.error(line, f"{key} is empty; write the words to say")
@@ -527,7 +507,7 @@ class _StepChecker:
         shown = " or ".join(f'"{option}"' for option in options)
         if not isinstance(value, str) or value not in options:
             hint = suggest(value, options) if isinstance(value, str) else ""
-            self.error(self.at(key), f"{key} must be {shown}, got {_describe(value)}{hint}")
+            self.error(self.at(key), f"{key} must be {shown}, got {named(value)}{hint}")
             return None
         return value
 
@@ -647,14 +627,14 @@ class _StepChecker:
         if floor is not None and warning is not None and warning >= floor:
             self.error(
                 self.at("warning_seconds"),
-                f"warning_seconds ({_show(warning)}) must be less than floor_seconds"
-                f" ({_show(floor)})",
+                f"warning_seconds ({show_number(warning)}) must be less than floor_seconds"
+                f" ({show_number(floor)})",
             )
             return None
         if floor is not None and floor < MIN_FLOOR_SECONDS:
             self.warn(
                 self.at("floor_seconds"),
-                f"a floor time of {_show(floor)} s is short; a speaker needs at least"
+                f"a floor time of {show_number(floor)} s is short; a speaker needs at least"
                 f" {MIN_FLOOR_SECONDS:.0f} s to say one thing",
             )
         if (
@@ -684,13 +664,13 @@ class _StepChecker:
         if minutes is not None and minutes >= MAX_MINUTES:
             self.error(
                 self.at("minutes"),
-                f"minutes must be less than {MAX_MINUTES} (a day), got {_show(minutes)}",
+                f"minutes must be less than {MAX_MINUTES} (a day), got {show_number(minutes)}",
             )
             return None
         if minutes is not None and minutes < MIN_BREAK_MINUTES:
             self.warn(
                 self.at("minutes"),
-                f"a break of {_show(minutes)} minutes is short; the body needs at least"
+                f"a break of {show_number(minutes)} minutes is short; the body needs at least"
                 f" {MIN_BREAK_MINUTES:.0f} minutes to settle",
             )
         announce = self.text("announce", names=(*NAME_FIELDS, "minutes"))
@@ -774,7 +754,7 @@ class _StepChecker:
         if not isinstance(value, str) or not _ROLE_NAME.match(value):
             self.error(
                 line,
-                f"{key} must be a short lowercase word (letters and _), got {_describe(value)}",
+                f"{key} must be a short lowercase word (letters and _), got {named(value)}",
             )
             return None
         if value in RESERVED_NAMES:

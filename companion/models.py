@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from companion.errors import CompanionError
+from companion.package_files import default_models_dir
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,10 @@ class DownloadError(CompanionError):
 
 
 def models_dir() -> Path:
-    """The models folder: $COMPANION_MODELS, else `models/` next to the package."""
+    """The models folder: $COMPANION_MODELS, else `models/` in a checkout, else the
+    user's data folder."""
     env = os.environ.get("COMPANION_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "models"
+    return Path(env) if env else default_models_dir()
 
 
 def default_model_dir() -> Path:

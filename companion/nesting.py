@@ -2,7 +2,8 @@
 
 Python's json and tomllib recurse once per level: a few thousand brackets raise
 RecursionError (a traceback, a 500) instead of a parse error. Nothing the companion reads
-nests more than a few levels, so anything deeper is refused with one sentence.
+nests more than a few levels, so anything deeper is refused with one sentence. What counts
+as a number in either is here too.
 """
 
 from __future__ import annotations
@@ -69,3 +70,8 @@ def toml_too_deep(text: str, limit: int = MAX_NESTING) -> int | None:
             depth = max(0, depth - 1)
         index += 1
     return None
+
+
+def is_number(value: object) -> bool:
+    """A JSON or TOML number: an int or a float, never a bool (which Python counts as int)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)

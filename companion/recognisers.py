@@ -21,6 +21,7 @@ import numpy as np
 from companion.commands_vocab import Vocabulary, words_of
 from companion.effects import CommandName
 from companion.errors import CompanionError
+from companion.resample import Resampler
 
 log = logging.getLogger(__name__)
 
@@ -280,6 +281,7 @@ class PocketsphinxRecogniser:
 
         phrases, decoys = grammar_words(engine, vocab)
         self.rate = rate
+        self._resampler = Resampler(rate, POCKETSPHINX_RATE)  # one stream: no block edges
         # bestpath=False: the lattice rescoring pass takes seconds on a grammar this size.
         self._decoder: Any = pocketsphinx.Decoder(
             samprate=POCKETSPHINX_RATE, lm=None, loglevel="FATAL", bestpath=False
@@ -289,13 +291,8 @@ class PocketsphinxRecogniser:
         self._rng = np.random.default_rng(0)
         self._decoder.start_utt()
 
-    def _resampled(self, chunk: bytes) -> bytes:
-        if self.rate == POCKETSPHINX_RATE:
-            return chunk
-        return resample_int16(chunk, self.rate, POCKETSPHINX_RATE)
-
     def accept(self, chunk: bytes) -> list[Word] | None:
-        samples = np.frombuffer(self._resampled(chunk), dtype="<i2").astype(np.int32)
+        samples = np.frombuffer(self._resampler.process(chunk), dtype="<i2").astype(np.int32)
         # A faint noise floor (about -60 dBFS): digital silence or very clean audio throws
         # the model's normalisation off and it then hears words in nothing. Real rooms
         # always have this much noise; this makes a silent line or a clean file behave alike.
@@ -316,23 +313,6 @@ class PocketsphinxRecogniser:
         words = [Word(w, 1.0) for w in (hyp.hypstr.split() if hyp is not None else [])]
         self._decoder.start_utt()
         return words
-
-
-def resample_int16(chunk: bytes, rate_in: int, rate_out: int) -> bytes:
-    """Resample s16le mono: a windowed-sinc low-pass, then linear interpolation."""
-    samples = np.frombuffer(chunk, dtype="<i2").astype(np.float32)
-    if len(samples) == 0:
-        return b""
-    if rate_out < rate_in:
-        # Without this, sounds above the new Nyquist frequency fold back as noise.
-        cutoff = 0.45 * rate_out / rate_in
-        taps = np.arange(-32, 33)
-        kernel = np.sinc(2 * cutoff * taps) * np.hamming(len(taps))
-        samples = np.convolve(samples, kernel / kernel.sum(), mode="same").astype(np.float32)
-    n_out = max(1, round(len(samples) * rate_out / rate_in))
-    positions = np.linspace(0, len(samples) - 1, n_out)
-    out = np.interp(positions, np.arange(len(samples)), samples)
-    return bytes(np.clip(out, -32768, 32767).astype("<i2").tobytes())
 
 
 # --- choosing -------------------------------------------------------------------------

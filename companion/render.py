@@ -22,18 +22,21 @@ import numpy as np
 
 from companion.cue_tones import SAMPLE_RATE, Samples, cue_tone
 from companion.effects import CueName
-from companion.engine import TimelineEntry, estimate_speech_seconds, preview
+from companion.engine import (
+    TimelineEntry,
+    estimate_speech_seconds,
+    preview,
+    timeline_seconds,
+)
 from companion.errors import CompanionError
 from companion.script import Names, Script
 from companion.speech_out import (
     CUE_WORD_GAP,
     TtsEngine,
+    VoiceCache,
     VoiceSettings,
     VoiceUnavailable,
-    cache_key,
     default_cache_dir,
-    pyttsx3_version,
-    read_wav,
 )
 
 log = logging.getLogger(__name__)
@@ -43,9 +46,6 @@ BLOCK_FRAMES = 65_536
 
 CUT_FADE_SECONDS = 0.01
 """A sound cut short by the next one fades out this fast, so the cut never clicks."""
-
-RENDER_ATTEMPTS = 3
-"""Tries per line before giving up: espeak occasionally finishes a line with no audio."""
 
 CUE_KINDS: frozenset[str] = frozenset(get_args(CueName))
 
@@ -84,73 +84,61 @@ class Rendered:
 
 
 class LineCache:
-    """Rendered lines as samples: read from the disk cache, or synthesised on a miss.
+    """Rendered lines for a file: `VoiceCache` with an engine made on the first miss.
 
-    The pyttsx3 engine is created on the first miss and used only by the thread that
-    calls `ensure` (the CLI's one thread), so a fully cached script needs no engine.
+    The pyttsx3 engine is used only by the thread that calls `ensure` (the CLI's one
+    thread), so a fully cached script needs no engine.
     """
 
     def __init__(self, settings: VoiceSettings, cache_dir: Path) -> None:
         self.settings = settings
         self.cache_dir = cache_dir
         self.note = ""
-        self._version = pyttsx3_version()
+        self._cache = VoiceCache(settings, cache_dir)
         self._engine: TtsEngine | None = None
-        self._clips: dict[str, Samples] = {}
 
     def path(self, text: str) -> Path:
         """Where the cached WAV of `text` lives (the same name `SpeechOut` uses)."""
-        return self.cache_dir / f"{cache_key(text, self.settings, self._version)}.wav"
+        return self._cache.path(text)
 
     def __contains__(self, text: object) -> bool:
-        return text in self._clips
+        return isinstance(text, str) and self._cache.clip(text) is not None
 
     def ensure(self, texts: Iterable[str], progress: Progress | None = None) -> None:
         """Have every text's samples at hand, rendering the ones not cached yet."""
         todo = list(dict.fromkeys(text for text in texts if text.strip()))
         for index, text in enumerate(todo):
-            if text not in self._clips:
-                self._clips[text] = self._load(text)
+            if text not in self:
+                self._load(text)
             if progress is not None:
                 progress("lines", index + 1, len(todo))
 
     def samples(self, text: str) -> Samples:
         """The samples of a text passed to `ensure` before."""
-        return self._clips[text]
+        clip = self._cache.clip(text)
+        assert clip is not None, f"{text!r} was not ensured"
+        return clip
 
     def seconds(self, text: str) -> float:
         """How long `text` takes to say: its real length once loaded, else an estimate."""
-        clip = self._clips.get(text)
+        clip = self._cache.clip(text)
         if clip is None:
             return estimate_speech_seconds(text, self.settings.rate)
         return len(clip) / SAMPLE_RATE
 
-    def _load(self, text: str) -> Samples:
-        path = self.path(text)
-        if path.exists():
-            try:
-                return read_wav(path)
-            except (OSError, EOFError, ValueError, wave.Error):
-                log.warning("re-rendering a damaged cache file %s", path)
-        engine = self._tts()
-        for attempt in range(1, RENDER_ATTEMPTS + 1):
-            try:
-                engine.render(text, path)
-                break
-            except VoiceUnavailable as error:
-                # Seen here: espeak now and then reports a line finished with no audio
-                # written; the same line renders fine when asked again.
-                log.warning("render attempt %d of %r failed: %s", attempt, text, error)
-                if attempt == RENDER_ATTEMPTS:
-                    raise RenderError(
-                        f"The speech engine failed on {text!r}; check espeak-ng and try again."
-                    ) from error
-            except OSError as error:
-                raise RenderError(
-                    f"Cannot write the voice cache in {self.cache_dir} ({error.strerror}); "
-                    "make that folder writable and try again."
-                ) from error
-        return read_wav(path)
+    def _load(self, text: str) -> None:
+        try:
+            if self._cache.load(text, None) is None:  # not on disk: only then an engine
+                self._cache.load(text, self._tts())
+        except VoiceUnavailable as error:
+            raise RenderError(
+                f"The speech engine failed on {text!r}; check espeak-ng and try again."
+            ) from error
+        except OSError as error:
+            raise RenderError(
+                f"Cannot write the voice cache in {self.cache_dir} ({error.strerror}); "
+                "make that folder writable and try again."
+            ) from error
 
     def _tts(self) -> TtsEngine:
         if self._engine is None:
@@ -185,11 +173,6 @@ def session_timeline(
         lines.ensure(missing, progress)
         timeline = preview(script, names, lines.seconds)
     raise RenderError(f"The timing of {script.id} did not settle; check its break prompts.")
-
-
-def timeline_seconds(timeline: list[TimelineEntry]) -> float:
-    """Where a timeline ends: the latest entry's start plus its length."""
-    return max((entry.at + entry.seconds for entry in timeline), default=0.0)
 
 
 def lay_out(

@@ -1,7 +1,9 @@
 """The one thread that drives the engine: commands from an inbox, ticks from deadlines.
 
 Everything else talks to the engine only through `Runner.submit`, which never
-blocks, so request and WebSocket handlers stay responsive whatever the audio does.
+blocks, so request and WebSocket handlers stay responsive whatever the audio does. The
+runner itself never waits on audio either: a script's lines are rendered on a preparing
+thread before it starts, and Stop (or another Start) during that acts at once.
 """
 
 from __future__ import annotations
@@ -33,7 +35,39 @@ class _Call:
     function: Callable[[Engine], None]
 
 
-Inbox = Command | Names | _Call | _Shutdown
+@dataclass(frozen=True)
+class _Progress:
+    """From the preparing thread: `done` of `total` lines of start `ticket` are rendered."""
+
+    ticket: int
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """From the preparing thread: start `ticket` is ready to run."""
+
+    ticket: int
+
+
+class _Cancelled(Exception):
+    """Ends a preparation nobody waits for any more (raised from its progress callback)."""
+
+
+@dataclass
+class _Pending:
+    """A START whose lines are being rendered, and what arrived for the engine meanwhile."""
+
+    ticket: int
+    command: Command
+    script: Script
+    later: list[Command | Names | _Call]
+    done: int = 0
+    total: int = 0
+
+
+Inbox = Command | Names | _Call | _Shutdown | _Progress | _Prepared
 
 
 class Runner:
@@ -55,6 +89,10 @@ class Runner:
         self._prepare = prepare
         self._inbox: queue.Queue[Inbox] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="companion-runner", daemon=True)
+        self._pending: _Pending | None = None
+        self._tickets = 0
+        self._live_ticket = 0
+        """The preparation still wanted (read by the preparing thread to stop early)."""
         self._state_lock = threading.Lock()
         self._taken_at = clock.now()
         self._state: dict[str, Any] = engine.snapshot(self._taken_at)
@@ -79,6 +117,7 @@ class Runner:
         self._inbox.put(_Shutdown())
         if self._thread.is_alive():
             self._thread.join(timeout)
+        self._live_ticket = 0  # a preparation under way stops after its current line
 
     def _run(self) -> None:
         while True:
@@ -90,42 +129,105 @@ class Runner:
                 item = Tick()
             if isinstance(item, _Shutdown):
                 return
-            event: Command | Names | _Call | Tick = item
             try:
-                self._step(event)
+                self._step(item)
             except Exception:  # a bug must not silence the whole companion
-                log.exception("the session engine failed on %r", event)
+                log.exception("the session engine failed on %r", item)
 
-    def _step(self, item: Command | Names | _Call | Tick) -> None:
+    def _step(self, item: Command | Names | _Call | Tick | _Progress | _Prepared) -> None:
+        if isinstance(item, _Progress | _Prepared):
+            self._preparation(item)
+            return
+        if self._pending is not None and not isinstance(item, Tick):
+            if not isinstance(item, Command) or item.name not in (
+                CommandName.START,
+                CommandName.STOP,
+            ):
+                self._pending.later.append(item)  # in order, once the new session runs
+                return
+            self._drop_pending()  # Stop, or another Start: the one being prepared is not wanted
+            if item.name is CommandName.STOP:
+                log.info("stopped while preparing")
+        if isinstance(item, Command) and item.name is CommandName.START and self._begin(item):
+            return
+        self._apply(item)
+
+    def _apply(self, item: Command | Names | _Call | Tick) -> None:
         if isinstance(item, Names):
             self._engine.set_names(item)
         elif isinstance(item, _Call):
             item.function(self._engine)
         else:
-            if isinstance(item, Command) and item.name is CommandName.START:
-                self._prepare_script(item.script)
             effects = self._engine.handle(item, self._clock.now())
             if effects:
                 self._on_effects(effects)
-        now = self._clock.now()
-        self._publish(self._engine.snapshot(now), now)
+        self._publish_now()
 
-    def _prepare_script(self, script_id: str) -> None:
-        script = self._engine.library.get(script_id)
+    def _begin(self, command: Command) -> bool:
+        """Hand a START's rendering to the preparing thread; False if there is none to do."""
+        script = self._engine.library.get(command.script)
         if script is None or self._prepare is None:
-            return
+            return False
+        self._tickets += 1
+        ticket = self._live_ticket = self._tickets
+        self._pending = _Pending(ticket, command, script, [])
+        self._publish_now()
+        # Its own daemon thread: a render cut off by closing the voice must not hold the exit.
+        threading.Thread(
+            target=self._prepare_off_thread,
+            args=(ticket, script),
+            name="companion-prepare",
+            daemon=True,
+        ).start()
+        return True
+
+    def _prepare_off_thread(self, ticket: int, script: Script) -> None:
+        """On the preparing thread: render, report progress through the inbox, then say done."""
 
         def progress(done: int, total: int) -> None:
-            now = self._clock.now()
-            state = self._engine.snapshot(now)
+            if self._live_ticket != ticket:
+                raise _Cancelled
+            self._inbox.put(_Progress(ticket, done, total))
+
+        assert self._prepare is not None
+        try:
+            self._prepare(script, progress)
+        except _Cancelled:
+            return
+        except Exception:  # the session runs anyway: lines not rendered are rendered on use
+            log.exception("preparing %s failed", script.id)
+        self._inbox.put(_Prepared(ticket))
+
+    def _preparation(self, item: _Progress | _Prepared) -> None:
+        pending = self._pending
+        if pending is None or item.ticket != pending.ticket:
+            return  # a preparation that was stopped or replaced
+        if isinstance(item, _Progress):
+            pending.done, pending.total = item.done, item.total
+            self._publish_now()
+            return
+        self._pending = None
+        self._apply(pending.command)
+        for later in pending.later:
+            self._apply(later)
+
+    def _drop_pending(self) -> None:
+        self._pending = None
+        self._live_ticket = 0
+        self._publish_now()
+
+    def _publish_now(self) -> None:
+        """The engine's state now; while a start is prepared, "preparing" and how far."""
+        now = self._clock.now()
+        state = self._engine.snapshot(now)
+        pending = self._pending
+        if pending is not None:
             state.update(
                 status="preparing",
-                progress={"done": done, "total": total},
-                script={"id": script.id, "title": script.title},
+                progress={"done": pending.done, "total": pending.total},
+                script={"id": pending.script.id, "title": pending.script.title},
             )
-            self._publish(state, now)
-
-        self._prepare(script, progress)
+        self._publish(state, now)
 
     def _publish(self, state: dict[str, Any], taken_at: float) -> None:
         """Keep and send a snapshot with the time it was taken, so readers can age it."""

@@ -1,7 +1,7 @@
 """The guided-script model: what a script file says, as frozen data.
 
-Loading and validation live in `companion.loader`; timing lives in
-`companion.timeline` and `companion.engine`. Nothing here does I/O.
+Loading and validation live in `companion.loader`; timing lives in `companion.engine`.
+Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -178,6 +178,17 @@ class Script:
     """A safety caption shown on the page (never spoken), e.g. when not to use the script."""
     help: str = ""
     """A pointer to professional help, shown on the page."""
+
+    def card(self) -> dict[str, object]:
+        """What a picker shows of the script (its length is the engine's to tell)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "summary": self.summary,
+            "tags": list(self.tags),
+            "safety": self.safety,
+            "help": self.help,
+        }
 
     def default_roles(self) -> dict[str, Partner]:
         """Each role as it stands before anybody chooses: a role is "a", its other "b"."""

@@ -173,6 +173,10 @@ class CompanionRequestHandler(WSGIRequestHandler):
         self.server.header_watch.forget(self.connection)
         super().finish()
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Each request at DEBUG (`companion -v`), not Werkzeug's INFO line on the terminal."""
+        log.debug('%s "%s" %s', self.address_string(), self.requestline, code)
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """One JSON sentence with the security headers, never Werkzeug's HTML page."""
         short, long = self.responses.get(code, ("Error", "The request could not be handled."))

@@ -325,10 +325,6 @@ class SelfVoice:
 LISTENING_RESTARTS = "Listening hit a problem and starts again by itself in a moment."
 
 
-class ListenError(CompanionError):
-    """Listening cannot start (shown as one sentence)."""
-
-
 SourceFactory = Callable[[], AudioSource]
 PlayedSource = Callable[[float], tuple[np.ndarray, int, float] | tuple[np.ndarray, int, float, int]]
 """`SpeechOut.recent_output`: the last seconds played, their rate and when the last is heard."""

@@ -31,14 +31,15 @@ import numpy as np
 
 from companion.cue_tones import SAMPLE_RATE, Samples, cue_tone
 from companion.effects import Cue, Speak, StopSound
-from companion.engine import estimate_speech_seconds
+from companion.engine import DEFAULT_RATE, estimate_speech_seconds
 from companion.errors import CompanionError
+from companion.resample import resample_samples
 from companion.sound import SoundSystem, StreamClock
 
 log = logging.getLogger(__name__)
 
 BLOCK_FRAMES = 512
-"""Frames per audio block (~46 ms at 22,050 Hz): a stop is heard within one block."""
+"""Frames per audio block (about 23 ms at 22,050 Hz): a stop is heard within one block."""
 
 OUTPUT_LATENCY = 0.06
 """Seconds of sound the output device buffers ahead: what plays on after a stop."""
@@ -94,8 +95,8 @@ class VoiceSettings:
 
     voice: str = ""
     """espeak voice id ("gmw/en-us"), short id ("en-us") or name; "" = the default voice."""
-    rate: int = 150
-    """Words per minute: about 150 is calm and unhurried."""
+    rate: int = DEFAULT_RATE
+    """Words per minute."""
     volume: float = 0.9
     """Loudness of voice and cues, 0..1."""
     enabled: bool = True
@@ -152,17 +153,7 @@ def cached_line_seconds(
 
     Needs no speech engine, so `preview` stays instant and agrees with `render`.
     """
-    folder = cache_dir or default_cache_dir()
-    version = pyttsx3_version()
-
-    def seconds(text: str) -> float:
-        path = folder / f"{cache_key(text, settings, version)}.wav"
-        try:
-            return wav_seconds(path)
-        except (OSError, EOFError, wave.Error):
-            return estimate_speech_seconds(text, settings.rate)
-
-    return seconds
+    return VoiceCache(settings, cache_dir or default_cache_dir()).seconds
 
 
 def wav_seconds(path: Path) -> float:
@@ -181,12 +172,7 @@ def read_wav(path: Path) -> Samples:
     samples = np.frombuffer(frames, dtype="<i2").astype(np.int16)
     if channels > 1:
         samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
-    if rate != SAMPLE_RATE and len(samples):
-        # Linear interpolation is plenty for speech; it only runs for non-espeak drivers.
-        count = round(len(samples) * SAMPLE_RATE / rate)
-        positions = np.arange(count) * (rate / SAMPLE_RATE)
-        samples = np.interp(positions, np.arange(len(samples)), samples).astype(np.int16)
-    return samples
+    return resample_samples(samples, rate, SAMPLE_RATE)  # only for non-espeak drivers
 
 
 class TtsEngine:
@@ -331,6 +317,67 @@ def _find_voice(voices: Iterable[Any], wanted: str) -> str | None:
         if key in names:
             return vid
     return None
+
+
+class VoiceCache:
+    """Rendered lines as samples: in memory, else the disk cache, else a fresh render.
+
+    The one cache of rendered speech, for the live voice (`SpeechOut`) and for files
+    (`companion.render`). Renders happen only in `load`, on the thread that owns `engine`;
+    retrying a render cut short is `TtsEngine.render`'s job alone.
+    """
+
+    def __init__(self, settings: VoiceSettings, cache_dir: Path) -> None:
+        self.settings = settings
+        self.cache_dir = cache_dir
+        self._version = pyttsx3_version()
+        self._clips: dict[str, Samples] = {}
+        self._durations: dict[str, float] = {}
+        self.renders = 0
+        """How many lines were actually synthesised (cache misses)."""
+
+    def path(self, text: str) -> Path:
+        """Where the rendered WAV of `text` lives (its name is `cache_key`)."""
+        return self.cache_dir / f"{cache_key(text, self.settings, self._version)}.wav"
+
+    def clip(self, text: str) -> Samples | None:
+        """The samples of `text` if already loaded (any thread; never touches the disk)."""
+        return self._clips.get(text)
+
+    def seconds(self, text: str) -> float:
+        """How long `text` takes to say: loaded or rendered length, else an estimate."""
+        known = self._durations.get(text)
+        if known is not None:
+            return known
+        try:
+            seconds = wav_seconds(self.path(text))
+        except (OSError, EOFError, wave.Error):
+            return estimate_speech_seconds(text, self.settings.rate)
+        self._durations[text] = seconds
+        return seconds
+
+    def load(self, text: str, engine: TtsEngine | None) -> Samples | None:
+        """Samples for `text`; rendered with `engine` if not cached (None: no engine, and
+        not on disk). A damaged cache file is rendered again. Raises VoiceUnavailable."""
+        samples = self._clips.get(text)
+        if samples is not None:
+            return samples
+        path = self.path(text)
+        samples = None
+        if path.exists():
+            try:
+                samples = read_wav(path)
+            except (OSError, EOFError, ValueError, wave.Error):
+                log.warning("re-rendering a damaged cache file %s", path)
+        if samples is None:
+            if engine is None:
+                return None
+            engine.render(text, path)
+            self.renders += 1
+            samples = read_wav(path)
+        self._clips[text] = samples
+        self._durations[text] = len(samples) / SAMPLE_RATE
+        return samples
 
 
 def render_wav(text: str, path: Path, settings: VoiceSettings) -> None:
@@ -554,7 +601,7 @@ class SpeechOut:
         self._keeper: threading.Thread | None = None
         self._underruns_before = 0
         """Underruns of output streams already closed (a device that came back)."""
-        self._engine_version = pyttsx3_version()
+        self._cache = VoiceCache(settings, cache_dir)
         self._lock = threading.Lock()
         self._jobs: queue.Queue[_Render | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -565,10 +612,11 @@ class SpeechOut:
         self._device_reason = ""
         self._started = False
         self._generation = 0
-        self._clips: dict[str, Samples] = {}
-        self._durations: dict[str, float] = {}
-        self.renders = 0
+
+    @property
+    def renders(self) -> int:
         """How many lines this instance actually synthesised (cache misses)."""
+        return self._cache.renders
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -704,19 +752,20 @@ class SpeechOut:
         return path if path.is_file() else None
 
     def _path(self, text: str) -> Path:
-        return self.cache_dir / f"{cache_key(text, self.settings, self._engine_version)}.wav"
+        return self._cache.path(text)
 
     def prepare(
         self, texts: Iterable[str], progress: Callable[[int, int], None] | None = None
     ) -> None:
-        """Render every text not yet cached (BLOCKING: call from the runner thread). Idempotent."""
+        """Render every text not yet cached; blocks until done, so call it from a thread of its
+        own (the runner's preparing thread, the warm-up), never the runner or a handler."""
         todo = list(dict.fromkeys(t for t in texts if t.strip()))
         if self._thread is None or not self._tts_ok:
             if progress is not None:
                 progress(len(todo), len(todo))
             return
         for index, text in enumerate(todo):
-            if text not in self._clips:
+            if self._cache.clip(text) is None:
                 job = _Render(text)
                 self._jobs.put(job)
                 job.done.wait()
@@ -725,16 +774,7 @@ class SpeechOut:
 
     def seconds(self, text: str) -> float:
         """How long `text` takes to say: the rendered length if cached, else an estimate."""
-        known = self._durations.get(text)
-        if known is not None:
-            return known
-        path = self._path(text)
-        try:
-            seconds = wav_seconds(path)
-        except (OSError, EOFError, wave.Error):
-            return estimate_speech_seconds(text, self.settings.rate)
-        self._durations[text] = seconds
-        return seconds
+        return self._cache.seconds(text)
 
     def _voice_loop(self) -> None:
         """The one thread that owns the pyttsx3 engine."""
@@ -749,29 +789,13 @@ class SpeechOut:
             self._ready.set()
         while (job := self._jobs.get()) is not None:
             try:
-                samples = self._load(job.text, engine)
+                samples = self._cache.load(job.text, engine)
                 if samples is not None and job.play_generation is not None:
                     self._play_rendered(job, samples)
             except Exception:  # one bad line must not silence the rest of the session
                 log.exception("could not render %r", job.text)
             finally:
                 job.done.set()
-
-    def _load(self, text: str, engine: TtsEngine | None) -> Samples | None:
-        """Samples for `text`: from memory, the disk cache, or a fresh render (voice thread)."""
-        samples = self._clips.get(text)
-        if samples is not None:
-            return samples
-        path = self._path(text)
-        if not path.exists():
-            if engine is None:
-                return None
-            engine.render(text, path)
-            self.renders += 1
-        samples = read_wav(path)
-        self._clips[text] = samples
-        self._durations[text] = len(samples) / SAMPLE_RATE
-        return samples
 
     # -- playing -----------------------------------------------------------------------
 
@@ -788,7 +812,7 @@ class SpeechOut:
             if isinstance(effect, StopSound):
                 player.stop()
             elif isinstance(effect, Speak):
-                samples = self._clips.get(effect.text)
+                samples = self._cache.clip(effect.text)
                 if samples is not None:
                     player.play(_Clip(samples, effect.text))
                 else:
@@ -815,7 +839,7 @@ class SpeechOut:
         if not cue.word:
             player.play(_Clip(tone, ""))
             return
-        word = self._clips.get(cue.word)
+        word = self._cache.clip(cue.word)
         if word is not None:
             player.play(_Clip(_join(tone, word), cue.word))
             return

@@ -30,11 +30,13 @@ from flask import (
 from flask_sock import Sock
 from werkzeug.exceptions import HTTPException
 
+from companion import messages
 from companion.commands_vocab import SignalPhraseError, clean_signal_phrase
 from companion.effects import Command, CommandName
 from companion.engine import BREAK_LIMIT_MINUTES
 from companion.hub import Hub, Subscription
-from companion.nesting import MAX_NESTING, json_too_deep
+from companion.nesting import MAX_NESTING, is_number, json_too_deep
+from companion.package_files import package_folder
 from companion.pairing import COOKIE, Pairing, is_loopback
 from companion.script import Names
 
@@ -47,7 +49,7 @@ MAX_FRAME_BYTES = 65536
 """Larger frames close the connection: nobody legitimate sends them."""
 MAX_NAME_CHARS = 40
 MAX_BREAK_MINUTES = BREAK_LIMIT_MINUTES
-"""A break lasts less than a day (DOMAIN.md)."""
+"""A break lasts less than a day, "more time" included (the engine's own limit)."""
 MAX_STEP = 999
 """Scripts are a few dozen steps at most; a larger number is not a step."""
 RECEIVE_TIMEOUT = 0.05
@@ -71,7 +73,7 @@ hands or a voice give, far less than a script in a loop that would fill the runn
 _DONT_WAIT = getattr(socket, "MSG_DONTWAIT", 0)
 """Linux and macOS; on Windows sends block, as before."""
 LOOPBACK_NAMES: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
-DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+DEFAULT_WEB_DIR = package_folder("web")
 
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     (
@@ -225,10 +227,6 @@ class Signal:
 # --- validation -------------------------------------------------------------------------
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def parse_command(data: object, script_ids: set[str] | None = None) -> Command:
     """Turn a `command` message's data into a Command, or raise MessageError saying why not."""
     if not isinstance(data, dict):
@@ -256,7 +254,7 @@ def parse_command(data: object, script_ids: set[str] | None = None) -> Command:
     if partner not in ("a", "b", ""):
         raise MessageError("The partner must be 'a' or 'b'.")
     minutes = data.get("minutes", 0)
-    if not _is_number(minutes) or not 0 <= float(minutes) <= MAX_BREAK_MINUTES:
+    if not is_number(minutes) or not 0 <= float(minutes) <= MAX_BREAK_MINUTES:
         raise MessageError("The break length must be a number of minutes, less than a day.")
     source = data.get("source", "page")
     if source not in ("page", "key"):
@@ -520,10 +518,6 @@ def _script_ids(controller: Controller) -> set[str]:
     return {str(info.get("id")) for info in controller.scripts()}
 
 
-def _frame(type: str, data: dict[str, object]) -> str:
-    return json.dumps({"type": type, "data": data}, separators=(",", ":"))
-
-
 def serve_socket(
     ws: Any, controller: Controller, still_paired: Callable[[], bool] | None = None
 ) -> None:
@@ -544,18 +538,13 @@ def serve_socket(
     subscription = controller.hub.subscribe(wake=ws.event.set)
     try:
         outbox.put(
-            _frame(
-                "hello",
-                {
-                    "version": PROTOCOL_VERSION,
-                    "scripts": controller.scripts(),
-                    "status": controller.status(),
-                },
+            messages.wire(
+                messages.Hello(PROTOCOL_VERSION, controller.scripts(), controller.status())
             )
         )
         if controller.hub.latest("state") is None:
             # Nothing published yet: the snapshot has no state, so ask the controller.
-            outbox.put(_frame("state", controller.state()))
+            outbox.put(messages.wire(messages.Snapshot("state", controller.state())))
         _send_queued(outbox, subscription, controller.hub)
         while not subscription.closed:
             ws.event.wait(RECEIVE_TIMEOUT if len(outbox) else IDLE_WAIT)
@@ -574,7 +563,7 @@ def serve_socket(
                     raise PageNotReading("more messages a second than any person sends")
                 reply = _handle_client_message(raw, controller, subscription)
                 if reply is not None:
-                    outbox.put(_frame("error", {"message": reply}))
+                    outbox.put(messages.wire(messages.Error(reply)))
             if ws.input_buffer:
                 ws.event.set()  # more came than one round takes: go on at once
             _send_queued(outbox, subscription, controller.hub)

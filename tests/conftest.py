@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
-from playwright.sync_api import Browser, sync_playwright
-from web_support import CHROMIUM, LAUNCH_ARGS
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 # CI explores the same examples every run, so a submission never fails on a random
 # seed; developers' runs keep exploring new ones.
@@ -33,7 +35,12 @@ def pytest_runtest_makereport(
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for every browser test (Debian's, launched offline)."""
+    """One headless Chromium for every browser test (Debian's, launched offline).
+
+    Playwright is imported here, not at the top: only browser tests pay for it."""
+    from playwright.sync_api import sync_playwright
+    from web_support import CHROMIUM, LAUNCH_ARGS
+
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     with sync_playwright() as playwright:

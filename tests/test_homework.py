@@ -107,7 +107,7 @@ MALFORMED = [
         "wrong type",
         _edit("times_per_week = 3", 'times_per_week = "3"'),
         12,
-        "times_per_week must be a whole number from 1 to 14; got text",
+        'times_per_week must be a whole number from 1 to 14; got a string ("3")',
     ),
     ("missing title", _edit('title = "Until our next session"\n', ""), 1, "missing title"),
     (

@@ -29,3 +29,13 @@ def test_every_homework_plan_in_the_readme_checks_clean() -> None:
     for text in plans:
         result = check_plan_text(text, "README.md", library_scripts())
         assert result.errors == []
+
+
+def test_how_it_is_built_names_every_module_in_the_package() -> None:
+    text = README.read_text()
+    block = text[text.index("## How it is built") :].split("```", 2)[1]
+    package = README.parent / "companion"
+    modules = {p.name for p in package.glob("*.py") if p.name != "__init__.py"}
+    folders = {f"{p.name}/" for p in package.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    missing = sorted(name for name in modules | folders if name not in block)
+    assert missing == [], f"README's 'How it is built' does not mention {missing}"

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from companion.cli import main
-from companion.commands.render import ProgressBar
 from companion.cue_tones import SAMPLE_RATE
-from companion.engine import TimelineEntry, preview
+from companion.engine import TimelineEntry, preview, timeline_seconds
 from companion.loader import default_library_dir, load_library, load_script
-from companion.render import Rendered, RenderError, render, timeline_seconds
+from companion.progress import ProgressBar
+from companion.render import Rendered, RenderError, render
 from companion.script import Names, Script
 from companion.speech_out import VoiceSettings, cache_key, pyttsx3_version, wav_seconds
 

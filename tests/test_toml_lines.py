@@ -120,3 +120,16 @@ def test_names_parse_reads_two_comma_separated_names_or_gives_the_defaults() -> 
 def test_names_parse_rejects_anything_but_two_names_in_one_sentence(text: str) -> None:
     with pytest.raises(CompanionError, match=r"^--names needs two names .*\.$"):
         Names.parse(text)
+
+
+def test_a_value_is_named_the_same_way_for_scripts_and_plans() -> None:
+    from datetime import date, datetime
+
+    from companion.toml_lines import named
+
+    assert named("ten") == 'a string ("ten")'
+    assert named(True) == "true (a yes/no value)"
+    assert named(6.0) == "6"
+    assert named(date(2026, 1, 2)) == "a date"
+    assert named(datetime(2026, 1, 2, 3, 4)) == "a date and time"
+    assert named([1]) == "a list" and named({"a": 1}) == "a table"

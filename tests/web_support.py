@@ -41,20 +41,8 @@ SCRIPTS: list[dict[str, object]] = [
     },
 ]
 
-IDLE_STATE: dict[str, object] = {
-    "status": "idle",
-    "script": None,
-    "step": None,
-    "caption": "",
-    "phase": None,
-    "breath": None,
-    "floor": None,
-    "break": None,
-    "waiting": None,
-    "timeout": None,
-    "names": {"a": "Sam", "b": "Alex"},
-    "ended": None,
-}
+IDLE_STATE: dict[str, object] = Engine({}, names=Names("Sam", "Alex")).snapshot(0.0)
+"""The engine's own idle state, so the fake cannot drift from it."""
 
 STATUS: dict[str, object] = {
     "voice": {"on": False, "reason": "Captions only: no sound device was found."},

@@ -53,11 +53,13 @@ if [ "$want_tests" = 1 ]; then
   extras="[test]"
   stamp=".venv/.installed-test"
 fi
-# Reinstall only when pyproject.toml changed since the last install.
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# Exact versions from tools/constraints.txt, so an upstream release cannot turn the suite
+# red overnight (pytest turns warnings into errors); tools/refresh-constraints.sh renews it.
+# Reinstall only when pyproject.toml or the constraints changed since the last install.
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ tools/constraints.txt -nt "$stamp" ]; then
   say "installing Python packages into .venv"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".${extras}"
+  .venv/bin/python -m pip install --quiet -c tools/constraints.txt -e ".${extras}"
   touch "$stamp"
 fi
 

@@ -3,11 +3,6 @@
 # the linters, the type checker and the whole test suite. CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash tools/setup.sh --test
-echo "== ruff"
-.venv/bin/ruff check .
-.venv/bin/ruff format --check .
-echo "== mypy"
-.venv/bin/mypy
+bash tools/lint.sh
 echo "== pytest"
 exec .venv/bin/pytest "$@"

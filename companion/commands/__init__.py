@@ -6,6 +6,9 @@ Each module adds its parser and sets `func=handler` where
 
 from __future__ import annotations
 
+from typing import Any
+
+from companion.engine import DEFAULT_RATE
 from companion.errors import CompanionError
 
 
@@ -17,3 +20,14 @@ def signal_phrase_option(text: str) -> str:
         return clean_signal_phrase(text)
     except SignalPhraseError as error:
         raise CompanionError(f"--signal: {error}") from None
+
+
+def add_voice_options(parser: Any, voice_help: str = "text-to-speech voice id or name") -> None:
+    """--voice and --rate, the same for every command that speaks or times speech."""
+    parser.add_argument("--voice", default="", help=voice_help)
+    parser.add_argument(
+        "--rate",
+        type=int,
+        default=DEFAULT_RATE,
+        help="speaking rate, words per minute (default: %(default)s)",
+    )

@@ -13,6 +13,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from companion.commands import add_voice_options
+from companion.engine import DEFAULT_RATE, timeline_seconds
 from companion.loader import (
     Library,
     check_script,
@@ -60,10 +62,7 @@ def register(subparsers: Any) -> None:
     preview.add_argument(
         "--names", default="", help='partner names for {a} and {b}, e.g. "Sam,Alex"'
     )
-    preview.add_argument(
-        "--rate", type=int, default=150, help="speaking rate in words a minute (default: 150)"
-    )
-    preview.add_argument("--voice", default="", help="the voice whose rendered lengths to use")
+    add_voice_options(preview, voice_help="the voice whose rendered lengths to use")
     _add_scripts_dir(preview)
     preview.set_defaults(func=run_preview)
 
@@ -100,17 +99,8 @@ def run_scripts(args: argparse.Namespace) -> int:
 
 
 def _script_info(script: Script) -> dict[str, Any]:
-    seconds = _total_seconds(_timeline(script, Names()))
-    return {
-        "id": script.id,
-        "title": script.title,
-        "summary": script.summary,
-        "tags": list(script.tags),
-        "safety": script.safety,
-        "help": script.help,
-        "seconds": round(seconds, 1),
-        "minutes": round(seconds / 60.0, 1),
-    }
+    seconds = timeline_seconds(_timeline(script, Names()))
+    return {**script.card(), "seconds": round(seconds, 1), "minutes": round(seconds / 60.0, 1)}
 
 
 def _library(directory: Path | None) -> Library:
@@ -151,7 +141,7 @@ def run_preview(args: argparse.Namespace) -> int:
     names = Names.parse(args.names)
     script = resolve_script(args.script, args.scripts_dir)
     timeline = _timeline(script, names, rate=args.rate, voice=args.voice)
-    total = _total_seconds(timeline)
+    total = timeline_seconds(timeline)
     if args.json:
         entries = []
         for entry in timeline:
@@ -181,17 +171,13 @@ def run_preview(args: argparse.Namespace) -> int:
 
 
 def _timeline(
-    script: Script, names: Names, *, rate: int = 150, voice: str = ""
+    script: Script, names: Names, *, rate: int = DEFAULT_RATE, voice: str = ""
 ) -> list[TimelineEntry]:
     """The engine's timeline, with real line lengths wherever the voice has rendered them."""
     from companion.engine import preview  # the engine is only needed here: keep imports light
     from companion.speech_out import VoiceSettings, cached_line_seconds
 
     return preview(script, names, cached_line_seconds(VoiceSettings(voice=voice, rate=rate)))
-
-
-def _total_seconds(timeline: list[TimelineEntry]) -> float:
-    return max((entry.at + entry.seconds for entry in timeline), default=0.0)
 
 
 def _describe_floor(entry: TimelineEntry) -> str:

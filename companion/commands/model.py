@@ -18,6 +18,7 @@ from companion.models import (
     models_dir,
     remove_partial,
 )
+from companion.progress import ProgressBar
 
 
 def register(subparsers: Any) -> None:
@@ -52,15 +53,6 @@ def register(subparsers: Any) -> None:
     status.set_defaults(func=run_status)
 
 
-def _bar(done: int, total: int) -> None:
-    width = 30
-    filled = int(width * min(done, total) / total) if total else width
-    sys.stderr.write(
-        f"\r[{'#' * filled}{'.' * (width - filled)}] {done / 1e6:5.1f} / {total / 1e6:.1f} MB"
-    )
-    sys.stderr.flush()
-
-
 def run_download(args: argparse.Namespace) -> int:
     """Download, verify and install the model; prints where it went."""
     spec = ModelSpec(VOSK_EN.name, args.url, args.size, args.sha256)
@@ -70,17 +62,15 @@ def run_download(args: argparse.Namespace) -> int:
         return 0
     # A download killed outright (power cut, kill -9) leaves its temp folder behind.
     remove_partial(args.dir or models_dir())
-    drawn: list[bool] = []
+    bar = ProgressBar(sys.stderr, sys.stderr.isatty())
 
     def progress(done: int, total: int) -> None:
-        drawn[:] = [True]
-        _bar(done, total)
+        bar("download", done, total)
 
     try:
         path = download_model(spec, args.dir, None if args.quiet else progress)
     finally:
-        if drawn:  # end the bar's line; no blank line when nothing was drawn
-            sys.stderr.write("\n")
+        bar.close()
     print(f"{spec.name} is installed in {path}")
     return 0
 

@@ -6,15 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
+from companion.commands import add_voice_options
 from companion.loader import resolve_script
+from companion.progress import ProgressBar
 from companion.script import Names
-
-STAGES = {"lines": "rendering lines", "audio": "writing audio"}
-BAR_WIDTH = 30
-STEPS_WITHOUT_TTY = 4
-"""Lines per stage when stderr is a log or a pipe: at 25%, 50%, 75% and 100%."""
 
 
 def register(subparsers: Any) -> None:
@@ -35,13 +32,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--names", default="", help='partner names for {a} and {b}, e.g. "Sam,Alex"'
     )
-    parser.add_argument("--voice", default="", help="text-to-speech voice id or name")
-    parser.add_argument(
-        "--rate",
-        type=int,
-        default=150,
-        help="speaking rate, words per minute (default: %(default)s)",
-    )
+    add_voice_options(parser)
     parser.add_argument(
         "--json",
         action="store_true",
@@ -65,13 +56,17 @@ def run(args: argparse.Namespace) -> int:
     names = Names.parse(args.names)
     script = resolve_script(args.script, args.scripts_dir)
     bar = None if args.quiet else ProgressBar(sys.stderr, sys.stderr.isatty())
-    rendered = render(
-        script,
-        args.out,
-        names=names,
-        settings=VoiceSettings(voice=args.voice, rate=args.rate),
-        progress=bar,
-    )
+    try:
+        rendered = render(
+            script,
+            args.out,
+            names=names,
+            settings=VoiceSettings(voice=args.voice, rate=args.rate),
+            progress=bar,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
     if rendered.note:
         print(f"companion: {rendered.note}", file=sys.stderr)
     if args.json:
@@ -82,35 +77,3 @@ def run(args: argparse.Namespace) -> int:
         whole = round(rendered.seconds)
         print(f"Wrote {args.out} ({whole // 60}:{whole % 60:02d}, {rendered.lines} spoken lines).")
     return 0
-
-
-class ProgressBar:
-    """Progress on a text stream: one line redrawn with \\r on a terminal, a few lines otherwise."""
-
-    def __init__(self, stream: TextIO, tty: bool) -> None:
-        self._stream = stream
-        self._tty = tty
-        self._shown: tuple[str, int] | None = None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        label = STAGES.get(stage, stage)
-        fraction = done / total if total > 0 else 1.0
-        if self._tty:
-            percent = int(fraction * 100)
-            if self._shown == (stage, percent) and done < total:
-                return  # redraw only when the figure changes: audio calls once per block
-            filled = round(fraction * BAR_WIDTH)
-            bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-            count = f"{done}/{total}" if stage == "lines" else f"{percent:3d}%"
-            end = "\n" if done >= total else ""
-            self._stream.write(f"\r{label:<16} [{bar}] {count}{end}")
-            self._shown = (stage, percent)
-        else:
-            step = int(fraction * STEPS_WITHOUT_TTY)
-            last = self._shown[1] if self._shown is not None and self._shown[0] == stage else 0
-            if step <= last:
-                return  # the first line appears at the first quarter, then one per quarter
-            count = f"{done}/{total}" if stage == "lines" else f"{int(fraction * 100)}%"
-            self._stream.write(f"{label}: {count}\n")
-            self._shown = (stage, step)
-        self._stream.flush()

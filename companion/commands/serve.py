@@ -10,12 +10,34 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
-from companion.commands import signal_phrase_option
+from companion.commands import add_voice_options, signal_phrase_option
 from companion.errors import CompanionError
 from companion.script import Names
 
 DEFAULT_PORT = 8765
 PORT_TRIES = 10
+
+
+def port_number(text: str) -> int:
+    """--port: a TCP port, 1..65535, or 0 for any free one (argparse says so otherwise)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: choose one from 1 to 65535")
+    return port
+
+
+def volume_level(text: str) -> float:
+    """--volume: 0 (silent) to 1 (full)."""
+    try:
+        volume = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= volume <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is outside 0..1 (0 is silent, 1 is full)")
+    return volume
 
 
 def register(subparsers: Any) -> None:
@@ -26,6 +48,12 @@ def register(subparsers: Any) -> None:
         "Only this computer can use it unless you choose --lan, which lets phones on the "
         "same network pair with a one-time code.",
     )
+    add_options(parser)
+    parser.set_defaults(func=run)
+
+
+def add_options(parser: Any) -> None:
+    """serve's options, on its own parser and (for `companion --help`) the top level."""
     parser.add_argument(
         "--lan",
         action="store_true",
@@ -37,22 +65,20 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=port_number,
         default=None,
-        help=f"port to listen on (default: {DEFAULT_PORT}, or the next free one)",
+        help=f"port to listen on, 0 for any free one (default: {DEFAULT_PORT}, or the next "
+        "free one)",
     )
     parser.add_argument("--no-browser", action="store_true", help="do not open the page")
     parser.add_argument("--names", default="", help='partner names, e.g. "Sam,Alex"')
     parser.add_argument("--no-voice", action="store_true", help="captions only: no spoken guidance")
-    parser.add_argument("--voice", default="", help="text-to-speech voice id or name")
+    add_voice_options(parser)
     parser.add_argument(
-        "--rate",
-        type=int,
-        default=150,
-        help="speaking rate, words per minute (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--volume", type=float, default=0.9, help="voice volume 0..1 (default: %(default)s)"
+        "--volume",
+        type=volume_level,
+        default=0.9,
+        help="voice volume 0..1 (default: %(default)s)",
     )
     parser.add_argument(
         "--engine",
@@ -86,7 +112,6 @@ def register(subparsers: Any) -> None:
         default=None,
         help="a folder of scripts to use instead of the built-in library",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         "voice": not args.no_voice,
         "voice_name": args.voice,
         "rate": args.rate,
-        "volume": min(1.0, max(0.0, args.volume)),
+        "volume": args.volume,
         "listen_engine": args.engine,
         "signal_phrase": signal_phrase_option(args.signal),
         "data_dir": args.data_dir or _env_path("COMPANION_DATA_DIR"),
@@ -110,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.scripts_dir.is_dir():
             raise CompanionError(f"--scripts-dir {args.scripts_dir} is not a folder")
         options_kwargs["scripts_dir"] = args.scripts_dir
-    companion = Companion(Options(**options_kwargs))
+    companion = Companion(Options(**options_kwargs), say=_say)
     pairing = None
     lan = None
     host = args.host
@@ -147,7 +172,6 @@ def run(args: argparse.Namespace) -> int:
 
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown_host}:{server.server_port}/"
-    companion.start()
     print(f"companion is running at {url}  (Ctrl+C to stop)", flush=True)
     if pairing is not None and lan is not None:
         # The port is known only now (it may have been the next free one).
@@ -161,12 +185,7 @@ def run(args: argparse.Namespace) -> int:
             " (start it with --lan to pair a phone)",
             flush=True,
         )
-    status = companion.status()
-    for part in ("voice", "listening"):
-        info = status[part]
-        assert isinstance(info, dict)
-        if not info.get("on"):
-            print(f"  {part}: off. {info.get('reason', '')}", flush=True)
+    companion.start()  # it says what is on and off, and every change later
     if not args.no_browser:
         threading.Timer(0.5, lambda: webbrowser.open(url)).start()
     try:
@@ -177,6 +196,11 @@ def run(args: argparse.Namespace) -> int:
         server.server_close()
         companion.close()
     return 0
+
+
+def _say(line: str) -> None:
+    """A line of news for the person at the terminal."""
+    print(f"  {line}", flush=True)
 
 
 def device_choice(value: str | None) -> int | str | None:

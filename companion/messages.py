@@ -1,0 +1,160 @@
+"""What the server sends a page: one class per message, one wire form.
+
+Every message is `{"type": TYPE, "data": {...}}` (docs/protocol.md, "Server -> page"; a
+test checks that table against these classes). `state` and `status` carry the engine's and
+the companion's snapshots as they are; the rest have their fields here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Literal
+
+
+def frame(type: str, data: Mapping[str, object]) -> str:
+    """The one JSON text frame every server -> page message is sent as."""
+    return json.dumps({"type": type, "data": data}, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """A message whose data is its fields, by name."""
+
+    TYPE: ClassVar[str]
+
+    def data(self) -> dict[str, object]:
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """`state` (the engine's snapshot) or `status` (what is on and off): data as given."""
+
+    TYPE: Literal["state", "status"]
+    snapshot: Mapping[str, Any]
+
+    def data(self) -> dict[str, object]:
+        return dict(self.snapshot)
+
+
+@dataclass(frozen=True)
+class Hello(_Fields):
+    """The first message on connect."""
+
+    TYPE: ClassVar[str] = "hello"
+    version: int
+    scripts: list[dict[str, object]]
+    status: dict[str, object]
+
+
+@dataclass(frozen=True)
+class Heard(_Fields):
+    """A voice command was heard (and acted on, as `action` says)."""
+
+    TYPE: ClassVar[str] = "heard"
+    text: str
+    command: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Error(_Fields):
+    """A page's message was refused; the session goes on."""
+
+    TYPE: ClassVar[str] = "error"
+    message: str
+
+
+@dataclass(frozen=True)
+class Notice(_Fields):
+    """A command did nothing, and why; every page shows it."""
+
+    TYPE: ClassVar[str] = "notice"
+    message: str
+
+
+@dataclass(frozen=True)
+class SoundLine(_Fields):
+    """The computer plays a rendered line."""
+
+    TYPE: ClassVar[str] = "sound"
+    url: str
+    text: str
+    action: Literal["line"] = "line"
+
+
+@dataclass(frozen=True)
+class SoundCue(_Fields):
+    """The computer plays a cue tone (and its word at `url`, if any)."""
+
+    TYPE: ClassVar[str] = "sound"
+    tone: str
+    url: str
+    action: Literal["cue"] = "cue"
+
+
+@dataclass(frozen=True)
+class SoundStop(_Fields):
+    """The computer falls silent (pause, stop, skip)."""
+
+    TYPE: ClassVar[str] = "sound"
+    action: Literal["stop"] = "stop"
+
+
+@dataclass(frozen=True)
+class Preload(_Fields):
+    """Every line a starting session can say, for pages that play the guidance."""
+
+    TYPE: ClassVar[str] = "preload"
+    urls: list[str]
+
+
+@dataclass(frozen=True)
+class Speakers(_Fields):
+    """How many pages play the guidance themselves."""
+
+    TYPE: ClassVar[str] = "speakers"
+    pages: int
+
+
+@dataclass(frozen=True)
+class Scripts(_Fields):
+    """The library changed."""
+
+    TYPE: ClassVar[str] = "scripts"
+    scripts: list[dict[str, object]]
+
+
+ServerMessage = (
+    Snapshot
+    | Hello
+    | Heard
+    | Error
+    | Notice
+    | SoundLine
+    | SoundCue
+    | SoundStop
+    | Preload
+    | Speakers
+    | Scripts
+)
+FIELD_MESSAGES: tuple[type[_Fields], ...] = (
+    Hello,
+    Heard,
+    Error,
+    Notice,
+    SoundLine,
+    SoundCue,
+    SoundStop,
+    Preload,
+    Speakers,
+    Scripts,
+)
+"""Every message class with fields of its own (the protocol test reads them)."""
+
+
+def wire(message: ServerMessage) -> str:
+    """`message` as its JSON text frame."""
+    return frame(message.TYPE, message.data())
