@@ -5,7 +5,7 @@ as it would whole (resampling each block on its own bends time and dips the leve
 block edge). It works in float32 and this module rounds: soxr's own int16 output is dithered,
 so two runs would differ. Output sample n stands for input time n / rate_out; soxr holds
 its filter's delay back until more input comes or `flush()` (fed 50 ms blocks: at most
-about 85 ms of a 44.1 or 48 kHz microphone, 115 ms of an 8 kHz one), and `held_seconds`
+about 20 ms of a 44.1 or 48 kHz microphone at the streaming quality), and `held_seconds`
 says how much, so a capture time can be moved back to the last sample handed out.
 """
 
@@ -16,10 +16,11 @@ import soxr
 from numpy.typing import NDArray
 
 QUALITY = "VHQ"
-"""soxr's best: passes 5 kHz within 0.01 %, removes 12 kHz at 44.1 kHz by over 150 dB. With
-"HQ" (less held back) the Korean vosk model stopped hearing "다음" through the capture
-device (tests/test_speech_in_audio.py), which it hears with this and did with the old
-resampler."""
+"""For whole files, where nothing waits: soxr's best."""
+STREAM_QUALITY = "LQ"
+"""For a live microphone, where what soxr holds back delays every decision: "LQ" holds
+about 13 ms on average (19 ms at most, fed 50 ms blocks at 48 kHz) against VHQ's 44 ms
+(75 ms), and its 16-bit quality is far beyond what a recogniser at 16 kHz can use."""
 
 
 def _s16(samples: NDArray[np.float32]) -> bytes:
@@ -45,7 +46,9 @@ class Resampler:
         """Start a new stream (the input before it counts as silence)."""
         self._frames_in = self._frames_out = 0
         self._stream = (
-            soxr.ResampleStream(self.rate_in, self.rate_out, 1, dtype="float32", quality=QUALITY)
+            soxr.ResampleStream(
+                self.rate_in, self.rate_out, 1, dtype="float32", quality=STREAM_QUALITY
+            )
             if self.rate_in != self.rate_out
             else None
         )
