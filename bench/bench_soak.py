@@ -28,8 +28,8 @@ from pathlib import Path
 from websockets.sync.client import ClientConnection, connect
 
 from companion.app import Companion, Options, build_web_app
-from companion.effects import Command, CommandName
-from companion.server import make_companion_server
+from companion.core.effects import Command, CommandName
+from companion.webapp.server import make_companion_server
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,6 +1,6 @@
 """The companion assembled: library, engine and runner at the centre, adapters around.
 
-`Companion` is what the web layer drives (`companion.web.Controller`). Every
+`Companion` is what the web layer drives (`companion.webapp.routes.Controller`). Every
 adapter is optional: with no voice, no microphone or no model the session still
 runs, and `status()` says in one sentence what is off and why.
 """
@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from companion import messages
-from companion.clock import Clock, MonotonicClock
-from companion.commands_vocab import SIGNAL_OFF_NOTE
-from companion.effects import (
+from companion.core.clock import Clock, MonotonicClock
+from companion.core.effects import (
     Command,
     CommandName,
     Cue,
@@ -28,7 +26,7 @@ from companion.effects import (
     Speak,
     StopSound,
 )
-from companion.engine import (
+from companion.core.engine import (
     BREAK_COMMANDS,
     DEFAULT_RATE,
     Engine,
@@ -36,22 +34,24 @@ from companion.engine import (
     preview,
     timeline_seconds,
 )
-from companion.errors import ScriptError
-from companion.hub import Hub
-from companion.loader import Library, default_library_dir, load_library, load_script
-from companion.messages import Preload, Scripts, Snapshot, SoundCue, SoundLine, SoundStop
+from companion.core.errors import ScriptError
+from companion.core.script import Names, Script
+from companion.library.loader import Library, default_library_dir, load_library, load_script
+from companion.listening.commands_vocab import SIGNAL_OFF_NOTE
 from companion.runner import Runner
-from companion.script import Names, Script
+from companion.webapp import messages
+from companion.webapp.hub import Hub
+from companion.webapp.messages import Preload, Scripts, Snapshot, SoundCue, SoundLine, SoundStop
 
 if TYPE_CHECKING:
     from flask import Flask
 
-    from companion.journal import Journal
-    from companion.pairing import Pairing
-    from companion.settings import Settings
-    from companion.sound import SoundSystem
-    from companion.speech_in import Heard, ListenStatus, SpeakingNow
-    from companion.speech_out import SpeechOut, VoiceStatus
+    from companion.audio.sound import SoundSystem
+    from companion.listening.speech_in import Heard, ListenStatus, SpeakingNow
+    from companion.practice.journal import Journal
+    from companion.practice.settings import Settings
+    from companion.voice.speech_out import SpeechOut, VoiceStatus
+    from companion.webapp.pairing import Pairing
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ class Companion:
     def sound(self) -> SoundSystem:
         """The one owner of the sound device, shared by the voice and the listener."""
         if self._sound is None:
-            from companion.sound import SoundSystem
+            from companion.audio.sound import SoundSystem
 
             self._sound = SoundSystem(self.options.input_device, self.options.output_device)
         return self._sound
@@ -313,7 +313,7 @@ class Companion:
                 "reason": "The voice is off (--no-voice), so the companion shows captions only.",
             }
             return
-        from companion.speech_out import SpeechOut, VoiceSettings
+        from companion.voice.speech_out import SpeechOut, VoiceSettings
 
         settings = VoiceSettings(
             voice=self.options.voice_name, rate=self.options.rate, volume=self.options.volume
@@ -331,7 +331,7 @@ class Companion:
     def _start_journal(self) -> None:
         if not self.options.journal:
             return
-        from companion.journal import JournalRecorder
+        from companion.practice.journal import JournalRecorder
 
         # Look scripts up at record time: plans add scripts to the library as they arrive.
         self._journal = JournalRecorder(self.options.data_dir, lambda key: self.library.get(key))
@@ -339,7 +339,7 @@ class Companion:
 
     def open_journal(self) -> Journal:
         """A journal connection for one request (each request opens and closes its own)."""
-        from companion.journal import Journal
+        from companion.practice.journal import Journal
 
         return Journal(self.options.data_dir)
 
@@ -347,7 +347,7 @@ class Companion:
         """Add the scripts that homework plans carry, so the page can start them."""
         if not self.options.journal:
             return
-        from companion.homework import embedded_scripts
+        from companion.practice.homework import embedded_scripts
 
         with self.open_journal() as journal:
             embedded = embedded_scripts(journal.plans())
@@ -371,10 +371,10 @@ class Companion:
             }
             return
         try:
-            from companion.speech_in import Listener, ListenSettings
+            from companion.listening.speech_in import Listener, ListenSettings
         except ImportError:
             return
-        from companion.capture import DeviceSource
+        from companion.audio.capture import DeviceSource
 
         settings = ListenSettings(engine=self.options.listen_engine, signal_phrase=self._signal)
         sound = self.sound()
@@ -423,18 +423,18 @@ class Companion:
             self._say(line)
 
     def _settings_dir(self) -> Path:
-        from companion.journal import resolve_data_dir
+        from companion.practice.journal import resolve_data_dir
 
         return resolve_data_dir(self.options.data_dir)
 
     def _remembered_settings(self) -> Settings:
-        from companion.settings import load_settings
+        from companion.practice.settings import load_settings
 
         return load_settings(self._settings_dir())
 
     def _remember_settings(self) -> None:
         """On the settings writer's thread: the latest choices, written whole."""
-        from companion.settings import Settings, save_settings
+        from companion.practice.settings import Settings, save_settings
 
         folder = self._settings_dir()
         try:
@@ -443,7 +443,7 @@ class Companion:
             log.warning("could not remember the settings in %s: %s", folder, error)
 
     def _cache_dir(self) -> Path:
-        from companion.speech_out import default_cache_dir
+        from companion.voice.speech_out import default_cache_dir
 
         return self.options.cache_dir or default_cache_dir()
 
@@ -541,7 +541,7 @@ class Companion:
             self.runner.call(lambda engine: speech.release())
 
     def _speaking(self) -> SpeakingNow:
-        from companion.speech_in import SpeakingNow
+        from companion.listening.speech_in import SpeakingNow
 
         if self.speech is None:
             return SpeakingNow("", 0.0)
@@ -554,8 +554,8 @@ def build_web_app(
     """The page, the live API and the homework/journal routes, for one companion.
 
     With `pairing`, other devices on the network may pair and use it (`--lan`)."""
-    from companion.homework_api import create_homework_blueprint
-    from companion.web import create_app
+    from companion.webapp.homework_api import create_homework_blueprint
+    from companion.webapp.routes import create_app
 
     app = create_app(companion, allowed_hosts=allowed_hosts, pairing=pairing)
     if companion.options.journal:

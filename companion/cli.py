@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from companion import __version__
-from companion.errors import CompanionError
+from companion.core.errors import CompanionError
 
 # Each names a module in companion.commands with `register(subparsers)`.
 COMMAND_MODULES: tuple[str, ...] = (

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from companion.clock import Clock
-from companion.effects import Command, CommandName, Effect
-from companion.engine import Engine, Tick, aged_snapshot
-from companion.script import Names, Script
+from companion.core.clock import Clock
+from companion.core.effects import Command, CommandName, Effect
+from companion.core.engine import Engine, Tick, aged_snapshot
+from companion.core.script import Names, Script
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from companion.app import Companion, Options, build_web_app
-from companion.script import Names
+from companion.core.script import Names
 
 ROOT = Path(__file__).resolve().parent.parent
 # The same Chromium, flags and patience as the browser tests.

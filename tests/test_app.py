@@ -14,10 +14,10 @@ import pytest
 from waiting import wait_for
 
 from companion.app import Companion, Options, script_info, spoken_lines
-from companion.effects import Command, CommandName
-from companion.loader import default_library_dir, load_library
-from companion.script import Names
-from companion.speech_out import VoiceStatus
+from companion.core.effects import Command, CommandName
+from companion.core.script import Names
+from companion.library.loader import default_library_dir, load_library
+from companion.voice.speech_out import VoiceStatus
 
 
 @pytest.fixture
@@ -181,7 +181,7 @@ def test_the_therapist_report_uses_the_couples_names(journaled: Companion) -> No
 def test_a_heard_command_drives_the_session_and_every_page_sees_what_was_heard(
     companion: Companion,
 ) -> None:
-    from companion.speech_in import Heard
+    from companion.listening.speech_in import Heard
 
     page = companion.hub.subscribe()
     companion.submit(Command(CommandName.START, script="slow-breathing"))
@@ -227,7 +227,7 @@ class SpeechLog:
 def test_a_voice_held_for_a_spoken_pause_is_released_only_after_the_pause_silenced_it(
     companion: Companion,
 ) -> None:
-    from companion.speech_in import Heard
+    from companion.listening.speech_in import Heard
 
     companion.submit(Command(CommandName.START, script="slow-breathing"))
     wait_for(lambda: companion.state()["status"] == "running")
@@ -312,7 +312,7 @@ def test_with_no_break_script_anywhere_every_page_is_told_why_a_time_out_cannot_
 def test_next_heard_during_a_break_is_shown_as_refused_and_every_page_is_told_why(
     companion: Companion,
 ) -> None:
-    from companion.speech_in import Heard
+    from companion.listening.speech_in import Heard
 
     page = companion.hub.subscribe()
     companion.submit(Command(CommandName.TIMEOUT))

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from companion.cli import build_parser, main
-from companion.loader import check_script
-from companion.script import STEP_KINDS
+from companion.core.script import STEP_KINDS
+from companion.library.loader import check_script
 
 
 def test_a_template_from_companion_new_passes_check_with_no_warnings(

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from web_support import ARTIFACTS, WAIT_MS, companion_page
 
-from companion.web import create_app
+from companion.webapp.routes import create_app
 
 pytestmark = pytest.mark.browser
 

@@ -19,10 +19,10 @@ from playwright.sync_api import Browser, Page, expect
 from web_support import ARTIFACTS, WAIT_MS, into_the_break, on_runner, serve
 
 from companion.app import Companion, Options, build_web_app
-from companion.clock import FakeClock
-from companion.effects import Command, CommandName
-from companion.pairing import Pairing
-from companion.script import Names
+from companion.core.clock import FakeClock
+from companion.core.effects import Command, CommandName
+from companion.core.script import Names
+from companion.webapp.pairing import Pairing
 
 pytestmark = pytest.mark.browser
 

@@ -17,10 +17,10 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from web_support import ARTIFACTS, WAIT_MS, into_the_break, serve
 
 from companion.app import Companion, Options, build_web_app
-from companion.clock import FakeClock
-from companion.effects import Command, CommandName
-from companion.engine import BREAK_LIMIT_MINUTES, LIMIT_NOTICE, ON_BREAK_NOTICE
-from companion.script import Names
+from companion.core.clock import FakeClock
+from companion.core.effects import Command, CommandName
+from companion.core.engine import BREAK_LIMIT_MINUTES, LIMIT_NOTICE, ON_BREAK_NOTICE
+from companion.core.script import Names
 
 pytestmark = pytest.mark.browser
 

@@ -24,7 +24,7 @@ from playwright.sync_api import (
 from web_support import ARTIFACTS, WAIT_MS, companion_page
 
 from companion.app import Companion, build_web_app
-from companion.loader import default_library_dir
+from companion.library.loader import default_library_dir
 
 pytestmark = pytest.mark.browser
 

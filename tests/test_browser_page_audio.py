@@ -17,7 +17,7 @@ from waiting import wait_for
 from web_support import ARTIFACTS, WAIT_MS, serve
 
 from companion.app import Companion, Options, build_web_app
-from companion.script import Names
+from companion.core.script import Names
 
 pytestmark = pytest.mark.browser
 

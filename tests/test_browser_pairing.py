@@ -16,10 +16,10 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from companion.app import Companion, Options, build_web_app
-from companion.pairing import COOKIE, Pairing, lan_address
-from companion.script import Names
-from companion.server import make_companion_server
-from companion.web import NOT_PAIRED
+from companion.core.script import Names
+from companion.webapp.pairing import COOKIE, Pairing, lan_address
+from companion.webapp.routes import NOT_PAIRED
+from companion.webapp.server import make_companion_server
 
 pytestmark = pytest.mark.browser
 

@@ -16,9 +16,9 @@ from playwright.sync_api import Browser, Page, expect
 from web_support import ARTIFACTS, WAIT_MS, companion_page
 
 from companion.app import Companion
-from companion.effects import CommandName
-from companion.speech_in import Heard
-from companion.web import create_app
+from companion.core.effects import CommandName
+from companion.listening.speech_in import Heard
+from companion.webapp.routes import create_app
 
 pytestmark = pytest.mark.browser
 

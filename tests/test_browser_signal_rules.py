@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser
 from web_support import companion_page
 
-from companion.web import MessageError, create_app, parse_signal
+from companion.webapp.routes import MessageError, create_app, parse_signal
 
 pytestmark = pytest.mark.browser
 

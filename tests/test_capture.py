@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from companion.capture import SPEECH_RATE, Resampler, WavSource
+from companion.audio.capture import SPEECH_RATE, Resampler, WavSource
 
 
 def tone(freq: float, rate: int, seconds: float = 1.0, level: float = 10_000.0) -> bytes:

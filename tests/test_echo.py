@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.echo import (
+from companion.audio.echo import (
     BandSuppressor,
     EchoCanceller,
     EchoPath,

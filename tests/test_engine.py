@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion.effects import (
+from companion.core.effects import (
     Command,
     CommandName,
     Cue,
@@ -22,7 +22,7 @@ from companion.effects import (
     Speak,
     StopSound,
 )
-from companion.engine import (
+from companion.core.engine import (
     BREAK_LIMIT_MINUTES,
     EARLY_RETURN_NOTICE,
     LIMIT_NOTICE,
@@ -33,7 +33,7 @@ from companion.engine import (
     aged_snapshot,
     preview,
 )
-from companion.script import Break, Breathe, Names, Ready, Role, Say, Script, Silence, Turn
+from companion.core.script import Break, Breathe, Names, Ready, Role, Say, Script, Silence, Turn
 
 
 def fixed_speech(text: str) -> float:

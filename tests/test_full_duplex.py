@@ -19,7 +19,7 @@ from duplex_support import ServedCompanion
 from pulse_rig import KITCHEN, LIVING_ROOM, PulseRig, Room, rig_missing
 from spoken import WARM_UP, speak
 
-from companion.speech_out import DEVICE_FAILED
+from companion.voice.speech_out import DEVICE_FAILED
 
 pytestmark = pytest.mark.audio
 

@@ -12,7 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from companion.cli import main
-from companion.homework import (
+from companion.core.script import Script
+from companion.library.loader import default_library_dir
+from companion.practice.homework import (
     Plan,
     Practice,
     check_plan,
@@ -22,10 +24,8 @@ from companion.homework import (
     load_plan_text,
     week_progress,
 )
-from companion.homework_api import create_homework_blueprint
-from companion.journal import Journal
-from companion.loader import default_library_dir
-from companion.script import Script
+from companion.practice.journal import Journal
+from companion.webapp.homework_api import create_homework_blueprint
 
 PLAN = """\
 # Homework until our next appointment

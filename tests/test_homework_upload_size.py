@@ -9,10 +9,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from companion.homework import MAX_PLAN_BYTES
-from companion.homework_api import create_homework_blueprint
-from companion.journal import Journal
-from companion.web import MAX_FRAME_BYTES
+from companion.practice.homework import MAX_PLAN_BYTES
+from companion.practice.journal import Journal
+from companion.webapp.homework_api import create_homework_blueprint
+from companion.webapp.routes import MAX_FRAME_BYTES
 
 BASE = {"base_url": "http://127.0.0.1:5000"}
 

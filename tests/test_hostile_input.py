@@ -12,12 +12,12 @@ import pytest
 from flask.testing import FlaskClient
 from web_support import FakeController
 
-from companion.homework import MAX_EMBEDDED_BYTES, MAX_PLAN_BYTES, check_plan_bytes
-from companion.homework_api import create_homework_blueprint
-from companion.journal import Journal
-from companion.loader import MAX_STEPS, check_script_text
-from companion.nesting import MAX_NESTING
-from companion.web import SECURITY_HEADERS, _handle_client_message, create_app
+from companion.library.loader import MAX_STEPS, check_script_text
+from companion.library.nesting import MAX_NESTING
+from companion.practice.homework import MAX_EMBEDDED_BYTES, MAX_PLAN_BYTES, check_plan_bytes
+from companion.practice.journal import Journal
+from companion.webapp.homework_api import create_homework_blueprint
+from companion.webapp.routes import SECURITY_HEADERS, _handle_client_message, create_app
 
 BASE = {"base_url": "http://127.0.0.1:5000"}
 FOREIGN = {"base_url": "http://evil.example:5000"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import threading
 
-from companion.clock import FakeClock
-from companion.hub import Hub, Message, Subscription
+from companion.core.clock import FakeClock
+from companion.webapp.hub import Hub, Message, Subscription
 
 
 def test_two_subscribers_each_receive_every_publish() -> None:

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from companion.cli import main
-from companion.effects import Milestone
-from companion.journal import (
+from companion.core.effects import Milestone
+from companion.core.script import Say, Script, Silence
+from companion.practice.journal import (
     DATA_DIR_ENV,
     JOURNAL_FILE,
     MIGRATIONS,
@@ -26,7 +27,6 @@ from companion.journal import (
     JournalRecorder,
     _migrate_sessions,
 )
-from companion.script import Say, Script, Silence
 
 T0 = datetime(2025, 3, 4, 19, 0)
 FORBIDDEN = (
@@ -199,8 +199,8 @@ CHILD = textwrap.dedent(
     import sys
     from datetime import datetime
     from pathlib import Path
-    from companion.effects import Milestone
-    from companion.journal import JournalRecorder
+    from companion.core.effects import Milestone
+    from companion.practice.journal import JournalRecorder
     recorder = JournalRecorder(Path(sys.argv[1]))
     now = datetime.now()
     recorder.record(Milestone("started", "marker-script"), now)

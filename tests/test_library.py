@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from companion.engine import TimelineEntry, preview
-from companion.loader import Library, check_script, default_library_dir, load_library
-from companion.script import (
+from companion.core.engine import TimelineEntry, preview
+from companion.core.script import (
     STEP_KINDS,
     Break,
     Breathe,
@@ -21,6 +20,7 @@ from companion.script import (
     Silence,
     Turn,
 )
+from companion.library.loader import Library, check_script, default_library_dir, load_library
 
 BREATHING = ("slow-breathing", "box-breathing", "breathing-4-7-8", "cyclic-sighing")
 REQUIRED = (

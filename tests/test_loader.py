@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from companion.errors import CompanionError, ScriptError
-from companion.loader import (
+from companion.core.errors import CompanionError, ScriptError
+from companion.core.script import Break, Breathe, Ready, Role, Say, Silence, Turn
+from companion.library.loader import (
     MAX_BYTES,
     check_script,
     load_library,
     load_script,
     load_script_text,
 )
-from companion.script import Break, Breathe, Ready, Role, Say, Silence, Turn
 
 HEAD = 'format = 1\ntitle = "T"\nsummary = "S"\n'
 """Three lines: the steps in each case below start at line 4."""

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from companion.cli import main
-from companion.models import VOSK_EN
+from companion.listening.models import VOSK_EN
 
 NAME = VOSK_EN.name
 

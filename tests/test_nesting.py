@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from companion.nesting import MAX_NESTING, json_too_deep, toml_too_deep
+from companion.library.nesting import MAX_NESTING, json_too_deep, toml_too_deep
 
 
 def test_json_as_deep_as_the_limit_passes_and_one_level_more_is_too_deep() -> None:

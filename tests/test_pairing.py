@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from companion.pairing import (
+from companion.webapp.pairing import (
     CODE_ALPHABET,
     CODE_LENGTH,
     CODE_SECONDS,

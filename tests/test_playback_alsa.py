@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from alsa import AlsaFileDevice, PacedSink
 
-from companion.speech_out import (
+from companion.voice.speech_out import (
     BLOCK_FRAMES,
     DEVICE_FAILED,
     HOLD_MAX_SECONDS,
@@ -41,8 +41,8 @@ LONG_LINE = (
 PLAYER = """
 import json, sys
 from pathlib import Path
-from companion.effects import Cue, Speak, StopSound
-from companion.speech_out import SpeechOut, VoiceSettings
+from companion.core.effects import Cue, Speak, StopSound
+from companion.voice.speech_out import SpeechOut, VoiceSettings
 
 out = SpeechOut(VoiceSettings(**json.loads(sys.argv[2])), Path(sys.argv[1]))
 out.start()

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from companion.cli import main
-from companion.loader import default_library_dir, load_library
-from companion.script import Breathe, Turn
+from companion.core.script import Breathe, Turn
+from companion.library.loader import default_library_dir, load_library
 
 
 def preview_json(script_id: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from companion.effects import Milestone
-from companion.journal import JOURNAL_FILE, LOCK_FILE, Journal, JournalRecorder
-from companion.script import Say, Script
-from companion.settings import SETTINGS_FILE, Settings, save_settings
+from companion.core.effects import Milestone
+from companion.core.script import Say, Script
+from companion.practice.journal import JOURNAL_FILE, LOCK_FILE, Journal, JournalRecorder
+from companion.practice.settings import SETTINGS_FILE, Settings, save_settings
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 

@@ -1,6 +1,6 @@
 """docs/protocol.md says what the server sends: its tables are checked against the code.
 
-The message classes (`companion.messages`), the engine's state snapshot, the companion's
+The message classes (`companion.webapp.messages`), the engine's state snapshot, the companion's
 status and the web tests' fake controller must all say the same as the document."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 from web_support import IDLE_STATE
 
 from companion.app import Companion, Options
-from companion.effects import Command, CommandName
-from companion.engine import Engine, Tick
-from companion.loader import default_library_dir, load_library
-from companion.messages import FIELD_MESSAGES
+from companion.core.effects import Command, CommandName
+from companion.core.engine import Engine, Tick
+from companion.library.loader import default_library_dir, load_library
+from companion.webapp.messages import FIELD_MESSAGES
 
 PROTOCOL = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text()
 

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from companion.cli import main
-from companion.cue_tones import SAMPLE_RATE
-from companion.engine import TimelineEntry, preview, timeline_seconds
-from companion.loader import default_library_dir, load_library, load_script
+from companion.core.engine import TimelineEntry, preview, timeline_seconds
+from companion.core.script import Names, Script
+from companion.library.loader import default_library_dir, load_library, load_script
 from companion.progress import ProgressBar
-from companion.render import Rendered, RenderError, render
-from companion.script import Names, Script
-from companion.speech_out import VoiceSettings, cache_key, pyttsx3_version, wav_seconds
+from companion.voice.cue_tones import SAMPLE_RATE
+from companion.voice.render import Rendered, RenderError, render
+from companion.voice.speech_out import VoiceSettings, cache_key, pyttsx3_version, wav_seconds
 
 NAMES = Names("Sam", "Alex")
 

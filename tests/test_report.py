@@ -14,11 +14,11 @@ import pytest
 from flask import Flask
 
 from companion.cli import main
-from companion.homework import Plan, Practice
-from companion.homework_api import create_homework_blueprint
-from companion.journal import Journal
-from companion.report import CSV_COLUMNS, build_report, to_csv, to_html
-from companion.script import Names
+from companion.core.script import Names
+from companion.practice.homework import Plan, Practice
+from companion.practice.journal import Journal
+from companion.practice.report import CSV_COLUMNS, build_report, to_csv, to_html
+from companion.webapp.homework_api import create_homework_blueprint
 
 MONDAY = datetime(2025, 3, 3, 20, 0)
 PLAN = Plan(
@@ -164,9 +164,9 @@ class Couple:
     """Runs the real engine on a fake clock and journals its milestones, as the app does."""
 
     def __init__(self, data_dir: Path, day: datetime) -> None:
-        from companion.engine import Engine
-        from companion.journal import JournalRecorder
-        from companion.loader import default_library_dir, load_library
+        from companion.core.engine import Engine
+        from companion.library.loader import default_library_dir, load_library
+        from companion.practice.journal import JournalRecorder
 
         self.library = dict(load_library(default_library_dir()))
         self.engine = Engine(self.library, speech_seconds=lambda text: 2.0)
@@ -175,13 +175,13 @@ class Couple:
         self.now = 0.0
 
     def do(self, name: str, **fields: Any) -> None:
-        from companion.effects import Command, CommandName
+        from companion.core.effects import Command, CommandName
 
         self._journal(self.engine.handle(Command(CommandName(name), **fields), self.now))
 
     def wait(self, until: Callable[[dict[str, Any]], bool]) -> None:
         """Let time pass (ticks only) until the state satisfies `until`."""
-        from companion.engine import Tick
+        from companion.core.engine import Tick
 
         while not until(self.engine.snapshot(self.now)):
             deadline = self.engine.next_deadline()
@@ -193,7 +193,7 @@ class Couple:
         return int(self.engine.snapshot(self.now)["step"]["index"])
 
     def _journal(self, effects: list[Any]) -> None:
-        from companion.effects import Milestone
+        from companion.core.effects import Milestone
 
         for effect in effects:
             if isinstance(effect, Milestone):

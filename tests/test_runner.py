@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from waiting import wait_for
 
-from companion.clock import FakeClock
-from companion.effects import Command, CommandName, Effect
-from companion.engine import Engine
-from companion.loader import default_library_dir, load_library
+from companion.core.clock import FakeClock
+from companion.core.effects import Command, CommandName, Effect
+from companion.core.engine import Engine
+from companion.core.script import Script
+from companion.library.loader import default_library_dir, load_library
 from companion.runner import Runner
-from companion.script import Script
 
 
 @dataclass

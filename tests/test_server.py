@@ -20,9 +20,15 @@ from web_support import FakeController, serve
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-import companion.web
-from companion.server import BUSY_MESSAGE, ServerLimits
-from companion.web import SECURITY_HEADERS, MessageRate, Outbox, PageNotReading, create_app
+import companion.webapp.routes
+from companion.webapp.routes import (
+    SECURITY_HEADERS,
+    MessageRate,
+    Outbox,
+    PageNotReading,
+    create_app,
+)
+from companion.webapp.server import BUSY_MESSAGE, ServerLimits
 
 
 @dataclass
@@ -211,7 +217,7 @@ def test_a_page_that_floods_messages_without_reading_is_closed(plain: Served) ->
 def test_more_pages_than_the_cap_are_refused_with_503_and_a_sentence(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(companion.web, "MAX_SOCKETS", 2)
+    monkeypatch.setattr(companion.webapp.routes, "MAX_SOCKETS", 2)
     with (
         connect(f"ws://{served.host}/ws", open_timeout=10),
         connect(f"ws://{served.host}/ws", open_timeout=10),

@@ -81,7 +81,7 @@ def test_hundreds_of_half_open_connections_past_the_descriptor_limit_do_not_end_
 
 
 def test_serve_with_lan_prints_a_pairing_link_that_pairs_once(tmp_path: Path) -> None:
-    from companion.pairing import COOKIE, lan_address
+    from companion.webapp.pairing import COOKIE, lan_address
 
     address = lan_address()
     if address is None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from alsa import AlsaFileDevice, PacedSink
 
-from companion.speech_out import BLOCK_FRAMES
+from companion.voice.speech_out import BLOCK_FRAMES
 
 pytestmark = pytest.mark.audio
 
@@ -26,7 +26,7 @@ COMPANION = """
 import json, sys
 from pathlib import Path
 from companion.app import Companion, Options
-from companion.effects import Command, CommandName
+from companion.core.effects import Command, CommandName
 
 companion = Companion(Options(listen_engine="off", journal=False, cache_dir=Path(sys.argv[1])))
 companion.start()

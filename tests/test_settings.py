@@ -17,7 +17,7 @@ import pytest
 from waiting import wait_for
 
 from companion.app import Companion, Options
-from companion.settings import SETTINGS_FILE, Settings, load_settings, save_settings
+from companion.practice.settings import SETTINGS_FILE, Settings, load_settings, save_settings
 
 
 @contextmanager
@@ -66,7 +66,7 @@ def test_an_unusable_settings_file_is_ignored_with_a_warning(
     tmp_path: Path, content: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
     (tmp_path / SETTINGS_FILE).write_bytes(content)
-    with caplog.at_level(logging.WARNING, logger="companion.settings"):
+    with caplog.at_level(logging.WARNING, logger="companion.practice.settings"):
         assert load_settings(tmp_path) == Settings()
     assert [r.levelname for r in caplog.records] == ["WARNING"]
     assert "ignoring the settings in" in caplog.text

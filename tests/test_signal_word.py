@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 from spoken import GAP, WARM_UP, needs_espeak, recording
 
-from companion.capture import WavSource
+from companion.audio.capture import WavSource
 from companion.cli import main
-from companion.commands_vocab import (
+from companion.core.effects import CommandName
+from companion.listening.commands_vocab import (
     SIGNAL_LOADING_NOTE,
     SIGNAL_OFF_NOTE,
     SignalPhraseError,
     clean_signal_phrase,
 )
-from companion.effects import CommandName
-from companion.speech_in import Heard, Listener, ListenSettings, ListenStatus, SpeakingNow
+from companion.listening.speech_in import Heard, Listener, ListenSettings, ListenStatus, SpeakingNow
 
 CAN = "“pineapple” can be recognised."
 CANNOT = "does not know “xyzzyq”, so “xyzzyq” cannot be recognised; choose another word."

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from companion.echo import _shifted
-from companion.sound import ServerDevice, SoundServer, SoundSystem, StreamClock
+from companion.audio.echo import _shifted
+from companion.audio.sound import ServerDevice, SoundServer, SoundSystem, StreamClock
 
 
 class FakeStream:
@@ -147,7 +147,7 @@ def test_companion_devices_lists_what_it_finds_as_json_and_exits_0() -> None:
 OPEN_A_MISSING_PCM = """
 import ctypes, ctypes.util, sys
 if {quiet}:
-    from companion.sound import quiet_alsa
+    from companion.audio.sound import quiet_alsa
     assert quiet_alsa()
 alsa = ctypes.CDLL(ctypes.util.find_library("asound"))
 pcm = ctypes.c_void_p()

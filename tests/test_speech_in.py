@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from companion.commands_vocab import (
+from companion.core.effects import CommandName
+from companion.listening.commands_vocab import (
     VocabularyError,
     available_languages,
     load_vocabulary,
     parse_vocabulary,
     words_of,
 )
-from companion.effects import CommandName
-from companion.recognisers import Word, check_phrase, jsgf_grammar
-from companion.speech_in import (
+from companion.listening.recognisers import Word, check_phrase, jsgf_grammar
+from companion.listening.speech_in import (
     CommandGate,
     Endpointer,
     Heard,

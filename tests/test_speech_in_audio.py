@@ -31,12 +31,12 @@ import pytest
 from alsa import AlsaFileDevice
 from spoken import RATE, WARM_UP, speak, write_wav
 
-from companion.capture import Resampler, WavSource
-from companion.effects import Command, CommandName
-from companion.render import LineCache
-from companion.speech_in import Heard, Listener, ListenSettings, SpeakingNow
-from companion.speech_out import SAMPLE_RATE as VOICE_RATE
-from companion.speech_out import VoiceSettings, wav_seconds
+from companion.audio.capture import Resampler, WavSource
+from companion.core.effects import Command, CommandName
+from companion.listening.speech_in import Heard, Listener, ListenSettings, SpeakingNow
+from companion.voice.render import LineCache
+from companion.voice.speech_out import SAMPLE_RATE as VOICE_RATE
+from companion.voice.speech_out import VoiceSettings, wav_seconds
 
 pytestmark = [
     pytest.mark.audio,
@@ -200,8 +200,8 @@ def test_sentences_containing_command_words_trigger_nothing(audio_dir: Path) -> 
 def _script_lines() -> list[str]:
     """Every line the built-in scripts can say, names filled in, as a session renders them."""
     from companion.app import spoken_lines
-    from companion.loader import load_library
-    from companion.script import Names
+    from companion.core.script import Names
+    from companion.library.loader import load_library
 
     library = load_library(SCRIPTS)
     return list({line: None for s in library.values() for line in spoken_lines(s, Names())})
@@ -645,8 +645,8 @@ def as_heard(result: dict[str, object]) -> Heard:
 
 def paused_after(commands: list[CommandName]) -> list[bool]:
     """Whether a real running session is paused after each of `commands`, given in order."""
-    from companion.engine import Engine
-    from companion.loader import load_library
+    from companion.core.engine import Engine
+    from companion.library.loader import load_library
 
     engine = Engine(load_library(SCRIPTS))
     engine.handle(Command(CommandName.START, source="test", script="slow-breathing"), 0.0)
@@ -761,7 +761,7 @@ def test_a_microphone_that_stops_delivering_is_reported_and_listening_resumes_wh
 
 LISTEN_AND_REPORT = """
 import dataclasses, json, sys, time
-from companion.speech_in import Listener, ListenSettings, SpeakingNow
+from companion.listening.speech_in import Listener, ListenSettings, SpeakingNow
 listener = Listener(ListenSettings(engine="pocketsphinx"), print, SpeakingNow)
 listener.start()
 for _ in range(150):

@@ -10,10 +10,10 @@ from typing import get_args
 import numpy as np
 import pytest
 
-from companion.cue_tones import PEAK, SAMPLE_RATE, cue_tone, tone_floats
-from companion.effects import Cue, CueName, Speak, StopSound
-from companion.engine import estimate_speech_seconds
-from companion.speech_out import (
+from companion.core.effects import Cue, CueName, Speak, StopSound
+from companion.core.engine import estimate_speech_seconds
+from companion.voice.cue_tones import PEAK, SAMPLE_RATE, cue_tone, tone_floats
+from companion.voice.speech_out import (
     NO_ENGINE,
     TURNED_OFF,
     SpeechOut,

@@ -11,8 +11,8 @@ from web_support import FakeController, serve
 
 from companion.app import Companion, Options
 from companion.cli import main
-from companion.speech_in import ListenStatus
-from companion.web import create_app
+from companion.listening.speech_in import ListenStatus
+from companion.webapp.routes import create_app
 
 
 def test_companion_help_shows_the_options_of_companion_alone(

@@ -18,8 +18,8 @@ from web_support import into_the_break, serve
 from websockets.sync.client import connect
 
 from companion.app import Companion, Options, build_web_app
-from companion.clock import FakeClock
-from companion.effects import Command, CommandName
+from companion.core.clock import FakeClock
+from companion.core.effects import Command, CommandName
 
 TOLERANCE = 0.1
 """The issue's bound: a page shows the deadline to within 100 ms."""

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from companion.errors import CompanionError, ScriptError
-from companion.script import Names
-from companion.toml_lines import TomlLines, decode, read_bytes, suggest
+from companion.core.errors import CompanionError, ScriptError
+from companion.core.script import Names
+from companion.library.toml_lines import TomlLines, decode, read_bytes, suggest
 
 TEXT = """\
 title = "x"
@@ -125,7 +125,7 @@ def test_names_parse_rejects_anything_but_two_names_in_one_sentence(text: str) -
 def test_a_value_is_named_the_same_way_for_scripts_and_plans() -> None:
     from datetime import date, datetime
 
-    from companion.toml_lines import named
+    from companion.library.toml_lines import named
 
     assert named("ten") == 'a string ("ten")'
     assert named(True) == "true (a yes/no value)"

@@ -12,9 +12,9 @@ from web_support import IDLE_STATE, SCRIPTS, STATUS, FakeController, serve
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from companion.effects import Command, CommandName
-from companion.script import Names
-from companion.web import MessageError, create_app, parse_message
+from companion.core.effects import Command, CommandName
+from companion.core.script import Names
+from companion.webapp.routes import MessageError, create_app, parse_message
 
 
 @dataclass
@@ -251,7 +251,7 @@ def test_unknown_addresses_get_json_not_a_traceback(served: Served) -> None:
     status, body = served.request("GET", "/api/nothing-here")
     assert status == 404
     assert isinstance(body, dict) and isinstance(body["error"], str)
-    status, body = served.request("GET", "/../companion/web.py")
+    status, body = served.request("GET", "/../companion/webapp/routes.py")
     assert status in (400, 404)
 
 

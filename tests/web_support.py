@@ -17,12 +17,12 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from waiting import wait_for
 
 from companion.app import Companion, Options
-from companion.clock import Clock, FakeClock
-from companion.effects import Command, CommandName
-from companion.engine import Engine
-from companion.hub import Hub
-from companion.script import Names
-from companion.server import ServerLimits, make_companion_server
+from companion.core.clock import Clock, FakeClock
+from companion.core.effects import Command, CommandName
+from companion.core.engine import Engine
+from companion.core.script import Names
+from companion.webapp.hub import Hub
+from companion.webapp.server import ServerLimits, make_companion_server
 
 SCRIPTS: list[dict[str, object]] = [
     {

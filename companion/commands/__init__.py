@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from companion.engine import DEFAULT_RATE
-from companion.errors import CompanionError
+from companion.core.engine import DEFAULT_RATE
+from companion.core.errors import CompanionError
 
 
 def signal_phrase_option(text: str) -> str:
     """--signal as the page would take it, or one sentence saying what is wrong."""
-    from companion.commands_vocab import SignalPhraseError, clean_signal_phrase
+    from companion.listening.commands_vocab import SignalPhraseError, clean_signal_phrase
 
     try:
         return clean_signal_phrase(text)

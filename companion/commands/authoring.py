@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from companion.errors import CompanionError
+from companion.core.errors import CompanionError
 
 TEMPLATE = """\
 # {title}: a guided script for the companion.

@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_devices(args: argparse.Namespace) -> int:
-    from companion.sound import SoundSystem
+    from companion.audio.sound import SoundSystem
 
     listed = SoundSystem().describe()
     if args.json:

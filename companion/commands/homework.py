@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from companion.commands.journal import add_data_dir, parse_day
-from companion.errors import CompanionError, ScriptError
-from companion.homework import Plan, check_plan, library_scripts, week_label, week_progress
-from companion.journal import Journal
+from companion.core.errors import CompanionError, ScriptError
+from companion.practice.homework import Plan, check_plan, library_scripts, week_label, week_progress
+from companion.practice.journal import Journal
 
 
 def register(subparsers: Any) -> None:

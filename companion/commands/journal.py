@@ -9,9 +9,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from companion.errors import CompanionError
-from companion.journal import DATA_DIR_ENV, Journal, SessionRecord
-from companion.script import Names
+from companion.core.errors import CompanionError
+from companion.core.script import Names
+from companion.practice.journal import DATA_DIR_ENV, Journal, SessionRecord
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -100,7 +100,7 @@ def _missing(parser: argparse.ArgumentParser) -> int:
 
 def _line(s: SessionRecord, names: Names) -> str:
     """One session per line, every figure in words a therapist can read at a glance."""
-    from companion.report import calm_words
+    from companion.practice.report import calm_words
 
     minutes = "" if s.minutes is None else f"{s.minutes:.0f} min"
     calm = []
@@ -148,7 +148,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     """Write the report to a file or the screen."""
-    from companion.report import build_report, render
+    from companion.practice.report import build_report, render
 
     since = parse_day(args.since, "--since")
     with Journal(args.data_dir) as journal:

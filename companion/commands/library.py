@@ -14,18 +14,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from companion.commands import add_voice_options
-from companion.engine import DEFAULT_RATE, timeline_seconds
-from companion.loader import (
+from companion.core.engine import DEFAULT_RATE, timeline_seconds
+from companion.core.script import Break, Breathe, Names, Script, Turn
+from companion.library.loader import (
     Library,
     check_script,
     default_library_dir,
     load_library,
     resolve_script,
 )
-from companion.script import Break, Breathe, Names, Script, Turn
 
 if TYPE_CHECKING:
-    from companion.engine import TimelineEntry
+    from companion.core.engine import TimelineEntry
 
 logger = logging.getLogger(__name__)
 
@@ -174,8 +174,8 @@ def _timeline(
     script: Script, names: Names, *, rate: int = DEFAULT_RATE, voice: str = ""
 ) -> list[TimelineEntry]:
     """The engine's timeline, with real line lengths wherever the voice has rendered them."""
-    from companion.engine import preview  # the engine is only needed here: keep imports light
-    from companion.speech_out import VoiceSettings, cached_line_seconds
+    from companion.core.engine import preview  # the engine is only needed here: keep imports light
+    from companion.voice.speech_out import VoiceSettings, cached_line_seconds
 
     return preview(script, names, cached_line_seconds(VoiceSettings(voice=voice, rate=rate)))
 

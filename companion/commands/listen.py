@@ -1,6 +1,6 @@
 """`companion listen`: print each voice command heard, from the microphone or a WAV file.
 
-The same pipeline as a live session (`companion.speech_in.Listener`), so this is also
+The same pipeline as a live session (`companion.listening.speech_in.Listener`), so this is also
 the microphone check: say "pause" and see it printed.
 """
 
@@ -14,9 +14,9 @@ import wave
 from pathlib import Path
 from typing import Any
 
-from companion.capture import DeviceSource, SourceError, WavSource
+from companion.audio.capture import DeviceSource, SourceError, WavSource
 from companion.commands import signal_phrase_option
-from companion.speech_in import Heard, Listener, ListenSettings, ListenStatus, SpeakingNow
+from companion.listening.speech_in import Heard, Listener, ListenSettings, ListenStatus, SpeakingNow
 
 
 def register(subparsers: Any) -> None:

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from companion.models import (
+from companion.listening.models import (
     VOSK_EN,
     ModelSpec,
     download_model,

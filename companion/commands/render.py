@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from companion.commands import add_voice_options
-from companion.loader import resolve_script
+from companion.core.script import Names
+from companion.library.loader import resolve_script
 from companion.progress import ProgressBar
-from companion.script import Names
 
 
 def register(subparsers: Any) -> None:
@@ -50,8 +50,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Render the script, showing progress on stderr, and report the file written."""
-    from companion.render import render  # numpy, the engine and pyttsx3 only when rendering
-    from companion.speech_out import VoiceSettings
+    from companion.voice.render import render  # numpy, the engine and pyttsx3 only when rendering
+    from companion.voice.speech_out import VoiceSettings
 
     names = Names.parse(args.names)
     script = resolve_script(args.script, args.scripts_dir)

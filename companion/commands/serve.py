@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from companion.commands import add_voice_options, signal_phrase_option
-from companion.errors import CompanionError
-from companion.script import Names
+from companion.core.errors import CompanionError
+from companion.core.script import Names
 
 DEFAULT_PORT = 8765
 PORT_TRIES = 10
@@ -116,8 +116,8 @@ def add_options(parser: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from companion.app import Companion, Options, build_web_app
-    from companion.pairing import Pairing, lan_address
-    from companion.server import make_companion_server
+    from companion.webapp.pairing import Pairing, lan_address
+    from companion.webapp.server import make_companion_server
 
     options_kwargs: dict[str, Any] = {
         "names": Names.parse(args.names),
@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
                 "--lan: this computer has no address on a local network; connect it to the"
                 " same Wi-Fi as the phone and try again"
             )
-        from companion.journal import resolve_data_dir
+        from companion.practice.journal import resolve_data_dir
 
         pairing = Pairing(resolve_data_dir(options_kwargs["data_dir"]))
         host = "0.0.0.0"
@@ -214,7 +214,7 @@ def _print_pairing(pairing: Any, lan_url: str) -> None:
     """The pairing link and its QR code, for a phone on the same network."""
     import segno
 
-    from companion.pairing import CODE_SECONDS
+    from companion.webapp.pairing import CODE_SECONDS
 
     link = f"{lan_url}/pair?code={pairing.new_code()}"
     print(

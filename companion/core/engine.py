@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from companion.effects import (
+from companion.core.effects import (
     Command,
     CommandName,
     Cue,
@@ -26,7 +26,7 @@ from companion.effects import (
     Speak,
     StopSound,
 )
-from companion.script import (
+from companion.core.script import (
     Break,
     Breathe,
     Names,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from companion.effects import CueName
+from companion.core.effects import CueName
 
 SAMPLE_RATE = 22_050
 """The one rate everything is played at: pyttsx3's espeak output rate."""

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion.commands_vocab import SignalPhraseError, clean_signal_phrase
+from companion.listening.commands_vocab import SignalPhraseError, clean_signal_phrase
 from companion.private_files import open_private, private_folder
 
 log = logging.getLogger(__name__)

@@ -19,11 +19,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any, Literal, get_args
 
-from companion.effects import Milestone
-from companion.errors import CompanionError
-from companion.homework import Plan, Practice
+from companion.core.effects import Milestone
+from companion.core.errors import CompanionError
+from companion.core.script import Script
+from companion.practice.homework import Plan, Practice
 from companion.private_files import open_private, private_file, private_folder
-from companion.script import Script
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def resolve_data_dir(explicit: Path | None = None) -> Path:
     from_env = os.environ.get(DATA_DIR_ENV)
     if from_env:
         return Path(from_env)
-    import platformdirs  # only when needed: keeps `import companion.journal` light
+    import platformdirs  # only when needed: keeps `import companion.practice.journal` light
 
     return Path(platformdirs.user_data_dir("companion"))
 

@@ -2,7 +2,7 @@
 
 A script with any error never half-loads: `load_script` raises `ScriptError`
 listing all problems at once. tomllib knows no positions for values, so
-`companion.toml_lines` finds the line of each ``[[step]]`` header and ``key =``.
+`companion.library.toml_lines` finds the line of each ``[[step]]`` header and ``key =``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from companion.errors import CompanionError, ScriptError
-from companion.nesting import NESTING_MESSAGE, is_number, toml_too_deep
-from companion.package_files import package_folder
-from companion.script import (
+from companion.core.errors import CompanionError, ScriptError
+from companion.core.script import (
     FORMAT_VERSION,
     RESERVED_NAMES,
     STEP_KINDS,
@@ -34,7 +32,8 @@ from companion.script import (
     Step,
     Turn,
 )
-from companion.toml_lines import (
+from companion.library.nesting import NESTING_MESSAGE, is_number, toml_too_deep
+from companion.library.toml_lines import (
     TomlLines,
     decode,
     named,
@@ -42,6 +41,7 @@ from companion.toml_lines import (
     show_number,
     suggest,
 )
+from companion.package_files import package_folder
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from companion.errors import CompanionError
-from companion.homework import (
+from companion.core.errors import CompanionError
+from companion.core.script import Names, Script
+from companion.practice.homework import (
     MAX_PLAN_BYTES,
     check_plan_bytes,
     library_scripts,
@@ -23,9 +24,8 @@ from companion.homework import (
     week_of,
     week_progress,
 )
-from companion.journal import Journal
-from companion.report import build_report, render
-from companion.script import Names, Script
+from companion.practice.journal import Journal
+from companion.practice.report import build_report, render
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def create_homework_blueprint(
     def check_origin() -> Response | None:
         # A plan upload is a "simple" cross-site request: refuse foreign Host/Origin like
         # /api, and devices that are not paired.
-        from companion.web import request_refusal
+        from companion.webapp.routes import request_refusal
 
         refused = request_refusal(request.environ, current_app.config)
         return None if refused is None else _error(*refused)
@@ -182,7 +182,7 @@ def _json(data: bytes) -> object:
     nests deeper than anything the page sends."""
     import json
 
-    from companion.nesting import MAX_NESTING, json_too_deep
+    from companion.library.nesting import MAX_NESTING, json_too_deep
 
     text = data.decode("utf-8", "replace")
     if json_too_deep(text):

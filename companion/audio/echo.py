@@ -85,7 +85,7 @@ class SincReader:
     sample (error about -55 dB at 6 kHz), so a read is a lookup and a dot product per
     output sample. Linear interpolation would fold the voice's upper band (espeak renders
     at 22.05 kHz) into the microphone's, where no filter can predict it, and would blur
-    what it keeps differently from one sample to the next. Not soxr (`companion.resample`):
+    what it keeps differently from one sample to the next. Not soxr (`companion.audio.resample`):
     each window starts at a fractional position set by the device clocks, not where the
     last one ended, and soxr resamples only continuous streams.
     """

@@ -1,6 +1,6 @@
 """The guided-script model: what a script file says, as frozen data.
 
-Loading and validation live in `companion.loader`; timing lives in `companion.engine`.
+Loading and validation live in `companion.library.loader`; timing lives in `companion.core.engine`.
 Nothing here does I/O.
 """
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from companion.errors import CompanionError
+from companion.core.errors import CompanionError
 
 FORMAT_VERSION = 1
 """The script format this code writes and reads. Older versions keep loading."""

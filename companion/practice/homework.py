@@ -3,7 +3,7 @@
 A plan names scripts (from the library, or embedded in the plan as a
 ``[practice.script]`` table in the script format), how often to practise each per
 week, and the dates it runs. Validation reports every problem as ``file:line: message``.
-Nothing here touches the journal; `companion.journal` stores what this module returns.
+Nothing here touches the journal; `companion.practice.journal` stores what this module returns.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from companion.errors import CompanionError, ScriptError
-from companion.nesting import NESTING_MESSAGE, toml_too_deep
-from companion.script import Script
-from companion.toml_lines import TomlLines, decode, named, read_bytes, suggest
+from companion.core.errors import CompanionError, ScriptError
+from companion.core.script import Script
+from companion.library.nesting import NESTING_MESSAGE, toml_too_deep
+from companion.library.toml_lines import TomlLines, decode, named, read_bytes, suggest
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def check_plan_text(text: str, name: str, scripts: Mapping[str, Script] | None =
 
 def library_scripts() -> dict[str, Script] | None:
     """The built-in library by id, or None when it cannot be read (ids then go unchecked)."""
-    from companion.loader import default_library_dir, load_library
+    from companion.library.loader import default_library_dir, load_library
 
     try:
         return dict(load_library(default_library_dir()))
@@ -187,7 +187,7 @@ def library_scripts() -> dict[str, Script] | None:
 
 def embedded_scripts(plans: Iterable[Plan]) -> dict[str, Script]:
     """The scripts carried inside plans, by id, ready to add to the library."""
-    from companion.loader import check_script_text
+    from companion.library.loader import check_script_text
 
     found: dict[str, Script] = {}
     for plan in plans:
@@ -507,7 +507,7 @@ class _Checker:
                 f"the embedded script's id {script_id!r} is a library script's; give it its own id",
             )
             return None
-        from companion.loader import check_script_text
+        from companion.library.loader import check_script_text
 
         padded, plain = texts
         size = len(plain.encode("utf-8"))

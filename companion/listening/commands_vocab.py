@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion.effects import CommandName
-from companion.errors import CompanionError
+from companion.core.effects import CommandName
+from companion.core.errors import CompanionError
 
 VOCAB_DIR = Path(__file__).parent / "vocab"
 """Where the built-in vocabulary files live, one `<language>.toml` each."""

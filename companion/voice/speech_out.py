@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from companion.cue_tones import SAMPLE_RATE, Samples, cue_tone
-from companion.effects import Cue, Speak, StopSound
-from companion.engine import DEFAULT_RATE, estimate_speech_seconds
-from companion.errors import CompanionError
-from companion.resample import resample_samples
-from companion.sound import SoundSystem, StreamClock
+from companion.audio.resample import resample_samples
+from companion.audio.sound import SoundSystem, StreamClock
+from companion.core.effects import Cue, Speak, StopSound
+from companion.core.engine import DEFAULT_RATE, estimate_speech_seconds
+from companion.core.errors import CompanionError
+from companion.voice.cue_tones import SAMPLE_RATE, Samples, cue_tone
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +323,7 @@ class VoiceCache:
     """Rendered lines as samples: in memory, else the disk cache, else a fresh render.
 
     The one cache of rendered speech, for the live voice (`SpeechOut`) and for files
-    (`companion.render`). Renders happen only in `load`, on the thread that owns `engine`;
+    (`companion.voice.render`). Renders happen only in `load`, on the thread that owns `engine`;
     retrying a render cut short is `TtsEngine.render`'s job alone.
     """
 

@@ -18,10 +18,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from companion.commands_vocab import Vocabulary, words_of
-from companion.effects import CommandName
-from companion.errors import CompanionError
-from companion.resample import Resampler
+from companion.audio.resample import Resampler
+from companion.core.effects import CommandName
+from companion.core.errors import CompanionError
+from companion.listening.commands_vocab import Vocabulary, words_of
 
 log = logging.getLogger(__name__)
 
@@ -320,7 +320,7 @@ class PocketsphinxRecogniser:
 
 def default_vosk_path() -> Path:
     """Where `companion model download` puts the English vosk model."""
-    from companion.models import default_model_dir
+    from companion.listening.models import default_model_dir
 
     return default_model_dir()
 

@@ -30,15 +30,15 @@ from flask import (
 from flask_sock import Sock
 from werkzeug.exceptions import HTTPException
 
-from companion import messages
-from companion.commands_vocab import SignalPhraseError, clean_signal_phrase
-from companion.effects import Command, CommandName
-from companion.engine import BREAK_LIMIT_MINUTES
-from companion.hub import Hub, Subscription
-from companion.nesting import MAX_NESTING, is_number, json_too_deep
+from companion.core.effects import Command, CommandName
+from companion.core.engine import BREAK_LIMIT_MINUTES
+from companion.core.script import Names
+from companion.library.nesting import MAX_NESTING, is_number, json_too_deep
+from companion.listening.commands_vocab import SignalPhraseError, clean_signal_phrase
 from companion.package_files import package_folder
-from companion.pairing import COOKIE, Pairing, is_loopback
-from companion.script import Names
+from companion.webapp import messages
+from companion.webapp.hub import Hub, Subscription
+from companion.webapp.pairing import COOKIE, Pairing, is_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -631,7 +631,7 @@ def create_app(
     `allowed_hosts` adds `host:port` values (beyond loopback on the served port) that
     the Host and Origin checks accept, e.g. when serving under another name.
     """
-    from companion.pairing_api import create_pairing_blueprint
+    from companion.webapp.pairing_api import create_pairing_blueprint
 
     app = Flask(__name__, static_folder=None)
     app.config.update(

@@ -20,17 +20,17 @@ from typing import get_args
 
 import numpy as np
 
-from companion.cue_tones import SAMPLE_RATE, Samples, cue_tone
-from companion.effects import CueName
-from companion.engine import (
+from companion.core.effects import CueName
+from companion.core.engine import (
     TimelineEntry,
     estimate_speech_seconds,
     preview,
     timeline_seconds,
 )
-from companion.errors import CompanionError
-from companion.script import Names, Script
-from companion.speech_out import (
+from companion.core.errors import CompanionError
+from companion.core.script import Names, Script
+from companion.voice.cue_tones import SAMPLE_RATE, Samples, cue_tone
+from companion.voice.speech_out import (
     CUE_WORD_GAP,
     TtsEngine,
     VoiceCache,

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from companion.errors import CompanionError
+from companion.core.errors import CompanionError
 
 log = logging.getLogger(__name__)
 

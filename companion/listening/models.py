@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion.errors import CompanionError
+from companion.core.errors import CompanionError
 from companion.package_files import default_models_dir
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ def download_model(
 
 def installed_model(spec: ModelSpec = VOSK_EN, root: Path | None = None) -> Path | None:
     """The folder of `spec` under `root` if it is installed and complete, else None."""
-    from companion.recognisers import ModelError, check_vosk_model
+    from companion.listening.recognisers import ModelError, check_vosk_model
 
     folder = (root or models_dir()) / spec.name
     try:
@@ -154,7 +154,7 @@ class ModelStatus:
 
 def model_status(root: Path | None = None) -> list[ModelStatus]:
     """What speech models are available to the listener."""
-    from companion.recognisers import ModelError, check_vosk_model
+    from companion.listening.recognisers import ModelError, check_vosk_model
 
     folder = (root or models_dir()) / VOSK_EN.name
     try:

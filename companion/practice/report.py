@@ -16,9 +16,9 @@ from typing import Literal
 
 import jinja2
 
-from companion.homework import Plan, Progress, week_label, week_of, week_progress
-from companion.journal import SessionRecord
-from companion.script import Names
+from companion.core.script import Names
+from companion.practice.homework import Plan, Progress, week_label, week_of, week_progress
+from companion.practice.journal import SessionRecord
 
 ReportFormat = Literal["csv", "html"]
 MAX_WEEKS = 104
@@ -176,7 +176,7 @@ def to_html(
         f"Since {report.since:%d %B %Y}" if report.since else "Everything in the journal"
     ) + f", as of {when}."
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("companion", "templates"),
+        loader=jinja2.PackageLoader("companion.practice", "templates"),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,

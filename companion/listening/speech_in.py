@@ -30,8 +30,11 @@ from typing import Literal
 
 import numpy as np
 
-from companion.capture import AudioSource, DeviceLost, DeviceSource, SourceError
-from companion.commands_vocab import (
+from companion.audio.capture import AudioSource, DeviceLost, DeviceSource, SourceError
+from companion.audio.echo import EchoPath, PlayedAudio
+from companion.core.effects import CommandName
+from companion.core.errors import CompanionError
+from companion.listening.commands_vocab import (
     SIGNAL_LOADING_NOTE,
     SIGNAL_OFF_NOTE,
     Match,
@@ -39,10 +42,7 @@ from companion.commands_vocab import (
     load_vocabulary,
     words_of,
 )
-from companion.echo import EchoPath, PlayedAudio
-from companion.effects import CommandName
-from companion.errors import CompanionError
-from companion.recognisers import (
+from companion.listening.recognisers import (
     Engine,
     Recogniser,
     Word,

@@ -12,9 +12,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from companion.clock import Clock, MonotonicClock
-from companion.engine import aged_snapshot
-from companion.messages import ServerMessage, Speakers, frame
+from companion.core.clock import Clock, MonotonicClock
+from companion.core.engine import aged_snapshot
+from companion.webapp.messages import ServerMessage, Speakers, frame
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class Hub:
         return self._clock.now()
 
     def send(self, message: ServerMessage, *, taken_at: float | None = None) -> None:
-        """Send a typed message (`companion.messages`) to every subscriber; never blocks."""
+        """Send a typed message (`companion.webapp.messages`) to every subscriber; never blocks."""
         self.publish(message.TYPE, message.data(), taken_at=taken_at)
 
     def publish(self, type: str, data: dict[str, object], *, taken_at: float | None = None) -> None:

@@ -1,9 +1,9 @@
 """Where things are in TOML text: tomllib gives values but no positions, so find the lines.
 
-Scripts (`companion.loader`) and homework plans (`companion.homework`) both report every
-problem as ``file:line: message``; this module holds what they share: table headers,
-``key =`` lines outside multi-line strings, tomllib's syntax errors made readable, and
-how a value is named in "got ..." (so the same mistake reads the same in both).
+Scripts (`companion.library.loader`) and homework plans (`companion.practice.homework`)
+both report every problem as ``file:line: message``; this module holds what they share:
+table headers, ``key =`` lines outside multi-line strings, tomllib's syntax errors made
+readable, and how a value is named in "got ..." (so the same mistake reads the same in both).
 
 Hand-written rather than a TOML library with positions (tomlkit): tomllib stays the one
 parser, and this only has to find lines, in one indexed pass.
@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
 
-from companion.errors import ScriptError
+from companion.core.errors import ScriptError
 
 _HEADER = re.compile(r"\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _TOML_POSITION = re.compile(

@@ -1,0 +1,1 @@
+"""The script library on disk: loading and checking script files."""

@@ -1,0 +1,1 @@
+"""The listening side: recognisers, the spoken commands and their vocabularies, the models."""

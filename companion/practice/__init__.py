@@ -1,0 +1,1 @@
+"""Practice between sessions: the journal, homework plans, the therapist's report, settings."""

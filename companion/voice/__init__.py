@@ -1,0 +1,1 @@
+"""The voice out: spoken lines and cue tones rendered, cached and played, or written to a file."""
