@@ -273,7 +273,7 @@ def bench_not_reading(seconds: float = 20.0) -> None:
 
 def bench_plan_check() -> None:
     """The largest legal plans: 256 KiB of unknown keys; twenty embedded scripts."""
-    from companion.practice.homework import MAX_PLAN_BYTES, check_plan_bytes
+    from companion.practice.plan_check import MAX_PLAN_BYTES, check_plan_bytes
 
     head = 'format = 1\nid = "p"\nversion = 1\ntitle = "T"\nfrom = 2025-01-01\nuntil = 2099-01-01\n'
     lines: list[str] = []

@@ -17,14 +17,12 @@ from companion.library.loader import default_library_dir
 from companion.practice.homework import (
     Plan,
     Practice,
-    check_plan,
-    check_plan_text,
     embedded_scripts,
     library_scripts,
-    load_plan_text,
     week_progress,
 )
 from companion.practice.journal import Journal
+from companion.practice.plan_check import check_plan, check_plan_text, load_plan_text
 from companion.webapp.homework_api import create_homework_blueprint
 
 PLAN = """\

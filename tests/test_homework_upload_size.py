@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from companion.practice.homework import MAX_PLAN_BYTES
 from companion.practice.journal import Journal
+from companion.practice.plan_check import MAX_PLAN_BYTES
 from companion.webapp.homework_api import create_homework_blueprint
 from companion.webapp.routes import MAX_FRAME_BYTES
 

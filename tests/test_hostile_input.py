@@ -14,8 +14,8 @@ from web_support import FakeController
 
 from companion.library.loader import MAX_STEPS, check_script_text
 from companion.library.nesting import MAX_NESTING
-from companion.practice.homework import MAX_EMBEDDED_BYTES, MAX_PLAN_BYTES, check_plan_bytes
 from companion.practice.journal import Journal
+from companion.practice.plan_check import MAX_EMBEDDED_BYTES, MAX_PLAN_BYTES, check_plan_bytes
 from companion.webapp.homework_api import create_homework_blueprint
 from companion.webapp.routes import SECURITY_HEADERS, _handle_client_message, create_app
 

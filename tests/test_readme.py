@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 from companion.library.loader import check_script_text
-from companion.practice.homework import check_plan_text, library_scripts
+from companion.practice.homework import library_scripts
+from companion.practice.plan_check import check_plan_text
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -11,8 +11,9 @@ from typing import Any
 
 from companion.commands.journal import add_data_dir, parse_day
 from companion.core.errors import CompanionError, ScriptError
-from companion.practice.homework import Plan, check_plan, library_scripts, week_label, week_progress
+from companion.practice.homework import Plan, library_scripts, week_label, week_progress
 from companion.practice.journal import Journal
+from companion.practice.plan_check import check_plan
 
 
 def register(subparsers: Any) -> None:

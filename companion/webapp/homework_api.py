@@ -16,15 +16,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from companion.core.errors import CompanionError
 from companion.core.script import Names, Script
-from companion.practice.homework import (
-    MAX_PLAN_BYTES,
-    check_plan_bytes,
-    library_scripts,
-    week_label,
-    week_of,
-    week_progress,
-)
+from companion.practice.homework import library_scripts, week_label, week_of, week_progress
 from companion.practice.journal import Journal
+from companion.practice.plan_check import MAX_PLAN_BYTES, check_plan_bytes
 from companion.practice.report import build_report, render
 
 logger = logging.getLogger(__name__)
