@@ -12,7 +12,8 @@ import pytest
 from flask.testing import FlaskClient
 from web_support import FakeController
 
-from companion.library.loader import MAX_STEPS, check_script_text
+from companion.library.limits import MAX_STEPS
+from companion.library.loader import check_script_text
 from companion.library.nesting import MAX_NESTING
 from companion.practice.journal import Journal
 from companion.practice.plan_check import MAX_EMBEDDED_BYTES, MAX_PLAN_BYTES, check_plan_bytes

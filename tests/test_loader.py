@@ -9,13 +9,8 @@ import pytest
 
 from companion.core.errors import CompanionError, ScriptError
 from companion.core.script import Break, Breathe, Ready, Role, Say, Silence, Turn
-from companion.library.loader import (
-    MAX_BYTES,
-    check_script,
-    load_library,
-    load_script,
-    load_script_text,
-)
+from companion.library.limits import MAX_BYTES
+from companion.library.loader import check_script, load_library, load_script, load_script_text
 
 HEAD = 'format = 1\ntitle = "T"\nsummary = "S"\n'
 """Three lines: the steps in each case below start at line 4."""
