@@ -331,7 +331,7 @@ class Companion:
     def _start_journal(self) -> None:
         if not self.options.journal:
             return
-        from companion.practice.journal import JournalRecorder
+        from companion.practice.recorder import JournalRecorder
 
         # Look scripts up at record time: plans add scripts to the library as they arrive.
         self._journal = JournalRecorder(self.options.data_dir, lambda key: self.library.get(key))
@@ -423,7 +423,7 @@ class Companion:
             self._say(line)
 
     def _settings_dir(self) -> Path:
-        from companion.practice.journal import resolve_data_dir
+        from companion.practice.journal_file import resolve_data_dir
 
         return resolve_data_dir(self.options.data_dir)
 

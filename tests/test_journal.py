@@ -18,15 +18,14 @@ import pytest
 from companion.cli import main
 from companion.core.effects import Milestone
 from companion.core.script import Say, Script, Silence
-from companion.practice.journal import (
+from companion.practice.journal import Journal, JournalError
+from companion.practice.journal_file import (
     DATA_DIR_ENV,
     JOURNAL_FILE,
     MIGRATIONS,
-    Journal,
-    JournalError,
-    JournalRecorder,
     _migrate_sessions,
 )
+from companion.practice.recorder import JournalRecorder
 
 T0 = datetime(2025, 3, 4, 19, 0)
 FORBIDDEN = (
@@ -200,7 +199,7 @@ CHILD = textwrap.dedent(
     from datetime import datetime
     from pathlib import Path
     from companion.core.effects import Milestone
-    from companion.practice.journal import JournalRecorder
+    from companion.practice.recorder import JournalRecorder
     recorder = JournalRecorder(Path(sys.argv[1]))
     now = datetime.now()
     recorder.record(Milestone("started", "marker-script"), now)

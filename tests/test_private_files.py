@@ -13,7 +13,9 @@ import pytest
 
 from companion.core.effects import Milestone
 from companion.core.script import Say, Script
-from companion.practice.journal import JOURNAL_FILE, LOCK_FILE, Journal, JournalRecorder
+from companion.practice.journal import Journal
+from companion.practice.journal_file import JOURNAL_FILE, LOCK_FILE
+from companion.practice.recorder import JournalRecorder
 from companion.practice.settings import SETTINGS_FILE, Settings, save_settings
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")

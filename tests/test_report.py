@@ -166,7 +166,7 @@ class Couple:
     def __init__(self, data_dir: Path, day: datetime) -> None:
         from companion.core.engine import Engine
         from companion.library.loader import default_library_dir, load_library
-        from companion.practice.journal import JournalRecorder
+        from companion.practice.recorder import JournalRecorder
 
         self.library = dict(load_library(default_library_dir()))
         self.engine = Engine(self.library, speech_seconds=lambda text: 2.0)

@@ -11,7 +11,8 @@ from typing import Any
 
 from companion.core.errors import CompanionError
 from companion.core.script import Names
-from companion.practice.journal import DATA_DIR_ENV, Journal, SessionRecord
+from companion.practice.journal import Journal, SessionRecord
+from companion.practice.journal_file import DATA_DIR_ENV
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:

@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
                 "--lan: this computer has no address on a local network; connect it to the"
                 " same Wi-Fi as the phone and try again"
             )
-        from companion.practice.journal import resolve_data_dir
+        from companion.practice.journal_file import resolve_data_dir
 
         pairing = Pairing(resolve_data_dir(options_kwargs["data_dir"]))
         host = "0.0.0.0"

@@ -9,28 +9,27 @@ next opening marks as interrupted.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
-from companion.core.effects import Milestone
 from companion.core.errors import CompanionError
-from companion.core.script import Script
 from companion.practice.homework import Plan, Practice
-from companion.private_files import open_private, private_file, private_folder
+from companion.practice.journal_file import (
+    JOURNAL_FILE,
+    LOCK_FILE,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    FileLock,
+    resolve_data_dir,
+)
+from companion.private_files import private_file, private_folder
 
 logger = logging.getLogger(__name__)
-
-DATA_DIR_ENV = "COMPANION_DATA_DIR"
-"""Set this to keep the journal somewhere else (tests, a second couple on one laptop)."""
-JOURNAL_FILE = "journal.sqlite3"
-LOCK_FILE = "journal.lock"
 
 Ending = Literal["completed", "stopped", "interrupted"]
 Moment = Literal["before", "after"]
@@ -40,90 +39,6 @@ PlanImport = Literal["added", "replaced", "unchanged"]
 
 class JournalError(CompanionError):
     """The journal cannot be opened or changed as asked."""
-
-
-def resolve_data_dir(explicit: Path | None = None) -> Path:
-    """The folder holding the journal: `explicit`, else $COMPANION_DATA_DIR, else the platform's."""
-    if explicit is not None:
-        return explicit
-    from_env = os.environ.get(DATA_DIR_ENV)
-    if from_env:
-        return Path(from_env)
-    import platformdirs  # only when needed: keeps `import companion.practice.journal` light
-
-    return Path(platformdirs.user_data_dir("companion"))
-
-
-# -- schema --------------------------------------------------------------------------------
-
-
-def _migrate_sessions(db: sqlite3.Connection) -> None:
-    # Deliberately no column for audio, transcripts or anything said (a test pins this).
-    db.execute(
-        """
-        CREATE TABLE sessions (
-            id INTEGER PRIMARY KEY,
-            script_id TEXT NOT NULL,
-            script_title TEXT NOT NULL,
-            started_at TEXT NOT NULL,
-            ended_at TEXT,
-            steps_completed INTEGER NOT NULL DEFAULT 0,
-            total_steps INTEGER NOT NULL DEFAULT 0,
-            pauses INTEGER NOT NULL DEFAULT 0,
-            timeouts INTEGER NOT NULL DEFAULT 0,
-            ending TEXT CHECK (ending IN ('completed', 'stopped', 'interrupted')),
-            calm_before_a INTEGER CHECK (calm_before_a BETWEEN 0 AND 10),
-            calm_before_b INTEGER CHECK (calm_before_b BETWEEN 0 AND 10),
-            calm_after_a INTEGER CHECK (calm_after_a BETWEEN 0 AND 10),
-            calm_after_b INTEGER CHECK (calm_after_b BETWEEN 0 AND 10)
-        )
-        """
-    )
-    db.execute("CREATE INDEX sessions_started ON sessions (started_at)")
-
-
-def _migrate_plans(db: sqlite3.Connection) -> None:
-    db.execute(
-        """
-        CREATE TABLE plans (
-            id TEXT PRIMARY KEY,
-            version INTEGER NOT NULL,
-            title TEXT NOT NULL,
-            starts TEXT NOT NULL,
-            until TEXT NOT NULL,
-            note TEXT NOT NULL DEFAULT '',
-            imported_at TEXT NOT NULL
-        )
-        """
-    )
-    db.execute(
-        """
-        CREATE TABLE practice (
-            plan_id TEXT NOT NULL REFERENCES plans (id) ON DELETE CASCADE,
-            position INTEGER NOT NULL,
-            script_id TEXT NOT NULL,
-            script_title TEXT NOT NULL DEFAULT '',
-            times_per_week INTEGER NOT NULL CHECK (times_per_week BETWEEN 1 AND 14),
-            script_source TEXT NOT NULL DEFAULT '',
-            PRIMARY KEY (plan_id, position)
-        )
-        """
-    )
-
-
-def _migrate_steps_reached(db: sqlite3.Connection) -> None:
-    # How far a session got, however it moved (Next counts): what a therapist reads first.
-    db.execute("ALTER TABLE sessions ADD COLUMN steps_reached INTEGER NOT NULL DEFAULT 0")
-
-
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _migrate_sessions,
-    _migrate_plans,
-    _migrate_steps_reached,
-)
-"""Applied in order; the schema version is how many have run. Only ever append."""
-
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 # -- records -------------------------------------------------------------------------------
@@ -206,44 +121,6 @@ def local_time(at: datetime) -> datetime:
     return at.astimezone()
 
 
-# -- the file lock that tells a live recorder from a crashed one ---------------------------
-
-
-class _FileLock:
-    """An exclusive OS lock on a small file; the OS drops it when the process dies."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._file: IO[bytes] | None = None
-
-    def try_acquire(self) -> bool:
-        file = os.fdopen(open_private(self._path, "a+"), "a+b")
-        try:
-            if sys.platform == "win32":
-                import msvcrt
-
-                msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            file.close()
-            return False
-        self._file = file
-        return True
-
-    def release(self) -> None:
-        if self._file is None:
-            return
-        # Closing the file drops the lock on every platform.
-        self._file.close()
-        self._file = None
-
-
-# -- the journal ---------------------------------------------------------------------------
-
-
 class Journal:
     """An open journal file: sessions, calm ratings and homework plans."""
 
@@ -264,7 +141,7 @@ class Journal:
             ) from error
         self._db = self._connect(any_thread)
         if recover:
-            lock = _FileLock(self.data_dir / LOCK_FILE)
+            lock = FileLock(self.data_dir / LOCK_FILE)
             # A running recorder holds the lock: its open session is live, not interrupted.
             if lock.try_acquire():
                 try:
@@ -542,92 +419,3 @@ def _session(row: sqlite3.Row) -> SessionRecord:
         calm_after_b=row["calm_after_b"],
         steps_reached=min(reached, row["total_steps"]) if row["total_steps"] else reached,
     )
-
-
-# -- the recorder the runner calls ---------------------------------------------------------
-
-
-ScriptLookup = Callable[[str], Script | None]
-
-
-class JournalRecorder:
-    """Turns the engine's `Milestone` effects into journal rows, one commit each.
-
-    Built anywhere, used from one thread: the connection opens on the first `record`.
-    A journal that cannot be written is logged, never allowed to stop a session.
-    """
-
-    def __init__(self, data_dir: Path | None = None, scripts: ScriptLookup | None = None) -> None:
-        self._data_dir = data_dir
-        self._scripts = scripts
-        self._journal: Journal | None = None
-        self._lock: _FileLock | None = None
-        self._session: int | None = None
-        self._script = ""
-        self._done: set[int] = set()
-        self._failed = False
-
-    @property
-    def session_id(self) -> int | None:
-        """The id of the session being recorded, if one is running."""
-        return self._session
-
-    def record(self, milestone: Milestone, at: datetime | None = None) -> None:
-        """Write one milestone (at `at`, default now): about a millisecond; errors only logged."""
-        try:
-            self._record(milestone, datetime.now().astimezone() if at is None else at)
-        except (sqlite3.Error, OSError, CompanionError) as error:
-            if not self._failed:
-                logger.error("the journal could not record this session: %s", error)
-            self._failed = True
-
-    def _open(self) -> Journal:
-        if self._journal is None:
-            # The runner thread records; whoever shuts the app down may close.
-            journal = Journal(self._data_dir, recover=False, any_thread=True)
-            lock = _FileLock(journal.data_dir / LOCK_FILE)
-            if lock.try_acquire():
-                self._lock = lock
-            else:
-                logger.warning("another companion is recording to %s", journal.path)
-            # Sessions left open now are from a process that died; ours has not started.
-            journal.mark_interrupted()
-            self._journal = journal
-        return self._journal
-
-    def _record(self, milestone: Milestone, at: datetime) -> None:
-        journal = self._open()
-        if milestone.kind == "started":
-            if self._session is not None:
-                journal.end_session(self._session, "interrupted", at)
-            script = self._scripts(milestone.script) if self._scripts else None
-            title = script.title if script else milestone.script
-            total = len(script.steps) if script else 0
-            self._session = journal.start_session(milestone.script, title, total, at)
-            self._script = milestone.script
-            self._done = set()
-            return
-        if self._session is None:
-            return
-        if milestone.kind == "reached" and milestone.script == self._script:
-            journal.update_session(self._session, reached=milestone.step + 1)
-        elif milestone.kind == "step" and milestone.script == self._script:
-            self._done.add(milestone.step)
-            journal.update_session(self._session, steps_completed=len(self._done))
-        elif milestone.kind == "paused":
-            journal.update_session(self._session, add_pause=True)
-        elif milestone.kind == "timeout":
-            journal.update_session(self._session, add_timeout=True)
-        elif milestone.kind == "ended":
-            ending: Ending = "completed" if milestone.detail == "completed" else "stopped"
-            journal.end_session(self._session, ending, at)
-            self._session = None
-
-    def close(self) -> None:
-        """Close the connection and let go of the lock (a running session stays open)."""
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
