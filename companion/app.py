@@ -1,6 +1,6 @@
 """The companion assembled: library, engine and runner at the centre, adapters around.
 
-`Companion` is what the web layer drives (`companion.webapp.routes.Controller`). Every
+`Companion` is what the web layer drives (`companion.webapp.controller.Controller`). Every
 adapter is optional: with no voice, no microphone or no model the session still
 runs, and `status()` says in one sentence what is off and why.
 """

@@ -17,8 +17,8 @@ from websockets.sync.client import connect
 
 from companion.app import Companion, Options, build_web_app
 from companion.core.script import Names
+from companion.webapp.guard import NOT_PAIRED
 from companion.webapp.pairing import COOKIE, Pairing, lan_address
-from companion.webapp.routes import NOT_PAIRED
 from companion.webapp.server import make_companion_server
 
 pytestmark = pytest.mark.browser

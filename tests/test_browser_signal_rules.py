@@ -12,7 +12,8 @@ import pytest
 from playwright.sync_api import Browser
 from web_support import companion_page
 
-from companion.webapp.routes import MessageError, create_app, parse_signal
+from companion.webapp.inbound import MessageError, parse_signal
+from companion.webapp.routes import create_app
 
 pytestmark = pytest.mark.browser
 

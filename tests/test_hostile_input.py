@@ -17,8 +17,10 @@ from companion.library.loader import check_script_text
 from companion.library.nesting import MAX_NESTING
 from companion.practice.journal import Journal
 from companion.practice.plan_check import MAX_EMBEDDED_BYTES, MAX_PLAN_BYTES, check_plan_bytes
+from companion.webapp.guard import SECURITY_HEADERS
 from companion.webapp.homework_api import create_homework_blueprint
-from companion.webapp.routes import SECURITY_HEADERS, _handle_client_message, create_app
+from companion.webapp.page_socket import _handle_client_message
+from companion.webapp.routes import create_app
 
 BASE = {"base_url": "http://127.0.0.1:5000"}
 FOREIGN = {"base_url": "http://evil.example:5000"}

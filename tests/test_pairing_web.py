@@ -14,9 +14,10 @@ from flask.testing import FlaskClient
 from web_support import FakeController
 
 from companion.practice.journal import Journal
+from companion.webapp.guard import NOT_PAIRED, ONLY_HERE
 from companion.webapp.homework_api import create_homework_blueprint
 from companion.webapp.pairing import COOKIE, Pairing
-from companion.webapp.routes import NOT_PAIRED, ONLY_HERE, create_app
+from companion.webapp.routes import create_app
 
 LAN = "192.0.2.2:8765"
 PHONE = {"base_url": f"http://{LAN}", "environ_base": {"REMOTE_ADDR": "192.0.2.50"}}

@@ -21,13 +21,9 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 import companion.webapp.routes
-from companion.webapp.routes import (
-    SECURITY_HEADERS,
-    MessageRate,
-    Outbox,
-    PageNotReading,
-    create_app,
-)
+from companion.webapp.guard import SECURITY_HEADERS
+from companion.webapp.page_socket import MessageRate, Outbox, PageNotReading
+from companion.webapp.routes import create_app
 from companion.webapp.server import BUSY_MESSAGE, ServerLimits
 
 

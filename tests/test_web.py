@@ -14,7 +14,8 @@ from websockets.sync.client import ClientConnection, connect
 
 from companion.core.effects import Command, CommandName
 from companion.core.script import Names
-from companion.webapp.routes import MessageError, create_app, parse_message
+from companion.webapp.inbound import MessageError, parse_message
+from companion.webapp.routes import create_app
 
 
 @dataclass

@@ -12,7 +12,8 @@ from pathlib import PurePosixPath
 import pytest
 from web_support import FakeController, serve
 
-from companion.webapp.routes import DEFAULT_WEB_DIR, SECURITY_HEADERS, create_app
+from companion.webapp.guard import SECURITY_HEADERS
+from companion.webapp.routes import DEFAULT_WEB_DIR, create_app
 
 MODULE_SCRIPT = re.compile(r'<script type="module" src="([^"]+)"></script>')
 IMPORT = re.compile(r'^import\s[^"]*"([^"]+)";$', re.MULTILINE)

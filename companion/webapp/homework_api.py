@@ -64,7 +64,7 @@ def create_homework_blueprint(
     def check_origin() -> Response | None:
         # A plan upload is a "simple" cross-site request: refuse foreign Host/Origin like
         # /api, and devices that are not paired.
-        from companion.webapp.routes import request_refusal
+        from companion.webapp.guard import request_refusal
 
         refused = request_refusal(request.environ, current_app.config)
         return None if refused is None else _error(*refused)

@@ -1,6 +1,6 @@
 """Routes for pairing a phone: the phone's `/pair`, and the computer's codes and list.
 
-The access rule itself (who needs a token) is `companion.webapp.routes.request_refusal`, which every
+The access rule itself (who needs a token) is `companion.webapp.guard.request_refusal`, which every
 route goes through; these routes only hand tokens out and take them back.
 """
 
@@ -44,7 +44,7 @@ def create_pairing_blueprint() -> Blueprint:
 
     @bp.before_request
     def check_origin() -> Response | None:
-        from companion.webapp.routes import request_refusal
+        from companion.webapp.guard import request_refusal
 
         refused = request_refusal(request.environ, current_app.config)
         # An unpaired phone may come to /pair: that is how it pairs.

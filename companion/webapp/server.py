@@ -12,7 +12,7 @@ so WebSockets would not work there. What the plain server lacked is added here:
 - Werkzeug's own error pages (a malformed request line) are one JSON sentence with the
   security headers, like every other answer.
 
-The WebSocket side (bounded send queue, message caps) is in `companion.webapp.routes`.
+The WebSocket side (bounded send queue, message caps) is in `companion.webapp.page_socket`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-from companion.webapp.routes import SECURITY_HEADERS
+from companion.webapp.guard import SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
 
