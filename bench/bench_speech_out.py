@@ -39,7 +39,8 @@ STOP_CHILD = """
 import json, sys, time
 from pathlib import Path
 from companion.core.effects import Speak, StopSound
-from companion.voice.speech_out import SpeechOut, VoiceSettings
+from companion.voice.speech_out import SpeechOut
+from companion.voice.tts import VoiceSettings
 
 out = SpeechOut(VoiceSettings(), Path(sys.argv[1]))
 out.start()
@@ -73,7 +74,8 @@ def load_alsa_helper() -> ModuleType:
 def bench_render(alsa: ModuleType, work: Path) -> None:
     # No sound device for this part: rendering and the cache are what is measured.
     os.environ["HOME"] = str(alsa.AlsaFileDevice(work / "nodev", usable=False).home)
-    from companion.voice.speech_out import SpeechOut, VoiceSettings
+    from companion.voice.speech_out import SpeechOut
+    from companion.voice.tts import VoiceSettings
 
     cache = work / "cache"
     cold = SpeechOut(VoiceSettings(), cache)

@@ -313,7 +313,8 @@ class Companion:
                 "reason": "The voice is off (--no-voice), so the companion shows captions only.",
             }
             return
-        from companion.voice.speech_out import SpeechOut, VoiceSettings
+        from companion.voice.speech_out import SpeechOut
+        from companion.voice.tts import VoiceSettings
 
         settings = VoiceSettings(
             voice=self.options.voice_name, rate=self.options.rate, volume=self.options.volume
@@ -443,7 +444,7 @@ class Companion:
             log.warning("could not remember the settings in %s: %s", folder, error)
 
     def _cache_dir(self) -> Path:
-        from companion.voice.speech_out import default_cache_dir
+        from companion.voice.tts import default_cache_dir
 
         return self.options.cache_dir or default_cache_dir()
 

@@ -17,18 +17,10 @@ import numpy as np
 import pytest
 from alsa import AlsaFileDevice, PacedSink
 
-from companion.voice.speech_out import (
-    BLOCK_FRAMES,
-    DEVICE_FAILED,
-    HOLD_MAX_SECONDS,
-    NO_DEVICE,
-    OUTPUT_LATENCY,
-    SAMPLE_RATE,
-    VoiceSettings,
-    cache_key,
-    pyttsx3_version,
-    read_wav,
-)
+from companion.voice.cue_tones import SAMPLE_RATE
+from companion.voice.player import BLOCK_FRAMES, HOLD_MAX_SECONDS, OUTPUT_LATENCY
+from companion.voice.speech_out import DEVICE_FAILED, NO_DEVICE
+from companion.voice.tts import VoiceSettings, cache_key, pyttsx3_version, read_wav
 
 pytestmark = pytest.mark.audio
 
@@ -42,7 +34,8 @@ PLAYER = """
 import json, sys
 from pathlib import Path
 from companion.core.effects import Cue, Speak, StopSound
-from companion.voice.speech_out import SpeechOut, VoiceSettings
+from companion.voice.speech_out import SpeechOut
+from companion.voice.tts import VoiceSettings
 
 out = SpeechOut(VoiceSettings(**json.loads(sys.argv[2])), Path(sys.argv[1]))
 out.start()

@@ -20,7 +20,7 @@ from companion.library.loader import default_library_dir, load_library, load_scr
 from companion.progress import ProgressBar
 from companion.voice.cue_tones import SAMPLE_RATE
 from companion.voice.render import Rendered, RenderError, render
-from companion.voice.speech_out import VoiceSettings, cache_key, pyttsx3_version, wav_seconds
+from companion.voice.tts import VoiceSettings, cache_key, pyttsx3_version, wav_seconds
 
 NAMES = Names("Sam", "Alex")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from alsa import AlsaFileDevice, PacedSink
 
-from companion.voice.speech_out import BLOCK_FRAMES
+from companion.voice.player import BLOCK_FRAMES
 
 pytestmark = pytest.mark.audio
 

@@ -34,9 +34,9 @@ from spoken import RATE, WARM_UP, speak, write_wav
 from companion.audio.capture import Resampler, WavSource
 from companion.core.effects import Command, CommandName
 from companion.listening.speech_in import Heard, Listener, ListenSettings, SpeakingNow
+from companion.voice.cue_tones import SAMPLE_RATE as VOICE_RATE
 from companion.voice.render import LineCache
-from companion.voice.speech_out import SAMPLE_RATE as VOICE_RATE
-from companion.voice.speech_out import VoiceSettings, wav_seconds
+from companion.voice.tts import VoiceSettings, wav_seconds
 
 pytestmark = [
     pytest.mark.audio,

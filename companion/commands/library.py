@@ -175,7 +175,7 @@ def _timeline(
 ) -> list[TimelineEntry]:
     """The engine's timeline, with real line lengths wherever the voice has rendered them."""
     from companion.core.engine import preview  # the engine is only needed here: keep imports light
-    from companion.voice.speech_out import VoiceSettings, cached_line_seconds
+    from companion.voice.tts import VoiceSettings, cached_line_seconds
 
     return preview(script, names, cached_line_seconds(VoiceSettings(voice=voice, rate=rate)))
 

@@ -30,8 +30,8 @@ from companion.core.engine import (
 from companion.core.errors import CompanionError
 from companion.core.script import Names, Script
 from companion.voice.cue_tones import SAMPLE_RATE, Samples, cue_tone
-from companion.voice.speech_out import (
-    CUE_WORD_GAP,
+from companion.voice.speech_out import CUE_WORD_GAP
+from companion.voice.tts import (
     TtsEngine,
     VoiceCache,
     VoiceSettings,

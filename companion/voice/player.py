@@ -1,0 +1,212 @@
+"""The sound device end of the voice: one output stream, and what it played.
+
+PortAudio's callback thread only copies samples from the current clip; control code
+swaps which clip is current. What was played is kept as the listener's echo reference.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from companion.audio.sound import SoundSystem, StreamClock
+from companion.voice.cue_tones import SAMPLE_RATE, Samples
+
+log = logging.getLogger(__name__)
+
+BLOCK_FRAMES = 512
+"""Frames per audio block (about 23 ms at 22,050 Hz): a stop is heard within one block."""
+
+OUTPUT_LATENCY = 0.06
+"""Seconds of sound the output device buffers ahead: what plays on after a stop."""
+
+HOLD_MAX_SECONDS = 2.0
+"""A held voice plays on by itself after this long, whatever became of its release."""
+
+SILENT_STREAM_SECONDS = 1.5
+"""An output whose callback has not run for this long (once started) has stopped."""
+
+PLAYED_SECONDS = 5.0
+"""How much played audio is kept as the listener's echo reference."""
+
+
+class PlayedRing:
+    """The last played samples with the time the newest is heard; written by the audio callback."""
+
+    def __init__(self, capacity: int) -> None:
+        self._buffer = np.zeros(capacity, dtype=np.int16)
+        self._written = 0
+        self._end = 0.0
+        self._lock = threading.Lock()
+
+    def write(self, block: Samples, start: float, gap: bool = False) -> None:
+        """Append a block whose first sample is heard at monotonic time `start`; `gap`
+        when the device reports it ran dry just before (the timeline moved)."""
+        count = min(len(block), len(self._buffer))
+        with self._lock:
+            expected = self._end
+            # Callbacks arrive in bursts: follow a steady clock, re-anchoring only on a jump
+            # (start, an underrun), so the reference has no jitter between blocks.
+            if gap or abs(start - expected) > 0.1:
+                expected = start
+            else:
+                expected += (start - expected) * 0.05
+            index = (self._written + np.arange(count)) % len(self._buffer)
+            self._buffer[index] = block[-count:]
+            self._written += count
+            self._end = expected + len(block) / SAMPLE_RATE
+
+    def recent(self, count: int) -> tuple[Samples, int, float, int]:
+        """The newest `count` samples (fewer if not yet played), the rate, their end time and
+        how many samples were ever written up to the newest."""
+        with self._lock:
+            count = min(count, self._written, len(self._buffer))
+            index = (self._written - count + np.arange(count)) % len(self._buffer)
+            return self._buffer[index].copy(), SAMPLE_RATE, self._end, self._written
+
+
+@dataclass(eq=False)
+class Clip:
+    """One sound being played: written by the audio callback (pos, done) and by control code."""
+
+    samples: Samples
+    text: str
+    pos: int = 0
+    done: bool = False
+
+
+class Player:
+    """One sounddevice OutputStream; its callback only copies from the current clip."""
+
+    def __init__(self, sound: SoundSystem, on_failure: Callable[[], None]) -> None:
+        self._sound = sound
+        self._on_failure = on_failure
+        self._clip: Clip | None = None
+        self._closing = False
+        self._last_end = 0.0
+        self._latency = 0.0
+        self._held_until = 0.0
+        """Until this monotonic time the device gets silence and the clip keeps its place."""
+        self._stream: Any = None
+        self._played = PlayedRing(round(PLAYED_SECONDS * SAMPLE_RATE))
+        self._clock = StreamClock()
+        self._opened_at = 0.0
+        self._last_callback = 0.0
+        self.underruns = 0
+        """Blocks the device asked for too late (heard as a click or gap)."""
+
+    def open(self) -> None:
+        """Open and start the output device; raises PortAudioError-like errors if none."""
+        self._stream = self._sound.open_stream(
+            "output",
+            samplerate=SAMPLE_RATE,
+            channels=1,
+            dtype="int16",
+            blocksize=BLOCK_FRAMES,
+            # Pause must be heard to stop at once, so the buffer is shallow; but not the
+            # shallowest: through a sound server that underran under load (PulseAudio,
+            # 46 ms: several a minute while the machine was busy; 60 ms: none seen).
+            latency=OUTPUT_LATENCY,
+            callback=self._callback,
+            finished_callback=self._finished,
+        )
+        self._latency = float(self._stream.latency)
+        self._opened_at = time.monotonic()
+
+    def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+        self._last_callback = time.monotonic()
+        gap = bool(status.output_underflow)
+        if gap:
+            self.underruns += 1
+        # The device's DAC time, not a count of samples: a sound server that runs short
+        # on its side delays what is heard without telling the stream (PulseAudio), and
+        # only its reported latency shows that.
+        reported = self._clock.to_monotonic(time_info.outputBufferDacTime, time_info.currentTime)
+        heard_at = self._last_callback + self._latency if reported is None else reported
+        clip = self._clip  # read once: a stop swaps it between blocks, never mid-copy
+        if clip is None or clip.done or self._held_until > time.monotonic():
+            outdata.fill(0)
+            self._played.write(outdata[:, 0], heard_at, gap)
+            return
+        samples = clip.samples  # a cue's word may be appended by swapping this array
+        start = clip.pos
+        end = min(start + frames, len(samples))
+        count = end - start
+        outdata[:count, 0] = samples[start:end]
+        outdata[count:].fill(0)
+        clip.pos = end
+        self._played.write(outdata[:, 0], heard_at, gap)
+        if end >= len(samples):
+            clip.done = True
+            # Heard until the device's buffer drains, not when we hand over the last block.
+            self._last_end = heard_at + count / SAMPLE_RATE
+
+    def _finished(self) -> None:
+        if not self._closing:
+            log.warning("the sound output stream ended unexpectedly")
+            self.stop()  # nothing is audible any more; say so to playing_text()
+            self._on_failure()
+
+    def play(self, clip: Clip) -> None:
+        """Make `clip` the sound heard from the next block on (stopping what plays)."""
+        self.stop()
+        self._clip = clip
+
+    def stop(self) -> None:
+        """Silence from the next block on."""
+        clip, self._clip = self._clip, None
+        if clip is not None and not clip.done:
+            clip.done = True
+            self._last_end = time.monotonic() + self._latency
+
+    def hold(self) -> None:
+        """Silence from the next block on, keeping the place: `release` plays on from it."""
+        self._held_until = time.monotonic() + HOLD_MAX_SECONDS
+
+    def release(self) -> None:
+        """Play on from where `hold` left off (whatever plays now, if that changed)."""
+        self._held_until = 0.0
+
+    def current(self) -> Clip | None:
+        """The clip still being played, if any."""
+        clip = self._clip
+        return clip if clip is not None and not clip.done else None
+
+    def last_end(self) -> float:
+        """Monotonic time when the last sound ended (or will end); 0.0 if none yet."""
+        clip = self.current()
+        if clip is not None:
+            now = time.monotonic()
+            left = (len(clip.samples) - clip.pos) / SAMPLE_RATE + max(0.0, self._held_until - now)
+            return now + left + self._latency
+        return self._last_end
+
+    def recent_output(self, seconds: float) -> tuple[Samples, int, float, int]:
+        """The last `seconds` of what was played, its rate, when its last sample is heard, and
+        the count of samples ever played up to it."""
+        return self._played.recent(round(seconds * SAMPLE_RATE))
+
+    def healthy(self) -> bool:
+        """False once the stream stopped by itself (device unplugged, driver error) or its
+        callback stopped coming (a sound server that went away)."""
+        stream = self._stream
+        if stream is None or not stream.active:
+            return False
+        started = max(self._opened_at, self._last_callback)
+        return time.monotonic() - started < SILENT_STREAM_SECONDS + (
+            1.0 if self._last_callback == 0.0 else 0.0  # a server may take a second to start
+        )
+
+    def close(self) -> None:
+        """Stop and release the device."""
+        self._closing = True
+        self.stop()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            self._sound.close_stream(stream)
