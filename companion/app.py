@@ -26,15 +26,10 @@ from companion.core.effects import (
     Speak,
     StopSound,
 )
-from companion.core.engine import (
-    BREAK_COMMANDS,
-    DEFAULT_RATE,
-    Engine,
-    estimate_speech_seconds,
-    preview,
-    timeline_seconds,
-)
+from companion.core.engine import BREAK_COMMANDS, Engine
 from companion.core.errors import ScriptError
+from companion.core.phase import DEFAULT_RATE, estimate_speech_seconds
+from companion.core.preview import preview, timeline_seconds
 from companion.core.script import Names, Script
 from companion.library.loader import Library, default_library_dir, load_library, load_script
 from companion.listening.commands_vocab import SIGNAL_OFF_NOTE

@@ -17,8 +17,9 @@ from typing import Any
 
 from companion.core.clock import Clock
 from companion.core.effects import Command, CommandName, Effect
-from companion.core.engine import Engine, Tick, aged_snapshot
+from companion.core.engine import Engine, Tick
 from companion.core.script import Names, Script
+from companion.core.state import aged_snapshot
 
 log = logging.getLogger(__name__)
 

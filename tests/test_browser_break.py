@@ -19,7 +19,8 @@ from web_support import ARTIFACTS, WAIT_MS, into_the_break, serve
 from companion.app import Companion, Options, build_web_app
 from companion.core.clock import FakeClock
 from companion.core.effects import Command, CommandName
-from companion.core.engine import BREAK_LIMIT_MINUTES, LIMIT_NOTICE, ON_BREAK_NOTICE
+from companion.core.engine import LIMIT_NOTICE, ON_BREAK_NOTICE
+from companion.core.phase import BREAK_LIMIT_MINUTES
 from companion.core.script import Names
 
 pytestmark = pytest.mark.browser

@@ -22,18 +22,11 @@ from companion.core.effects import (
     Speak,
     StopSound,
 )
-from companion.core.engine import (
-    BREAK_LIMIT_MINUTES,
-    EARLY_RETURN_NOTICE,
-    LIMIT_NOTICE,
-    LINE_GAP_SECONDS,
-    ON_BREAK_NOTICE,
-    Engine,
-    Tick,
-    aged_snapshot,
-    preview,
-)
+from companion.core.engine import EARLY_RETURN_NOTICE, LIMIT_NOTICE, ON_BREAK_NOTICE, Engine, Tick
+from companion.core.phase import BREAK_LIMIT_MINUTES, LINE_GAP_SECONDS
+from companion.core.preview import preview
 from companion.core.script import Break, Breathe, Names, Ready, Role, Say, Script, Silence, Turn
+from companion.core.state import aged_snapshot
 
 
 def fixed_speech(text: str) -> float:

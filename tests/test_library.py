@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from companion.core.engine import TimelineEntry, preview
+from companion.core.phase import TimelineEntry
+from companion.core.preview import preview
 from companion.core.script import (
     STEP_KINDS,
     Break,

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from companion.cli import main
-from companion.core.engine import TimelineEntry, preview, timeline_seconds
+from companion.core.phase import TimelineEntry
+from companion.core.preview import preview, timeline_seconds
 from companion.core.script import Names, Script
 from companion.library.loader import default_library_dir, load_library, load_script
 from companion.progress import ProgressBar

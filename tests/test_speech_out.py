@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from companion.core.effects import Cue, CueName, Speak, StopSound
-from companion.core.engine import estimate_speech_seconds
+from companion.core.phase import estimate_speech_seconds
 from companion.voice.cue_tones import PEAK, SAMPLE_RATE, cue_tone, tone_floats
 from companion.voice.speech_out import TURNED_OFF, SpeechOut
 from companion.voice.tts import (

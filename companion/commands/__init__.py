@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from companion.core.engine import DEFAULT_RATE
 from companion.core.errors import CompanionError
+from companion.core.phase import DEFAULT_RATE
 
 
 def signal_phrase_option(text: str) -> str:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from companion.commands import add_voice_options
-from companion.core.engine import DEFAULT_RATE, timeline_seconds
+from companion.core.phase import DEFAULT_RATE
+from companion.core.preview import timeline_seconds
 from companion.core.script import Break, Breathe, Names, Script, Turn
 from companion.library.loader import (
     Library,
@@ -25,7 +26,7 @@ from companion.library.loader import (
 )
 
 if TYPE_CHECKING:
-    from companion.core.engine import TimelineEntry
+    from companion.core.phase import TimelineEntry
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ def _timeline(
     script: Script, names: Names, *, rate: int = DEFAULT_RATE, voice: str = ""
 ) -> list[TimelineEntry]:
     """The engine's timeline, with real line lengths wherever the voice has rendered them."""
-    from companion.core.engine import preview  # the engine is only needed here: keep imports light
+    from companion.core.preview import preview
     from companion.voice.tts import VoiceSettings, cached_line_seconds
 
     return preview(script, names, cached_line_seconds(VoiceSettings(voice=voice, rate=rate)))

@@ -5,78 +5,43 @@ break...). Each phase has a length in active seconds, or waits for a command.
 Every timer is arithmetic on the `now` each call brings: pausing stores when,
 resuming shifts the phase start by the paused span, so paused time is never
 counted. The engine reads no clock, starts no thread and does no I/O.
+
+Here: events and commands. What a session holds and shows is in `state`, how each
+step unfolds into phases in `steps`; `Engine` stacks on both.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from companion.core.effects import (
     Command,
     CommandName,
     Cue,
-    CueName,
     Effect,
     Milestone,
     Notice,
     Speak,
     StopSound,
 )
+from companion.core.phase import (
+    BREAK_LIMIT_MINUTES,
+    Phase,
+    TimelineEntry,
+)
 from companion.core.script import (
-    Break,
-    Breathe,
     Names,
     Partner,
-    Ready,
     Role,
-    Say,
-    Script,
-    Silence,
-    Step,
-    Turn,
     other,
 )
+from companion.core.state import Frame
+from companion.core.steps import StepPhases
 
-PhaseKind = Literal[
-    "say",
-    "silence",
-    "countdown",
-    "inhale",
-    "inhale2",
-    "hold",
-    "exhale",
-    "end",
-    "floor",
-    "paraphrase",
-    "break",
-    "ready",
-    "choice",
-    "role",
-    "check",
-]
-
-LINE_GAP_SECONDS = 1.0
-"""Quiet after each spoken line, so the guide never rushes from one idea to the next."""
-SPOKEN_CUE_CYCLES = 3
-"""Breathing cues are spoken for the first cycles only, then tones alone: a guide that
-does not talk all the time."""
 PACE_STEP = 1.1
 """Each "slower" lengthens every breathing phase by 10%; "faster" undoes one step."""
 PACE_LIMITS = (0.5, 2.0)
-END_CUE_SECONDS = 1.5
-BREATH_WORDS: dict[str, str] = {
-    "inhale": "in",
-    "inhale2": "and in",
-    "hold": "hold",
-    "exhale": "out",
-}
-BREAK_LIMIT_MINUTES = 24 * 60 - 1
-"""A break, "more time" included, lasts less than a day: past that it is no longer a pause
-in one conversation."""
 BREAK_COMMANDS = frozenset(
     {
         CommandName.PAUSE,
@@ -94,26 +59,6 @@ EARLY_RETURN_NOTICE = (
 )
 LIMIT_NOTICE = "A break lasts less than a day: this one cannot be any longer."
 NO_BREAK_NOTICE = "A time-out cannot run: there is no break script (time-out.toml)."
-COUNTDOWN_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-
-
-DEFAULT_RATE = 150
-"""Words a minute the voice speaks at unless told: calm and unhurried (the one default)."""
-
-
-def estimate_speech_seconds(text: str, words_per_minute: float = DEFAULT_RATE) -> float:
-    """How long a line takes to say before any voice has rendered it.
-
-    Fitted to espeak-ng renders of the built-in library at 150 words a minute (about 8%
-    off per line, unbiased over a script): letters set the pace, and every sentence end
-    and comma adds a pause. Real lengths replace it as soon as a line is rendered.
-    """
-    if not text.strip():
-        return 0.0
-    pace = 150.0 / max(words_per_minute, 1.0)  # the rate the fit was made at
-    letters = len(text) * 0.0645 * pace
-    pauses = len(re.findall(r"[.!?;:]", text)) * 0.06 + text.count(",") * 0.13
-    return 0.4 + letters + pauses
 
 
 @dataclass(frozen=True)
@@ -124,157 +69,8 @@ class Tick:
 Event = Command | Tick
 
 
-@dataclass(frozen=True)
-class BreathInfo:
-    cycle: int
-    cycles: int | None
-    """None when the step runs for minutes rather than a count."""
-
-
-@dataclass(frozen=True)
-class FloorInfo:
-    speaker: Partner
-    stage: Literal["floor", "paraphrase", "check"]
-    round: int
-    rounds: int
-    warning_seconds: float
-
-
-@dataclass(frozen=True)
-class Phase:
-    """A stretch of a step with one length and one look on the page."""
-
-    kind: PhaseKind
-    seconds: float | None
-    """Active seconds; None waits for a command (ready, choice)."""
-    start: tuple[Effect, ...] = ()
-    caption: str = ""
-    marks: tuple[tuple[float, Effect], ...] = ()
-    """Effects due at offsets inside the phase (a turn's warning, break prompts)."""
-    breath: BreathInfo | None = None
-    floor: FloorInfo | None = None
-    ready_who: str = ""
-    more_minutes: float = 0.0
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One cue in a preview: when it starts, in which step, what it is."""
-
-    at: float
-    step: int
-    kind: str
-    text: str
-    seconds: float
-    spoken: str = ""
-    """What the voice says as the entry starts: differs from `text` when a caption is shown."""
-    speaker: str = ""
-    """On floor and paraphrase entries: the name of who has the floor."""
-    listener: str = ""
-
-
-@dataclass
-class _Frame:
-    """A script being run; a time-out pushes a second frame on top of the first."""
-
-    script: Script
-    index: int = 0
-    phases: Iterator[Phase] = field(default_factory=lambda: iter(()))
-    break_minutes: float = 0.0
-    """The break length agreed when the time-out was called (0: the script's own)."""
-    extra_minutes: float = 0.0
-    """More time asked for before the break itself began."""
-    granted_minutes: float | None = None
-    """The break's whole length so far, more time included; None until it begins."""
-
-
-class Engine:
+class Engine(StepPhases):
     """Runs one guided session at a time. Not thread-safe: one owner drives it."""
-
-    def __init__(
-        self,
-        library: Mapping[str, Script],
-        *,
-        break_script_id: str = "time-out",
-        names: Names | None = None,
-        speech_seconds: Callable[[str], float] = estimate_speech_seconds,
-        record_timeline: bool = False,
-    ) -> None:
-        self.library = library
-        self.break_script_id = break_script_id
-        self.names = names or Names()
-        self.speech_seconds = speech_seconds
-        self.pace = 1.0
-        self.timeline: list[TimelineEntry] | None = [] if record_timeline else None
-        self._frames: list[_Frame] = []
-        self._phase: Phase | None = None
-        self._phase_started = 0.0
-        self._paused_at: float | None = None
-        self._marks_fired = 0
-        self._ready: set[str] = set()
-        self._caption = ""
-        self._ended: str | None = None
-        self._stopped_at: tuple[Script, int] | None = None
-        """The script and step a stop interrupted: a misheard "stop" can be undone."""
-        self._started_at = 0.0
-        self._roles: dict[str, Partner] = {}
-        """Who holds each role a script asked about ({hurt}, {first}...)."""
-
-    # -- queries -----------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        return bool(self._frames)
-
-    @property
-    def paused(self) -> bool:
-        return self._paused_at is not None
-
-    @property
-    def script(self) -> Script | None:
-        return self._frames[0].script if self._frames else None
-
-    def elapsed(self, now: float) -> float:
-        """Active seconds spent in the current phase (paused time excluded)."""
-        if self._phase is None:
-            return 0.0
-        until = self._paused_at if self._paused_at is not None else now
-        return max(0.0, until - self._phase_started)
-
-    def remaining(self, now: float) -> float | None:
-        if self._phase is None or self._phase.seconds is None:
-            return None
-        return max(0.0, self._phase.seconds - self.elapsed(now))
-
-    @property
-    def on_break(self) -> bool:
-        """True in a break step, and in a time-out from its first line until the break is
-        answered; steps a break script has after its break (breaths to come back with) run
-        as usual."""
-        return bool(self._frames) and self._break_at(self._top) is not None
-
-    def _break_at(self, frame: _Frame) -> tuple[int, Break] | None:
-        """The break step the frame is in or, in a time-out's opening lines, heading for."""
-        steps = frame.script.steps
-        current = steps[frame.index] if 0 <= frame.index < len(steps) else None
-        if isinstance(current, Break):
-            return frame.index, current
-        if frame.script.id == self.break_script_id:
-            for index in range(frame.index + 1, len(steps)):
-                step = steps[index]
-                if isinstance(step, Break):
-                    return index, step
-        return None
-
-    def next_deadline(self) -> float | None:
-        """When `Tick` is next due, or None while paused, waiting or idle."""
-        phase = self._phase
-        if phase is None or self._paused_at is not None:
-            return None
-        offsets = [offset for offset, _ in phase.marks[self._marks_fired :]]
-        if phase.seconds is not None:
-            offsets.append(phase.seconds)
-        return self._phase_started + min(offsets) if offsets else None
 
     # -- events ------------------------------------------------------------
 
@@ -291,19 +87,6 @@ class Engine:
 
     def set_names(self, names: Names) -> None:
         self.names = names
-
-    def _fill(self, text: str, **extra: str) -> str:
-        """A line with names in place: {a}, {b}, every role chosen, and `extra`."""
-        roles = {role: self.names.of(partner) for role, partner in self._roles.items()}
-        return self.names.fill(text, **roles, **extra)
-
-    def _partner(self, who: str) -> Partner:
-        """Which partner `who` ("a", "b" or a role) is; a role nobody chose is its default."""
-        if who == "a":
-            return "a"
-        if who == "b":
-            return "b"
-        return self._roles.get(who, "a")
 
     def _tick(self, now: float) -> list[Effect]:
         effects: list[Effect] = []
@@ -340,7 +123,7 @@ class Engine:
         self._ended = None
         self._stopped_at = None
         self._started_at = now
-        self._frames = [_Frame(script, index=min(max(command.step, 0), len(script.steps) - 1))]
+        self._frames = [Frame(script, index=min(max(command.step, 0), len(script.steps) - 1))]
         effects.append(Milestone("started", script.id))
         effects.extend(self._enter_step(now))
         return effects
@@ -411,7 +194,7 @@ class Engine:
             effects.append(Milestone("started", break_script.id))
         else:
             effects.append(Milestone("timeout", self._top.script.id, self._top.index))
-        self._frames.append(_Frame(break_script, break_minutes=max(0.0, command.minutes)))
+        self._frames.append(Frame(break_script, break_minutes=max(0.0, command.minutes)))
         effects.extend(self._enter_step(now))
         return effects
 
@@ -495,16 +278,6 @@ class Engine:
         self._top.index = found[0] + 1
         return effects + self._enter_step(now)
 
-    def _break_minutes(self, frame: _Frame) -> float:
-        """The whole length of the frame's break so far, or as it will begin."""
-        if frame.granted_minutes is not None:
-            return frame.granted_minutes
-        found = self._break_at(frame)
-        base = found[1].minutes if found is not None else 0.0
-        if frame.break_minutes:
-            base = max(base, frame.break_minutes)
-        return min(BREAK_LIMIT_MINUTES, base + frame.extra_minutes)
-
     def _choose(self, partner: str, now: float) -> list[Effect]:
         """The partner takes the role the current role step asks about; the other, its other."""
         frame = self._top
@@ -518,14 +291,6 @@ class Engine:
         return [StopSound(), *self._advance(now)]
 
     # -- progression -------------------------------------------------------
-
-    @property
-    def _top(self) -> _Frame:
-        return self._frames[-1]
-
-    @property
-    def _in_timeout(self) -> bool:
-        return any(frame.script.id == self.break_script_id for frame in self._frames)
 
     def _enter_step(self, now: float) -> list[Effect]:
         """Start the top frame's current step, or finish the frame if none is left."""
@@ -618,314 +383,6 @@ class Engine:
             entry = TimelineEntry(at, index, kind, text, seconds or 0.0, spoken, speaker, listener)
             self.timeline.append(entry)
 
-    # -- steps into phases -------------------------------------------------
-
-    def _say_phase(self, text: str, caption: str = "") -> Phase:
-        spoken = self._fill(text)
-        shown = self._fill(caption) if caption else spoken
-        seconds = self.speech_seconds(spoken) + LINE_GAP_SECONDS
-        return Phase("say", seconds, start=(Speak(spoken, shown),), caption=shown)
-
-    def _phases(self, step: Step, frame: _Frame) -> Iterator[Phase]:
-        if isinstance(step, Say):
-            yield self._say_phase(step.text, step.caption)
-        elif isinstance(step, Silence):
-            yield Phase("silence", step.seconds, caption=self._fill(step.caption))
-        elif isinstance(step, Ready):
-            # One waiting phase that speaks as it opens: "ready" counts even mid-question.
-            said = self._say_phase(step.text, step.caption)
-            who = step.who if step.who in ("either", "both") else self._partner(step.who)
-            marks: tuple[tuple[float, Effect], ...] = ()
-            if step.reminder:
-                # Said once, softly; the gate stays open for as long as it takes.
-                line = self._fill(step.reminder)
-                marks = ((step.reminder_seconds, Speak(line, line)),)
-            yield Phase(
-                "ready", None, start=said.start, caption=said.caption, marks=marks, ready_who=who
-            )
-        elif isinstance(step, Role):
-            said = self._say_phase(step.text, step.caption)
-            yield Phase("role", None, start=said.start, caption=said.caption)
-        elif isinstance(step, Breathe):
-            yield from self._breathe(step)
-        elif isinstance(step, Turn):
-            yield from self._turn(step)
-        elif isinstance(step, Break):
-            yield from self._break(step, frame)
-
-    def _breathe(self, step: Breathe) -> Iterator[Phase]:
-        spoken = step.cues == "spoken"
-        for count in range(step.countdown, 0, -1):
-            word = COUNTDOWN_WORDS[count - 1] if spoken and count <= 10 else ""
-            yield Phase("countdown", 1.0, start=(Cue("countdown", word),))
-        budget = step.minutes * 60.0 if step.minutes is not None else math.inf
-        breathed = 0.0
-        cycle = 0
-        while (step.cycles is not None and cycle < step.cycles) or (
-            step.cycles is None and breathed < budget
-        ):
-            cycle += 1
-            info = BreathInfo(cycle, step.cycles)
-            say_words = spoken and cycle <= SPOKEN_CUE_CYCLES
-            for kind, base in (
-                ("inhale", step.inhale),
-                ("inhale2", step.inhale2),
-                ("hold", step.hold_in),
-                ("exhale", step.exhale),
-                ("hold", step.hold_out),
-            ):
-                if base <= 0:
-                    continue
-                seconds = base * self.pace  # read at each phase: pace changes apply at once
-                breathed += seconds
-                word = BREATH_WORDS[kind] if say_words else ""
-                cue: CueName = kind  # type: ignore[assignment]
-                yield Phase(kind, seconds, start=(Cue(cue, word),), breath=info)  # type: ignore[arg-type]
-        yield Phase("end", END_CUE_SECONDS, start=(Cue("end"),))
-
-    def _turn(self, step: Turn) -> Iterator[Phase]:
-        speaker = self._partner(step.first)
-        for round_number in range(1, step.rounds + 1):
-            for _ in range(2):
-                listener = other(speaker)
-                fill = {"speaker": self.names.of(speaker), "listener": self.names.of(listener)}
-                if step.speaker_prompt:
-                    yield self._say_phase(self._fill(step.speaker_prompt, **fill))
-                warning: tuple[tuple[float, Effect], ...] = ()
-                if 0 < step.warning_seconds < step.floor_seconds:
-                    at = step.floor_seconds - step.warning_seconds
-                    warning = ((at, Cue("warning")),)
-                yield Phase(
-                    "floor",
-                    step.floor_seconds,
-                    marks=warning,
-                    floor=FloorInfo(
-                        speaker, "floor", round_number, step.rounds, step.warning_seconds
-                    ),
-                )
-                if step.paraphrase_prompt:
-                    yield self._say_phase(self._fill(step.paraphrase_prompt, **fill))
-                yield Phase(
-                    "paraphrase",
-                    step.paraphrase_seconds,
-                    floor=FloorInfo(speaker, "paraphrase", round_number, step.rounds, 0.0),
-                )
-                if step.check_seconds > 0:
-                    # The mirror's own question: "Did I get it? Is there more?" needs an answer.
-                    if step.check_prompt:
-                        yield self._say_phase(self._fill(step.check_prompt, **fill))
-                    yield Phase(
-                        "check",
-                        step.check_seconds,
-                        floor=FloorInfo(speaker, "check", round_number, step.rounds, 0.0),
-                    )
-                speaker = listener
-
-    def _break(self, step: Break, frame: _Frame) -> Iterator[Phase]:
-        frame.granted_minutes = None  # each break step starts from its own length
-        minutes = self._break_minutes(frame)
-        frame.granted_minutes, frame.extra_minutes = minutes, 0.0
-        seconds = minutes * 60.0
-        said = self._announce(step, minutes)
-        marks: list[tuple[float, Effect]] = []
-        offset = self.speech_seconds(said) + LINE_GAP_SECONDS if said else 0.0
-        for prompt in step.soothing:
-            line = self._fill(prompt)
-            marks.append((offset, Speak(line, line)))
-            offset += self.speech_seconds(line) + step.soothe_gap
-        yield Phase(
-            "break",
-            seconds,
-            start=(Speak(said, said),) if said else (),
-            caption=said,
-            marks=tuple(marks),
-            more_minutes=step.more_minutes,
-        )
-        callback = self._callback(step, frame)
-        if callback is not None:
-            yield callback
-        yield self._choice(step, frame, self._caption)
-
-    def _announce(self, step: Break, minutes: float) -> str:
-        """The return time said aloud as a break (or more time) begins; "" when not asked for."""
-        return self._fill(step.announce, minutes=f"{round(minutes):d}") if step.announce else ""
-
-    def _callback(self, step: Break, frame: _Frame) -> Phase | None:
-        """The call back; at a day's break, the one that does not offer more time."""
-        last = step.last_callback and self._break_allowance(frame) < 60.0
-        text = step.last_callback if last else step.callback
-        return self._say_phase(text) if text else None
-
-    def _break_allowance(self, frame: _Frame) -> float:
-        """Seconds of break still allowed before the whole break would reach a day."""
-        return max(0.0, (BREAK_LIMIT_MINUTES - self._break_minutes(frame)) * 60.0)
-
-    def _choice(self, step: Break, frame: _Frame, caption: str) -> Phase:
-        """Come back, or more time: no more than what keeps the whole break under a day."""
-        more = min(step.more_minutes, self._break_allowance(frame) / 60.0)
-        return Phase("choice", None, caption=caption, more_minutes=more)
-
-    # -- the page's view ---------------------------------------------------
-
-    def snapshot(self, now: float) -> dict[str, Any]:
-        """The state every page shows (docs/protocol.md), as of `now`."""
-        phase = self._phase
-        state: dict[str, Any] = {
-            "status": self._status(),
-            "script": None,
-            "step": None,
-            "caption": self._caption,
-            "phase": None,
-            "breath": None,
-            "floor": None,
-            "break": None,
-            "waiting": None,
-            "timeout": None,
-            "names": {"a": self.names.a, "b": self.names.b},
-            "roles": {role: self.names.of(p) for role, p in self._roles.items()},
-            "ended": self._ended,
-            "stopped_at": self._stopped_state(),
-            "pace": round(self.pace, 3),
-            "on_break": self.on_break,
-        }
-        if not self._frames or phase is None:
-            return state
-        frame = self._top
-        remaining = self.remaining(now)
-        state["script"] = {
-            "id": frame.script.id,
-            "title": frame.script.title,
-            "safety": frame.script.safety,
-            "help": frame.script.help,
-        }
-        step_kind = (
-            "choice" if phase.kind == "choice" else _step_kind(frame.script.steps, frame.index)
-        )
-        state["step"] = {"index": frame.index, "count": len(frame.script.steps), "kind": step_kind}
-        state["phase"] = {"kind": phase.kind, "seconds": phase.seconds, "remaining": remaining}
-        if phase.breath is not None:
-            step = frame.script.steps[frame.index]
-            cycle_seconds = step.cycle_seconds if isinstance(step, Breathe) else 0.0
-            state["breath"] = {
-                "name": phase.kind,
-                "seconds": phase.seconds,
-                "remaining": remaining,
-                "pace": round(self.pace, 3),
-                "per_minute": round(60.0 / (cycle_seconds * self.pace), 2)
-                if cycle_seconds
-                else None,
-                "cycle": phase.breath.cycle,
-                "cycles": phase.breath.cycles,
-            }
-        elif phase.kind == "countdown":
-            state["breath"] = {
-                "name": "countdown",
-                "seconds": 1.0,
-                "remaining": remaining,
-                "pace": round(self.pace, 3),
-                "per_minute": None,
-                "cycle": 0,
-                "cycles": None,
-            }
-        if phase.floor is not None:
-            floor = phase.floor
-            state["floor"] = {
-                "speaker": self.names.of(floor.speaker),
-                "listener": self.names.of(other(floor.speaker)),
-                "stage": floor.stage,
-                "seconds": phase.seconds,
-                "remaining": remaining,
-                "round": floor.round,
-                "rounds": floor.rounds,
-                "warning": bool(
-                    floor.warning_seconds
-                    and remaining is not None
-                    and remaining <= floor.warning_seconds
-                ),
-            }
-        at_limit = self.on_break and self._break_minutes(frame) >= BREAK_LIMIT_MINUTES
-        if phase.kind == "break":
-            state["break"] = {
-                "seconds": phase.seconds,
-                "remaining": remaining,
-                "more_minutes": phase.more_minutes,
-                "at_limit": at_limit,
-            }
-        if phase.kind == "ready":
-            state["waiting"] = {
-                "for": "ready",
-                "who": phase.ready_who,
-                "ready": sorted(self._ready - {"any"}),
-                "prompt": phase.caption,
-            }
-        elif phase.kind == "choice":
-            state["waiting"] = {
-                "for": "return",
-                "prompt": phase.caption,
-                "more_minutes": phase.more_minutes,
-                "at_limit": at_limit,
-            }
-        elif phase.kind == "role":
-            step = frame.script.steps[frame.index]
-            state["waiting"] = {
-                "for": "role",
-                "role": step.role if isinstance(step, Role) else "",
-                "prompt": phase.caption,
-            }
-        if len(self._frames) > 1:
-            interrupted = self._frames[0]
-            state["timeout"] = {"return_step": interrupted.index, "title": interrupted.script.title}
-        return state
-
-    def _stopped_state(self) -> dict[str, Any] | None:
-        if self._stopped_at is None or self._frames:
-            return None
-        script, index = self._stopped_at
-        return {"id": script.id, "title": script.title, "index": index, "count": len(script.steps)}
-
-    def _status(self) -> str:
-        if not self._frames:
-            return "ended" if self._ended else "idle"
-        if self._paused_at is not None:
-            return "paused"
-        if self._phase is not None and self._phase.seconds is None:
-            return "waiting"
-        return "running"
-
-
-TIMED_PARTS: tuple[str, ...] = ("phase", "breath", "floor", "break")
-"""The parts of a snapshot whose `remaining` counts down while a session runs."""
-
-
-def aged_snapshot(state: Mapping[str, Any], seconds: float) -> dict[str, Any]:
-    """`state` as it reads `seconds` after `snapshot` took it: every `remaining` less that much.
-
-    Exact between snapshots, since the runner takes a new one at every deadline: nothing
-    but the countdowns changes in between. Paused states do not count down; none goes
-    below 0.
-    """
-    aged = dict(state)
-    if state.get("status") == "paused" or seconds <= 0:
-        return aged
-    for key in TIMED_PARTS:
-        part = state.get(key)
-        if isinstance(part, dict) and isinstance(part.get("remaining"), int | float):
-            aged[key] = {**part, "remaining": max(0.0, part["remaining"] - seconds)}
-    return aged
-
-
-def _step_kind(steps: tuple[Step, ...], index: int) -> str:
-    kinds = {
-        Say: "say",
-        Silence: "silence",
-        Breathe: "breathe",
-        Turn: "turn",
-        Break: "break",
-        Ready: "ready",
-        Role: "role",
-    }
-    return kinds[type(steps[index])] if 0 <= index < len(steps) else ""
-
 
 def _spoken(effects: tuple[Effect, ...]) -> str:
     for effect in effects:
@@ -941,54 +398,3 @@ def _cue_word(effects: tuple[Effect, ...]) -> str:
         if isinstance(effect, Cue):
             return effect.word
     return ""
-
-
-def preview(
-    script: Script,
-    names: Names | None = None,
-    speech_seconds: Callable[[str], float] = estimate_speech_seconds,
-    *,
-    break_script: Script | None = None,
-    choose: Partner = "a",
-) -> list[TimelineEntry]:
-    """The cue timeline of a script as the engine would run it, computed instantly.
-
-    Ready gates, role questions and the end-of-break choice are answered as soon as the
-    line asking has been said ("ready", the partner `choose` for every role, "come back"),
-    so the offsets show the script's own timing and a rendered file lets every question
-    be heard; a gate with a reminder is answered just after its reminder, so the timeline
-    shows when "take your time" would be said, and the length allows for it.
-    """
-    library = {script.id: script}
-    if break_script is not None:
-        library.setdefault(break_script.id, break_script)
-    engine = Engine(library, names=names, speech_seconds=speech_seconds, record_timeline=True)
-    now = 0.0
-    engine.handle(Command(CommandName.START, source="cli", script=script.id), now)
-    # A script is finite; the guard only protects against a runaway loop bug.
-    for _ in range(1_000_000):
-        if not engine.running:
-            break
-        deadline = engine.next_deadline()
-        if deadline is not None:
-            now = max(now, deadline)
-            engine.handle(Tick(), now)
-            continue
-        # Waiting: the question (or reminder) just said is heard to its end, then answered.
-        said = engine.timeline[-1] if engine.timeline else None
-        if said is not None and said.spoken:
-            heard = said.at + speech_seconds(said.spoken) + LINE_GAP_SECONDS
-            now = max(now, heard)
-        kind = engine._phase.kind if engine._phase else ""
-        if kind == "role":
-            engine.handle(Command(CommandName.READY, source="cli", partner=choose), now)
-            continue
-        answer = CommandName.READY if kind == "ready" else CommandName.RETURN
-        engine.handle(Command(answer, source="cli"), now)
-    assert engine.timeline is not None
-    return engine.timeline
-
-
-def timeline_seconds(timeline: list[TimelineEntry]) -> float:
-    """Where a timeline ends: the latest entry's start plus its length."""
-    return max((entry.at + entry.seconds for entry in timeline), default=0.0)

@@ -21,13 +21,9 @@ from typing import get_args
 import numpy as np
 
 from companion.core.effects import CueName
-from companion.core.engine import (
-    TimelineEntry,
-    estimate_speech_seconds,
-    preview,
-    timeline_seconds,
-)
 from companion.core.errors import CompanionError
+from companion.core.phase import TimelineEntry, estimate_speech_seconds
+from companion.core.preview import preview, timeline_seconds
 from companion.core.script import Names, Script
 from companion.voice.cue_tones import SAMPLE_RATE, Samples, cue_tone
 from companion.voice.speech_out import CUE_WORD_GAP

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from companion.audio.resample import resample_samples
-from companion.core.engine import DEFAULT_RATE, estimate_speech_seconds
 from companion.core.errors import CompanionError
+from companion.core.phase import DEFAULT_RATE, estimate_speech_seconds
 from companion.voice.cue_tones import SAMPLE_RATE, Samples
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from companion.core.clock import Clock, MonotonicClock
-from companion.core.engine import aged_snapshot
+from companion.core.state import aged_snapshot
 from companion.webapp.messages import ServerMessage, Speakers, frame
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal, cast
 
 from companion.core.effects import Command, CommandName
-from companion.core.engine import BREAK_LIMIT_MINUTES
+from companion.core.phase import BREAK_LIMIT_MINUTES
 from companion.core.script import Names
 from companion.library.nesting import MAX_NESTING, is_number, json_too_deep
 from companion.listening.commands_vocab import SignalPhraseError, clean_signal_phrase
