@@ -103,8 +103,8 @@ def stop(companion: ServedCompanion) -> None:
 
 def all_lines_script(folder: Path) -> Path:
     """The built-in library plus one script that says every line the library can say."""
-    from companion.app import spoken_lines
     from companion.core.script import Names
+    from companion.library.catalogue import spoken_lines
     from companion.library.loader import default_library_dir, load_library
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -412,8 +412,8 @@ COMPANION_LINES = [
 
 def script_lines() -> list[str]:
     """Every line the built-in scripts can say (names filled in), each once."""
-    from companion.app import spoken_lines
     from companion.core.script import Names
+    from companion.library.catalogue import spoken_lines
     from companion.library.loader import load_library
 
     library = load_library(ROOT / "scripts")

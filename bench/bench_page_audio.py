@@ -20,9 +20,11 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from companion.app import Companion, Options, build_web_app
+from companion.app import Companion
 from companion.core.effects import Command, CommandName
+from companion.options import Options
 from companion.webapp.server import make_companion_server
+from companion.webapp.site import build_web_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [

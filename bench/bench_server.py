@@ -27,10 +27,12 @@ from pathlib import Path
 
 from websockets.sync.client import ClientConnection, connect
 
-from companion.app import Companion, Options, build_web_app
+from companion.app import Companion
 from companion.core.effects import Command, CommandName
 from companion.core.engine import Engine
+from companion.options import Options
 from companion.webapp.server import make_companion_server
+from companion.webapp.site import build_web_app
 
 LONG_QUIET = """\
 format = 1

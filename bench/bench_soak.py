@@ -27,9 +27,11 @@ from pathlib import Path
 
 from websockets.sync.client import ClientConnection, connect
 
-from companion.app import Companion, Options, build_web_app
+from companion.app import Companion
 from companion.core.effects import Command, CommandName
+from companion.options import Options
 from companion.webapp.server import make_companion_server
+from companion.webapp.site import build_web_app
 
 ROOT = Path(__file__).resolve().parent.parent
 

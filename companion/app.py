@@ -11,9 +11,8 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from companion.core.clock import Clock, MonotonicClock
 from companion.core.effects import (
@@ -27,115 +26,31 @@ from companion.core.effects import (
     StopSound,
 )
 from companion.core.engine import BREAK_COMMANDS, Engine
-from companion.core.errors import ScriptError
-from companion.core.phase import DEFAULT_RATE, estimate_speech_seconds
-from companion.core.preview import preview, timeline_seconds
+from companion.core.phase import estimate_speech_seconds
 from companion.core.script import Names, Script
-from companion.library.loader import Library, default_library_dir, load_library, load_script
+from companion.library.catalogue import (
+    BREAK_SCRIPT_ID,
+    find_break_script,
+    script_info,
+    spoken_lines,
+)
+from companion.library.loader import load_library
 from companion.listening.commands_vocab import SIGNAL_OFF_NOTE
+from companion.options import Options
 from companion.runner import Runner
+from companion.terminal import TerminalNews
 from companion.webapp import messages
 from companion.webapp.hub import Hub
 from companion.webapp.messages import Preload, Scripts, Snapshot, SoundCue, SoundLine, SoundStop
 
 if TYPE_CHECKING:
-    from flask import Flask
-
     from companion.audio.sound import SoundSystem
     from companion.listening.speech_in import Heard, ListenStatus, SpeakingNow
     from companion.practice.journal import Journal
     from companion.practice.settings import Settings
     from companion.voice.speech_out import SpeechOut, VoiceStatus
-    from companion.webapp.pairing import Pairing
 
 log = logging.getLogger(__name__)
-
-BREAK_SCRIPT_ID = "time-out"
-ACTIONS: dict[CommandName, str] = {
-    CommandName.PAUSE: "paused",
-    CommandName.RESUME: "resumed",
-    CommandName.NEXT: "next step",
-    CommandName.BACK: "back a step",
-    CommandName.REPEAT: "repeating",
-    CommandName.STOP: "stopped",
-    CommandName.TIMEOUT: "time-out",
-    CommandName.SLOWER: "slower",
-    CommandName.FASTER: "faster",
-    CommandName.READY: "ready",
-    CommandName.MORE_TIME: "more time",
-    CommandName.RETURN: "coming back",
-}
-"""What the page shows after "heard: pause - "."""
-
-
-@dataclass(frozen=True)
-class Options:
-    """How this companion runs; built from the command line or by tests."""
-
-    scripts_dir: Path = field(default_factory=default_library_dir)
-    names: Names = field(default_factory=Names)
-    voice: bool = True
-    """False: captions only, no text-to-speech and no sound device."""
-    voice_name: str = ""
-    rate: int = DEFAULT_RATE
-    """Words per minute."""
-    volume: float = 0.9
-    listen_engine: Literal["auto", "vosk", "pocketsphinx", "off"] = "auto"
-    """"auto" (vosk if a model is installed, else pocketsphinx), "vosk", "pocketsphinx" or "off"."""
-    signal_phrase: str = ""
-    """The couple's own word or phrase for a time-out, heard besides the built-in ones.
-
-    Given (`--signal`), it wins for this run over the one last set on the page."""
-    data_dir: Path | None = None
-    cache_dir: Path | None = None
-    journal: bool = True
-    input_device: int | str | None = None
-    """The microphone: a PortAudio device (index or name part) or a sound server's source."""
-    output_device: int | str | None = None
-    """The speakers: a PortAudio device (index or name part) or a sound server's sink."""
-
-
-def find_break_script(library: Library) -> tuple[Script | None, str]:
-    """The script every time-out runs: the library's own, else the built-in one.
-
-    The sentence says why the built-in one stands in, or why no time-out can run; "" when
-    the library has its own."""
-    if BREAK_SCRIPT_ID in library:
-        return library[BREAK_SCRIPT_ID], ""
-    name = f"{BREAK_SCRIPT_ID}.toml"
-    own = library.directory / name if library.directory is not None else None
-    why = (
-        f"{own} has problems, so time-outs use the built-in break."
-        if own is not None and own.exists()
-        else ""
-    )
-    builtin = default_library_dir() / name
-    try:
-        script = load_script(builtin)
-    except (ScriptError, OSError) as error:
-        problem = error.problems[0] if isinstance(error, ScriptError) else str(error)
-        return None, f"Time-out is off: no break script could be loaded ({problem})."
-    return script, why
-
-
-def script_info(script: Script, names: Names | None = None) -> dict[str, Any]:
-    """What the page's picker shows of a script, with its length from the engine itself."""
-    seconds = timeline_seconds(preview(script, names))
-    return {**script.card(), "seconds": round(seconds)}
-
-
-def spoken_lines(script: Script, names: Names, break_script: Script | None = None) -> list[str]:
-    """Every line and cue word a script can say, for rendering ahead of time.
-
-    A script that asks who takes a role says its later lines with either partner in it:
-    both are rendered, so whoever the couple chooses is spoken at once."""
-    lines: dict[str, None] = {}
-    choices: tuple[Literal["a", "b"], ...] = ("a", "b") if script.default_roles() else ("a",)
-    for choose in choices:
-        for entry in preview(script, names, break_script=break_script, choose=choose):
-            if entry.spoken:
-                lines[entry.spoken] = None
-    return list(lines)
 
 
 class Companion:
@@ -149,8 +64,8 @@ class Companion:
         say: Callable[[str], None] | None = None,
     ) -> None:
         self.options = options
-        self._say = say or (lambda line: log.info("%s", line))
-        """Where news for the person at the terminal goes (`companion serve` prints it)."""
+        # News for the person at the terminal (`companion serve` prints it).
+        self._terminal = TerminalNews(say or (lambda line: log.info("%s", line)))
         clock = clock or MonotonicClock()
         # One clock for the engine and the pages: a state is aged on it until it is sent.
         self.hub = Hub(clock=clock)
@@ -172,9 +87,6 @@ class Companion:
             "reason": "Listening is off.",
         }
         self._signal = options.signal_phrase
-        self._said: dict[str, str] = {}
-        """The last line the terminal got about the voice and listening: each change once."""
-        self._terminal_lock = threading.Lock()
         self._heard_count = 0
         self._held_count = 0
         """Commands acted on and holds of the voice from speech, since start (counts only)."""
@@ -402,21 +314,7 @@ class Companion:
         self._tell_terminal()
 
     def _tell_terminal(self) -> None:
-        """Say each change of the voice or of listening once: loading, on, off and why."""
-        status = self.status()
-        for part in ("voice", "listening"):
-            info = status[part]
-            assert isinstance(info, dict)
-            if info.get("on"):
-                engine = info.get("engine")
-                line = f"{part}: on ({engine})." if engine else f"{part}: on."
-            else:
-                line = f"{part}: off. {info.get('reason', '')}"
-            with self._terminal_lock:
-                if line == self._said.get(part):
-                    continue
-                self._said[part] = line
-            self._say(line)
+        self._terminal.tell(self.status())
 
     def _settings_dir(self) -> Path:
         from companion.practice.journal_file import resolve_data_dir
@@ -512,7 +410,7 @@ class Companion:
         if heard.command is not None:
             self._heard_count += 1
             self.submit(Command(heard.command, source="voice"))
-        action = ACTIONS.get(heard.command, "") if heard.command is not None else ""
+        action = messages.ACTIONS.get(heard.command, "") if heard.command is not None else ""
         waiting = self.runner.state().get("waiting") or {}
         if waiting.get("for") == "role" and heard.command in (CommandName.READY, CommandName.NEXT):
             # In a role question "ready" and "next" choose a partner: say whom.
@@ -542,25 +440,3 @@ class Companion:
         if self.speech is None:
             return SpeakingNow("", 0.0)
         return SpeakingNow(self.speech.playing_text(), self.speech.last_sound_end())
-
-
-def build_web_app(
-    companion: Companion, allowed_hosts: set[str], pairing: Pairing | None = None
-) -> Flask:
-    """The page, the live API and the homework/journal routes, for one companion.
-
-    With `pairing`, other devices on the network may pair and use it (`--lan`)."""
-    from companion.webapp.homework_api import create_homework_blueprint
-    from companion.webapp.routes import create_app
-
-    app = create_app(companion, allowed_hosts=allowed_hosts, pairing=pairing)
-    if companion.options.journal:
-        app.register_blueprint(
-            create_homework_blueprint(
-                companion.open_journal,
-                scripts=lambda: dict(companion.library),
-                on_change=companion.refresh_library,
-                names=lambda: companion.names,
-            )
-        )
-    return app

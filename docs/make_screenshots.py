@@ -15,8 +15,10 @@ from pathlib import Path
 from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
-from companion.app import Companion, Options, build_web_app
+from companion.app import Companion
 from companion.core.script import Names
+from companion.options import Options
+from companion.webapp.site import build_web_app
 
 ROOT = Path(__file__).resolve().parent.parent
 # The same Chromium, flags and patience as the browser tests.

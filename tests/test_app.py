@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from waiting import wait_for
 
-from companion.app import Companion, Options, script_info, spoken_lines
+from companion.app import Companion
 from companion.core.effects import Command, CommandName
 from companion.core.script import Names
+from companion.library.catalogue import script_info, spoken_lines
 from companion.library.loader import default_library_dir, load_library
+from companion.options import Options
 from companion.voice.speech_out import VoiceStatus
 
 
@@ -146,7 +148,7 @@ def test_a_finished_session_is_in_the_journal_as_completed(journaled: Companion)
 
 
 def test_a_plan_posted_to_the_page_adds_its_script_to_the_library(journaled: Companion) -> None:
-    from companion.app import build_web_app
+    from companion.webapp.site import build_web_app
 
     client = build_web_app(journaled, {"localhost:80"}).test_client()
     response = client.post(
@@ -167,7 +169,7 @@ def test_a_plan_posted_to_the_page_adds_its_script_to_the_library(journaled: Com
 
 
 def test_the_therapist_report_uses_the_couples_names(journaled: Companion) -> None:
-    from companion.app import build_web_app
+    from companion.webapp.site import build_web_app
 
     journaled.set_names(Names("Robin", "Kai"))
     journaled.submit(Command(CommandName.START, script="quick"))
@@ -287,11 +289,11 @@ def test_a_broken_time_out_in_the_library_gives_way_to_the_built_in_one_and_says
 def test_with_no_break_script_anywhere_every_page_is_told_why_a_time_out_cannot_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import companion.app as app_module
+    import companion.library.catalogue as catalogue
 
     empty = tmp_path / "empty"
     empty.mkdir()
-    monkeypatch.setattr(app_module, "default_library_dir", lambda: empty)
+    monkeypatch.setattr(catalogue, "default_library_dir", lambda: empty)
     app = companion_with(empty, tmp_path)
     app.start()
     try:

@@ -18,11 +18,13 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from web_support import ARTIFACTS, WAIT_MS, into_the_break, on_runner, serve
 
-from companion.app import Companion, Options, build_web_app
+from companion.app import Companion
 from companion.core.clock import FakeClock
 from companion.core.effects import Command, CommandName
 from companion.core.script import Names
+from companion.options import Options
 from companion.webapp.pairing import Pairing
+from companion.webapp.site import build_web_app
 
 pytestmark = pytest.mark.browser
 

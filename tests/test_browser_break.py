@@ -16,12 +16,14 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from web_support import ARTIFACTS, WAIT_MS, into_the_break, serve
 
-from companion.app import Companion, Options, build_web_app
+from companion.app import Companion
 from companion.core.clock import FakeClock
 from companion.core.effects import Command, CommandName
 from companion.core.engine import LIMIT_NOTICE, ON_BREAK_NOTICE
 from companion.core.phase import BREAK_LIMIT_MINUTES
 from companion.core.script import Names
+from companion.options import Options
+from companion.webapp.site import build_web_app
 
 pytestmark = pytest.mark.browser
 
@@ -216,11 +218,11 @@ def test_more_time_stops_at_the_limit_of_a_day_and_the_page_says_so(served: Serv
 def test_with_no_break_script_anywhere_the_page_says_why_time_out_is_off(
     serve_companion: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import companion.app as app_module
+    import companion.library.catalogue as catalogue
 
     scripts = tmp_path / "scripts"
     scripts.mkdir()
-    monkeypatch.setattr(app_module, "default_library_dir", lambda: scripts)
+    monkeypatch.setattr(catalogue, "default_library_dir", lambda: scripts)
     page = serve_companion(scripts_dir=scripts).open()
     expect(page.locator("#status-detail")).to_contain_text(
         "Time-out is off: no break script could be loaded", timeout=WAIT_MS

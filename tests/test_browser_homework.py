@@ -23,8 +23,9 @@ from playwright.sync_api import (
 )
 from web_support import ARTIFACTS, WAIT_MS, companion_page
 
-from companion.app import Companion, build_web_app
+from companion.app import Companion
 from companion.library.loader import default_library_dir
+from companion.webapp.site import build_web_app
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,8 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 from web_support import WAIT_MS, companion_page
 
-from companion.app import Companion, build_web_app
+from companion.app import Companion
+from companion.webapp.site import build_web_app
 
 pytestmark = pytest.mark.browser
 

@@ -16,8 +16,10 @@ from playwright.sync_api import Browser, Page, expect
 from waiting import wait_for
 from web_support import ARTIFACTS, WAIT_MS, serve
 
-from companion.app import Companion, Options, build_web_app
+from companion.app import Companion
 from companion.core.script import Names
+from companion.options import Options
+from companion.webapp.site import build_web_app
 
 pytestmark = pytest.mark.browser
 

@@ -15,11 +15,13 @@ from web_support import ARTIFACTS, WAIT_MS
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from companion.app import Companion, Options, build_web_app
+from companion.app import Companion
 from companion.core.script import Names
+from companion.options import Options
 from companion.webapp.guard import NOT_PAIRED
 from companion.webapp.pairing import COOKIE, Pairing, lan_address
 from companion.webapp.server import make_companion_server
+from companion.webapp.site import build_web_app
 
 pytestmark = pytest.mark.browser
 

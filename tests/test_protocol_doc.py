@@ -11,10 +11,11 @@ from pathlib import Path
 
 from web_support import IDLE_STATE
 
-from companion.app import Companion, Options
+from companion.app import Companion
 from companion.core.effects import Command, CommandName
 from companion.core.engine import Engine, Tick
 from companion.library.loader import default_library_dir, load_library
+from companion.options import Options
 from companion.webapp.messages import FIELD_MESSAGES
 
 PROTOCOL = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text()

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from waiting import wait_for
 
-from companion.app import Companion, Options
+from companion.app import Companion
+from companion.options import Options
 from companion.practice.settings import SETTINGS_FILE, Settings, load_settings, save_settings
 
 

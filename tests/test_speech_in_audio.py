@@ -199,8 +199,8 @@ def test_sentences_containing_command_words_trigger_nothing(audio_dir: Path) -> 
 
 def _script_lines() -> list[str]:
     """Every line the built-in scripts can say, names filled in, as a session renders them."""
-    from companion.app import spoken_lines
     from companion.core.script import Names
+    from companion.library.catalogue import spoken_lines
     from companion.library.loader import load_library
 
     library = load_library(SCRIPTS)

@@ -17,9 +17,11 @@ from waiting import wait_for
 from web_support import into_the_break, serve
 from websockets.sync.client import connect
 
-from companion.app import Companion, Options, build_web_app
+from companion.app import Companion
 from companion.core.clock import FakeClock
 from companion.core.effects import Command, CommandName
+from companion.options import Options
+from companion.webapp.site import build_web_app
 
 TOLERANCE = 0.1
 """The issue's bound: a page shows the deadline to within 100 ms."""

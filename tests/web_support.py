@@ -16,11 +16,12 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from waiting import wait_for
 
-from companion.app import Companion, Options
+from companion.app import Companion
 from companion.core.clock import Clock, FakeClock
 from companion.core.effects import Command, CommandName
 from companion.core.engine import Engine
 from companion.core.script import Names
+from companion.options import Options
 from companion.webapp.hub import Hub
 from companion.webapp.server import ServerLimits, make_companion_server
 

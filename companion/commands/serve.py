@@ -115,9 +115,11 @@ def add_options(parser: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from companion.app import Companion, Options, build_web_app
+    from companion.app import Companion
+    from companion.options import Options
     from companion.webapp.pairing import Pairing, lan_address
     from companion.webapp.server import make_companion_server
+    from companion.webapp.site import build_web_app
 
     options_kwargs: dict[str, Any] = {
         "names": Names.parse(args.names),

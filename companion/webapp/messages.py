@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal
 
+from companion.core.effects import CommandName
+
 
 def frame(type: str, data: Mapping[str, object]) -> str:
     """The one JSON text frame every server -> page message is sent as."""
@@ -47,6 +49,23 @@ class Hello(_Fields):
     version: int
     scripts: list[dict[str, object]]
     status: dict[str, object]
+
+
+ACTIONS: dict[CommandName, str] = {
+    CommandName.PAUSE: "paused",
+    CommandName.RESUME: "resumed",
+    CommandName.NEXT: "next step",
+    CommandName.BACK: "back a step",
+    CommandName.REPEAT: "repeating",
+    CommandName.STOP: "stopped",
+    CommandName.TIMEOUT: "time-out",
+    CommandName.SLOWER: "slower",
+    CommandName.FASTER: "faster",
+    CommandName.READY: "ready",
+    CommandName.MORE_TIME: "more time",
+    CommandName.RETURN: "coming back",
+}
+"""What the page shows after "heard: pause - "."""
 
 
 @dataclass(frozen=True)
