@@ -5,14 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.audio.echo import (
-    BandSuppressor,
-    EchoCanceller,
-    EchoPath,
-    PlayedAudio,
-    SincReader,
-    reference_window,
-)
+from companion.audio.echo import EchoPath, PlayedAudio, SincReader, reference_window
+from companion.audio.echo_cancel import BandSuppressor, EchoCanceller
 
 RATE = 16_000
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from companion.audio.echo import _shifted
+from companion.audio.echo_cancel import _shifted
 from companion.audio.sound import ServerDevice, SoundServer, SoundSystem, StreamClock
 
 
