@@ -4,7 +4,7 @@ Both hand out s16le mono blocks at `rate` (16 kHz, what the speech models are tr
 The microphone is opened at the device's native rate (many only offer 44.1/48 kHz), and
 its callback only copies bytes into a queue; overflows are counted, not hidden. The
 conversion to 16 kHz happens on the reading thread, in one `Resampler` (soxr's, from
-`companion.audio.resample`) that keeps its state across blocks: resampling each block on its own
+`companion.resample`) that keeps its state across blocks: resampling each block on its own
 bends time and dips the level at every block edge.
 """
 

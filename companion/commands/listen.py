@@ -1,6 +1,6 @@
 """`companion listen`: print each voice command heard, from the microphone or a WAV file.
 
-The same pipeline as a live session (`companion.listening.speech_in.Listener`), so this is also
+The same pipeline as a live session (`companion.speech_in.Listener`), so this is also
 the microphone check: say "pause" and see it printed.
 """
 
