@@ -34,6 +34,7 @@ const page = {
   breathFrom: MIN_SCALE,
   orbScale: MIN_SCALE,
   namesTyped: false,
+  listeningOn: false,
   signal: null, // the break word and its check, as the server last said
   signalTyped: false,
   signalProblem: "", // what is wrong with the word as typed, until it is changed
@@ -218,6 +219,11 @@ function renderStatus(status) {
   setPill($("voice"), voice.on, "Voice on", "Voice off", voice.reason);
   const engine = listening.engine && listening.engine !== "off" ? ` (${listening.engine})` : "";
   setPill($("listening"), listening.on, `Listening${engine}`, "Not listening", listening.reason);
+  const heard = Boolean(listening.on);
+  if (heard !== page.listeningOn) {
+    page.listeningOn = heard;
+    if (page.state) renderState(); // prompts that ask to say something follow the mic
+  }
   // The reasons in full, one line under the bar: what is off and what to do about it.
   const reasons = [voice.on ? "" : voice.reason, listening.on ? "" : listening.reason].filter(Boolean);
   $("status-detail").textContent = reasons.join(" ");
@@ -382,14 +388,30 @@ function renderBreak(state) {
   $("more-time").hidden = asking && more < 1;
   $("more-time").textContent = `We need more time (+${Math.round(more)} min)`;
   $("break-hint").textContent = asking
-    ? waiting.prompt || "The break is over. Come back, or agree on more time."
+    ? heardPrompt(waiting.prompt || "The break is over. Come back, or agree on more time.")
     : "Go to separate places. Breathe slowly. Let the argument rest.";
+}
+
+// A prompt as shown: while nothing listens, "…, say ready." asks for what cannot be heard.
+function heardPrompt(text) {
+  if (page.listeningOn) return text;
+  const said = "(?:ready|next|we need more time|more time|come back)\\b";
+  const asks = new RegExp(`^(?:or |and |then )?say ${said}`, "i");
+  const clause = new RegExp(`,\\s*(?:or |and |then )?say ${said}[^.!?]*`, "i");
+  const sentences = text.match(/[^.!?]+[.!?]*\s*/g) || [text];
+  return sentences
+    .filter((sentence) => !asks.test(sentence.trim()))
+    .map((sentence) => sentence.replace(clause, ""))
+    .join("")
+    .trim() || "Press the button when you are ready.";
 }
 
 function renderReady(state) {
   const waiting = state.waiting;
   const names = state.names || { a: "Partner A", b: "Partner B" };
-  $("ready-prompt").textContent = waiting.prompt || "Let the companion know when you are ready.";
+  $("ready-prompt").textContent = heardPrompt(
+    waiting.prompt || "Let the companion know when you are ready.",
+  );
   const ready = new Set(waiting.ready || []);
   for (const key of ["a", "b"]) {
     const button = $(`ready-${key}`);
@@ -410,6 +432,7 @@ function renderRole(state) {
     button.textContent = names[key];
   }
   $("role-hint").textContent = `Or say “ready” for ${names.a}, or “next” for ${names.b}.`;
+  $("role-hint").hidden = !page.listeningOn;
 }
 
 // The running script's safety caption and pointer to help; when idle, the chosen script's.
