@@ -342,7 +342,8 @@ class Run:
         """Listen to the end; returns the CPU seconds the process used meanwhile."""
         cpu = time.process_time()
         self._listener.start()
-        if not self._listener.join(timeout=600):
+        # A guard against a hang: half an hour of talk can take longer than that to hear.
+        if not self._listener.join(timeout=7200):
             raise RuntimeError("the listener never finished the recording")
         used = time.process_time() - cpu
         status = self._listener.status()
@@ -942,13 +943,10 @@ def main() -> None:
         child = [sys.executable, __file__, "--engine", engine]
         child += ["--talk-minutes", str(args.talk_minutes)]
         child += ["--no-barge-in"] if args.no_barge_in else []
-        out = subprocess.run(
-            child,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=7200,
-        ).stdout
+        done = subprocess.run(child, capture_output=True, text=True, timeout=7200)
+        if done.returncode != 0:
+            raise SystemExit(f"bench of {engine} failed:\n{done.stderr}")
+        out = done.stdout
         results.append(json.loads(out.strip().splitlines()[-1]))
     stop = stop_latency_ms(args.stop_trials) if args.stop_trials > 0 else []
     print(table(results, stop))
