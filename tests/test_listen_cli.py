@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import wave
 from pathlib import Path
@@ -10,7 +11,10 @@ import numpy as np
 import pytest
 from spoken import GAP, RATE, WARM_UP, needs_espeak, recording, write_wav
 
+from companion.audio.capture import NO_MICROPHONE, SourceError
 from companion.cli import main
+from companion.commands.listen import wait_for_listener
+from companion.listening.speech_in import Listener, ListenSettings, SpeakingNow
 
 
 def _ko_model() -> Path | None:
@@ -139,15 +143,80 @@ def test_an_8_bit_wav_is_refused_with_how_to_convert_it(
     assert len(err.strip().splitlines()) == 1
 
 
-def test_engine_vosk_without_a_model_is_one_sentence_and_exit_1(
+def test_engine_vosk_without_a_model_is_one_sentence_and_exit_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COMPANION_MODELS", str(tmp_path / "models"))
     path = quiet_wav(tmp_path)
     status, out, err = run(capsys, "--wav", str(path), "--engine", "vosk")
-    assert status == 1 and out == ""
+    assert status == 2 and out == ""
     assert err.startswith("companion: ") and "companion model download" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (["--language", "fr"], "No vocabulary for language 'fr'; available: en, ko."),
+        (["--model", "/nonexistent"], "There is no vosk model folder at /nonexistent."),
+        (["--device", "97"], "There is no input device 97;"),
+        (["--device", "no such microphone"], "There is no input device 'no such microphone';"),
+    ],
+)
+def test_a_bad_option_is_one_sentence_and_exit_2_before_listening(
+    capsys: pytest.CaptureFixture[str], option: list[str], said: str
+) -> None:
+    status, out, err = run(capsys, "--engine", "pocketsphinx", *option)
+    assert status == 2 and out == ""
+    assert err.startswith(f"companion: {said}"), err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+class NoMicrophone:
+    """A microphone that is never there: opening it fails as a missing device does."""
+
+    rate = RATE
+    overflows = 0
+
+    def open(self) -> None:
+        raise SourceError(NO_MICROPHONE)
+
+    def read(self, timeout: float) -> bytes | None:
+        raise AssertionError("never opened")
+
+    def close(self) -> None:
+        pass
+
+
+class Ticks:
+    """A clock that moves one second each time it is read."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_listen_with_no_microphone_says_what_it_waits_for_and_gives_up_after_the_stated_time(
+    tmp_path: Path,
+) -> None:
+    settings = ListenSettings(engine="pocketsphinx", retry_seconds=0.05, retry_max_seconds=0.05)
+    listener = Listener(settings, lambda heard: None, SpeakingNow, source=NoMicrophone)
+    listener.start()
+    err = io.StringIO()
+    try:
+        assert wait_for_listener(listener, 5.0, err, Ticks()) is False
+    finally:
+        listener.close()
+    lines = err.getvalue().splitlines()
+    assert f"[pocketsphinx] {NO_MICROPHONE}" in lines
+    assert "Waiting up to 5 s for a microphone." in lines
+    assert lines[-1] == (
+        "companion: no microphone after 5 s; connect one, or run `companion listen --wait` "
+        "to wait for it."
+    )
 
 
 def test_engine_off_hears_nothing_and_says_so(

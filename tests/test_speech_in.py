@@ -19,7 +19,7 @@ from companion.listening.commands_vocab import (
     parse_vocabulary,
     words_of,
 )
-from companion.listening.recognisers import Word, check_phrase, jsgf_grammar
+from companion.listening.recognisers import TimedWord, Word, check_phrase, jsgf_grammar
 from companion.listening.speech_in import (
     CommandGate,
     Endpointer,
@@ -313,6 +313,9 @@ class ScriptedRecogniser:
     def finish(self) -> list[Word]:
         return [Word(w, 1.0) for w in self.words]
 
+    def second_opinion(self) -> list[TimedWord] | None:
+        return None  # no second question: the closed answer stands alone
+
 
 class ScriptedEngine:
     name = "pocketsphinx"
@@ -447,3 +450,43 @@ def test_engine_off_starts_nothing_and_says_so() -> None:
     assert (status.on, status.engine) == (False, "off")
     assert "buttons and keys still work" in status.reason
     listener.close()
+
+
+def opinion(*words: str, seconds: float = 0.2) -> list[TimedWord]:
+    return [TimedWord(w, seconds) for w in words]
+
+
+def confirmed(closed: str, open_words: list[TimedWord] | None, own: str = "") -> bool:
+    gate = CommandGate(EN)
+    match = gate.decide([Word(w, 1.0) for w in closed.split()])
+    assert match is not None, closed
+    return gate.confirmed(match, open_words, frozenset(own.split()))
+
+
+def test_a_command_stands_when_the_open_transcript_hears_it_with_fillers_or_a_stray_word() -> None:
+    assert confirmed("pause", opinion("pause"))
+    assert confirmed("let's pause please", opinion("let's", "pause", "please"))
+    assert confirmed("keep going", opinion("keep", "going", "you", seconds=0.15))
+
+
+def test_a_sentence_squeezed_into_a_command_is_dropped_when_the_open_transcript_hears_more() -> (
+    None
+):
+    # "i need a break from your attitude": fillers soaked up the end in the closed grammar.
+    heard = opinion("i", "need", "a", "break", "from", "your", "attitude")
+    assert not confirmed("i need a break then please", heard)
+    # One word, but a long one: the rest of a sentence, not the engine's noise.
+    assert not confirmed(
+        "can we go back okay", opinion("can", "we", "go", "back", "home", seconds=0.5)
+    )
+    # The command is not even in the open transcript.
+    assert not confirmed("take a break", opinion("think", "really", "a", "break"))
+
+
+def test_the_companions_own_words_in_the_open_transcript_do_not_count_against_a_command() -> None:
+    heard = opinion("breathe", "in", "slowly", "pause")
+    assert confirmed("pause", heard, own="breathe in slowly")
+
+
+def test_without_a_second_opinion_the_closed_answer_stands() -> None:
+    assert confirmed("pause", None)

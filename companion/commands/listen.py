@@ -10,13 +10,25 @@ import argparse
 import json
 import sys
 import threading
+import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from companion.audio.capture import DeviceSource, SourceError, WavSource
 from companion.commands import signal_phrase_option
+from companion.core.errors import CompanionError
+from companion.listening.commands_vocab import load_vocabulary
+from companion.listening.recognisers import check_vosk_model, default_vosk_path
 from companion.listening.speech_in import Heard, Listener, ListenSettings, ListenStatus, SpeakingNow
+
+GIVE_UP_SECONDS = 10.0
+"""How long `companion listen` waits for a microphone before it says so and exits 1."""
+
+
+class BadOption(CompanionError):
+    """An option that can never work as given (exit 2, like argparse's own errors)."""
 
 
 def register(subparsers: Any) -> None:
@@ -48,6 +60,18 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--realtime", action="store_true", help="with --wav: feed the file at real-time pace"
     )
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="with no microphone, wait until one is connected instead of giving up",
+    )
+    parser.add_argument(
+        "--give-up",
+        type=float,
+        default=GIVE_UP_SECONDS,
+        metavar="SECONDS",
+        help=f"exit 1 after this long without a microphone (default: {GIVE_UP_SECONDS:g})",
+    )
     parser.set_defaults(func=run_listen)
 
 
@@ -76,9 +100,90 @@ def _check_wav(path: Path) -> None:
     source.close()
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """Raise BadOption with one sentence for an option that can never work as given."""
+    try:
+        load_vocabulary(args.language)
+    except CompanionError as error:
+        raise BadOption(str(error)) from None
+    if args.model is not None and not args.model.is_dir():
+        raise BadOption(f"There is no vosk model folder at {args.model}.")
+    if args.engine == "vosk":
+        try:
+            check_vosk_model(args.model or default_vosk_path())
+        except CompanionError as error:
+            raise BadOption(str(error)) from None
+    if args.device is not None and args.wav is None:
+        _check_device(_device(args.device))
+
+
+def _check_device(device: int | str | None) -> None:
+    """Raise BadOption unless PortAudio (or the sound server) has this input device."""
+    from companion.audio.sound import SoundSystem
+
+    sound = SoundSystem(input_device=device)
+    if sound.input_server_name:
+        return  # a sound server's source, found by name
+    try:
+        sd = sound.portaudio()
+        sd.query_devices(sound.input_device, "input")
+    except CompanionError as error:
+        raise BadOption(str(error)) from None
+    except (ValueError, OSError, Exception):  # sounddevice raises ValueError or PortAudioError
+        raise BadOption(
+            f"There is no input device {device!r}; `companion devices` lists the microphones."
+        ) from None
+
+
+def wait_for_listener(
+    listener: Listener, give_up: float | None, err: TextIO, clock: Callable[[], float]
+) -> bool:
+    """Print each change of the listener's status as one line until it ends; returns False
+    when no microphone opened within `give_up` seconds of the model being ready (None:
+    wait for as long as it takes)."""
+    shown = ""
+    announced = False
+    missing_since: float | None = None
+    while not listener.join(timeout=0.2):
+        status = listener.status()
+        if status.reason != shown:
+            shown = status.reason
+            print(f"[{status.engine}] {status.reason}", file=err, flush=True)
+        if status.on:
+            missing_since = None
+            if not announced:
+                announced = True
+                print(
+                    "Waiting for a voice command (say “pause” to check); Ctrl-C to stop.",
+                    file=err,
+                    flush=True,
+                )
+            continue
+        if status.engine == "off" or announced:
+            continue  # the model is still loading, or a microphone that worked comes back
+        if missing_since is None:
+            missing_since = clock()
+            wait = "until one is connected" if give_up is None else f"up to {give_up:g} s"
+            print(f"Waiting {wait} for a microphone.", file=err, flush=True)
+        if give_up is not None and clock() - missing_since >= give_up:
+            print(
+                f"companion: no microphone after {give_up:g} s; connect one, or run "
+                "`companion listen --wait` to wait for it.",
+                file=err,
+                flush=True,
+            )
+            return False
+    return True
+
+
 def run_listen(args: argparse.Namespace) -> int:
     """Listen until the file ends (or Ctrl-C from the mic); prints commands as heard."""
     signal = signal_phrase_option(args.signal)
+    try:
+        check_options(args)
+    except BadOption as error:
+        print(f"companion: {error}", file=sys.stderr)
+        return 2
     if args.wav is not None:
         _check_wav(args.wav)
     settings = ListenSettings(
@@ -126,14 +231,15 @@ def run_listen(args: argparse.Namespace) -> int:
 
     listener = Listener(settings, heard, SpeakingNow, source=source, on_status=signal_note)
     listener.start()
-    shown = ""
     try:
-        while not listener.join(timeout=0.5):
-            status = listener.status()
+        if args.wav is None:
             # From the mic every change is news; its reason includes the signal note.
-            if status.reason != shown and args.wav is None:
-                shown = status.reason
-                print(f"[{status.engine}] {status.reason}", file=sys.stderr, flush=True)
+            give_up = None if args.wait else args.give_up
+            if not wait_for_listener(listener, give_up, sys.stderr, time.monotonic):
+                return 1
+        else:
+            while not listener.join(timeout=0.5):
+                pass
     finally:
         listener.close()
     status = listener.status()

@@ -4,6 +4,12 @@ Both decode with a closed grammar built from a `Vocabulary`: the command phrases
 filler words and a set of everyday decoy words, so speech that is not a command comes out
 as other words instead of being forced onto command words. Whether an utterance *is* a
 command is decided elsewhere (`Vocabulary.match`), on the whole utterance.
+
+A closed grammar always answers with one of its phrases: "I need a break from your
+attitude" comes out as "i need a break then please", the filler words soaking up the
+rest. pocketsphinx therefore also asks a second, more open question of the same audio
+(`second_opinion`): a grammar in which a command may come with other words around it, so
+that the rest of a sentence is heard as words rather than as fillers.
 Engines are imported only when a recogniser is built: nothing heavy at import.
 """
 
@@ -41,6 +47,14 @@ class Word:
     confidence: float
 
 
+@dataclass(frozen=True)
+class TimedWord:
+    """A word of the second, open transcript and how long it lasted."""
+
+    text: str
+    seconds: float
+
+
 class Recogniser(Protocol):
     """Streaming recognition of one utterance at a time (owned by one thread)."""
 
@@ -57,6 +71,11 @@ class Recogniser(Protocol):
 
     def finish(self) -> list[Word]:
         """End the current utterance now and return its words; the next one starts."""
+        ...
+
+    def second_opinion(self) -> list[TimedWord] | None:
+        """The open transcript of the utterance `finish` last ended; None when this
+        engine asks no second question (its closed answer then stands alone)."""
         ...
 
 
@@ -213,9 +232,15 @@ class VoskRecogniser:
     def finish(self) -> list[Word]:
         return self._words(self._rec.FinalResult())
 
+    def second_opinion(self) -> list[TimedWord] | None:
+        return None
+
 
 # --- pocketsphinx ---------------------------------------------------------------------
 
+
+FILLER_TOKENS = frozenset({"<s>", "</s>", "<sil>", "(NULL)", "[NOISE]", "+NSN+", "+SPN+"})
+"""pocketsphinx's segment names that are not words."""
 
 DITHER = 64
 """Peak of the uniform noise floor added before pocketsphinx (int16 units)."""
@@ -226,9 +251,11 @@ class PocketsphinxEngine:
 
     name = "pocketsphinx"
 
-    def __init__(self) -> None:
+    def __init__(self, verify: bool = True) -> None:
         import pocketsphinx
 
+        self.verify = verify
+        """Whether recognisers also ask the open question (`second_opinion`)."""
         try:
             # A dictionary-only decoder for word checks; recognisers build their own.
             self._dict = pocketsphinx.Decoder(samprate=POCKETSPHINX_RATE, lm=None, loglevel="FATAL")
@@ -242,13 +269,23 @@ class PocketsphinxEngine:
         return len((self._dict.lookup_word(word) or "").split())
 
     def recogniser(self, vocab: Vocabulary, rate: int) -> Recogniser:
-        return PocketsphinxRecogniser(self, vocab, rate)
+        return PocketsphinxRecogniser(self, vocab, rate, self.verify)
+
+
+OPEN_WEIGHT = 0.03
+"""In the open grammar, how much less likely a command with other words around it is
+than a command alone or other words alone: low, so a command said alone still comes
+out alone, yet a sentence's remaining words are heard as words."""
 
 
 def jsgf_grammar(
-    phrases: Sequence[tuple[str, ...]], vocab: Vocabulary, decoys: Sequence[str]
+    phrases: Sequence[tuple[str, ...]],
+    vocab: Vocabulary,
+    decoys: Sequence[str],
+    open_tail: bool = False,
 ) -> str:
-    """A JSGF grammar: an utterance is either `[fillers] command [fillers]` or other words."""
+    """A JSGF grammar: an utterance is either `[fillers] command [fillers]` or other words;
+    with `open_tail`, also a command utterance with other words before or after it."""
     commands = [p for p in phrases if any(p in ps for ps in vocab.commands.values())]
     before = [p for p in phrases if p in vocab.before]
     after = [p for p in phrases if p in vocab.after]
@@ -261,9 +298,16 @@ def jsgf_grammar(
         return " | ".join(" ".join(p) for p in items) or "<VOID>"
 
     n = max(vocab.max_filler_words, 0)
+    top = "<command_utterance> | <other>"
+    if open_tail:
+        w = OPEN_WEIGHT
+        top = (
+            f"/1/ <command_utterance> | /1/ <other> | /{w}/ <command_utterance> <other> | "
+            f"/{w}/ <other> <command_utterance>"
+        )
     return (
         "#JSGF V1.0;\ngrammar companion;\n"
-        "public <utterance> = <command_utterance> | <other>;\n"
+        f"public <utterance> = {top};\n"
         f"<command_utterance> = {'[<before>] ' * n}<command>{' [<after>]' * min(n, 2)};\n"
         f"<before> = {alts(before)};\n<after> = {alts(after)};\n"
         f"<command> = {alts(commands)};\n"
@@ -271,25 +315,47 @@ def jsgf_grammar(
     )
 
 
+FRAME_SECONDS = 0.01
+"""pocketsphinx's frame step."""
+
+
+def _grammar_decoder(grammar: str) -> Any:
+    import pocketsphinx
+
+    # bestpath=False: the lattice rescoring pass takes seconds on a grammar this size.
+    decoder = pocketsphinx.Decoder(
+        samprate=POCKETSPHINX_RATE, lm=None, loglevel="FATAL", bestpath=False
+    )
+    decoder.add_jsgf_string("commands", grammar)
+    decoder.activate_search("commands")
+    decoder.start_utt()
+    return decoder
+
+
 class PocketsphinxRecogniser:
-    """pocketsphinx with the JSGF grammar above; the caller decides where utterances end."""
+    """pocketsphinx with the JSGF grammar above; the caller decides where utterances end.
+
+    Two decoders hear the same audio as it comes: the closed grammar, whose partial and
+    final words drive listening, and the open one (`second_opinion`). Both run only while
+    someone speaks, so a quiet room costs no more.
+    """
 
     engine = "pocketsphinx"
 
-    def __init__(self, engine: PocketsphinxEngine, vocab: Vocabulary, rate: int) -> None:
-        import pocketsphinx
-
+    def __init__(
+        self, engine: PocketsphinxEngine, vocab: Vocabulary, rate: int, verify: bool = True
+    ) -> None:
         phrases, decoys = grammar_words(engine, vocab)
         self.rate = rate
         self._resampler = Resampler(rate, POCKETSPHINX_RATE)  # one stream: no block edges
-        # bestpath=False: the lattice rescoring pass takes seconds on a grammar this size.
-        self._decoder: Any = pocketsphinx.Decoder(
-            samprate=POCKETSPHINX_RATE, lm=None, loglevel="FATAL", bestpath=False
+        self._decoder: Any = _grammar_decoder(jsgf_grammar(phrases, vocab, decoys))
+        self._open: Any = (
+            _grammar_decoder(jsgf_grammar(phrases, vocab, decoys, open_tail=True))
+            if verify
+            else None
         )
-        self._decoder.add_jsgf_string("commands", jsgf_grammar(phrases, vocab, decoys))
-        self._decoder.activate_search("commands")
+        self._opinion: list[TimedWord] | None = None
         self._rng = np.random.default_rng(0)
-        self._decoder.start_utt()
 
     def accept(self, chunk: bytes) -> list[Word] | None:
         samples = np.frombuffer(self._resampler.process(chunk), dtype="<i2").astype(np.int32)
@@ -297,7 +363,10 @@ class PocketsphinxRecogniser:
         # the model's normalisation off and it then hears words in nothing. Real rooms
         # always have this much noise; this makes a silent line or a clean file behave alike.
         samples += self._rng.integers(-DITHER, DITHER + 1, len(samples), dtype=np.int32)
-        self._decoder.process_raw(np.clip(samples, -32768, 32767).astype("<i2").tobytes())
+        raw = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
+        self._decoder.process_raw(raw)
+        if self._open is not None:
+            self._open.process_raw(raw)
         return None
 
     def partial(self) -> tuple[str, ...]:
@@ -312,7 +381,20 @@ class PocketsphinxRecogniser:
         # "other words" branch and on whole-utterance matching instead.
         words = [Word(w, 1.0) for w in (hyp.hypstr.split() if hyp is not None else [])]
         self._decoder.start_utt()
+        if self._open is not None:
+            self._open.end_utt()
+            self._opinion = [
+                TimedWord(
+                    seg.word.split("(")[0], (seg.end_frame - seg.start_frame + 1) * FRAME_SECONDS
+                )
+                for seg in (self._open.seg() or [])
+                if seg.word not in FILLER_TOKENS
+            ]
+            self._open.start_utt()
         return words
+
+    def second_opinion(self) -> list[TimedWord] | None:
+        return self._opinion
 
 
 # --- choosing -------------------------------------------------------------------------

@@ -12,6 +12,9 @@ every accepted command. What counts as a command is decided by `CommandGate` and
   "pause", "stop" or "time out" (`on_hold`), and released once a word rules that out or
   the utterance is decided: the voice stops without waiting for the decision, and speech
   that only might have been a command costs a moment's hold, never a command;
+- a command must also stand in the second, open transcript where the engine gives one
+  (`CommandGate.confirmed`): a sentence the closed grammar squeezed into a command phrase
+  ("i need a break then please") shows its other words there and is dropped;
 - the companion never obeys itself: words of the line it is playing (and of lines played
   during the utterance, plus a short tail) are removed before matching, so its own voice
   leaves nothing, while a partner's "pause" over its voice remains and fires.
@@ -45,6 +48,7 @@ from companion.listening.commands_vocab import (
 from companion.listening.recognisers import (
     Engine,
     Recogniser,
+    TimedWord,
     Word,
     load_engine,
     phrase_problem,
@@ -212,9 +216,15 @@ class CommandGate:
     vocab: Vocabulary
     min_confidence: float = 0.5
     barge_in: tuple[CommandName, ...] = (CommandName.PAUSE, CommandName.STOP, CommandName.TIMEOUT)
+    unexplained_words: int = 1
+    """In the open transcript, at most this many words besides the command and fillers..."""
+    unexplained_seconds: float = 0.4
+    """...lasting at most this long in all: a stray short word is the engine's noise, a
+    longer stretch is the rest of a sentence."""
 
     def __post_init__(self) -> None:
         self._known = self.vocab.words()
+        self._fillers = {w for p in self.vocab.before + self.vocab.after for w in p}
         longest = max((len(p) for ps in self.vocab.commands.values() for p in ps), default=0)
         self._most_words = longest + self.vocab.max_filler_words
 
@@ -251,6 +261,39 @@ class CommandGate:
             return None
         span = list(range(match.start, match.start + len(match.phrase)))
         return match if self._sure(words, span) else None
+
+    def confirmed(
+        self,
+        match: Match,
+        opinion: Sequence[TimedWord] | None,
+        own: frozenset[str] = frozenset(),
+    ) -> bool:
+        """Whether the open transcript of the same audio bears out `match`: the command
+        phrase is in it, and little else but fillers (and the companion's own words).
+
+        None (an engine that asks no second question) leaves the closed answer to stand.
+        """
+        if opinion is None:
+            return True
+        texts = [w.text for w in opinion]
+        phrase = list(match.phrase)
+        starts = [
+            i for i in range(len(texts) - len(phrase) + 1) if texts[i : i + len(phrase)] == phrase
+        ]
+        if not starts:
+            return False
+        start = starts[0]
+        rest = [
+            w
+            for i, w in enumerate(opinion)
+            if not start <= i < start + len(phrase)
+            and w.text not in self._fillers
+            and w.text not in own
+        ]
+        return (
+            len(rest) <= self.unexplained_words
+            and sum(w.seconds for w in rest) <= self.unexplained_seconds
+        )
 
     def _sure(self, words: Sequence[Word], span: Sequence[int]) -> bool:
         return min(words[i].confidence for i in span) >= self.min_confidence
@@ -595,7 +638,9 @@ class Listener:
             if chunk is None:
                 if feeding:
                     other = self._other_voice(own, echo)
-                    self._consider(recogniser.finish(), gate, own.take(), at, other)
+                    words = recogniser.finish()
+                    opinion = recogniser.second_opinion()
+                    self._consider(words, opinion, gate, own.take(), at, other)
                     self._hold(False)
                 return True
             if not chunk:
@@ -680,7 +725,8 @@ class Listener:
                 feeding = False
                 ruled_out = False
                 other = self._other_voice(own, echo)
-                self._consider(final, gate, own.take(), at, other)
+                opinion = recogniser.second_opinion()
+                self._consider(final, opinion, gate, own.take(), at, other)
                 self._hold(False)
         return False
 
@@ -704,6 +750,7 @@ class Listener:
     def _consider(
         self,
         words: Sequence[Word],
+        opinion: Sequence[TimedWord] | None,
         gate: CommandGate,
         own: frozenset[str],
         at: float,
@@ -713,14 +760,17 @@ class Listener:
             return
         match = gate.decide(words, own, other_voice)
         text = " ".join(w.text for w in words)
+        confirmed = match is not None and gate.confirmed(match, opinion, own)
         log.debug(
-            "heard %r -> %s (own words: %d, other voice: %s)",
+            "heard %r -> %s (open: %r, confirmed: %s, own words: %d, other voice: %s)",
             text,
             match and match.command,
+            opinion and " ".join(w.text for w in opinion),
+            confirmed,
             len(own),
             other_voice,
         )
-        if match is None:
+        if match is None or not confirmed:
             return
         confidence = min(w.confidence for w in words if w.text in match.phrase)
         try:

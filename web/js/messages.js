@@ -17,7 +17,7 @@ export function onMessage(message) {
     case "hello":
       page.scripts = Array.isArray(data.scripts) ? data.scripts : [];
       renderLibrary();
-      renderStatus(data.status);
+      if (renderStatus(data.status) && page.state) renderState();
       loadHomework();
       loadPairing();
       if (page.playHere) send("speaker", { on: true }); // a new connection: say so again
@@ -45,7 +45,7 @@ export function onMessage(message) {
       renderState();
       break;
     case "status":
-      renderStatus(data);
+      if (renderStatus(data) && page.state) renderState(); // prompts follow the mic
       break;
     case "heard":
       showHeard(data);

@@ -36,6 +36,7 @@ export const page = {
   speakers: 0, // how many pages play it, as the server last said
   pageAudio: false, // whether the server has rendered lines to send
   voiceOn: false, // whether the computer itself speaks
+  listeningOn: false, // whether it listens: prompts ask to "say" something only then
   // Web Audio for "Play on this device": one context, rendered lines cached by URL.
   audio: {
     ctx: null,

@@ -7,13 +7,17 @@ import { renderSpeakers, setPlayHere } from "./page-audio.js";
 import { renderSignal } from "./signal-word.js";
 import { page } from "./state.js";
 
+// Returns true when listening came on or went off: the prompts on the stage follow it.
 export function renderStatus(status) {
-  if (!status) return;
+  if (!status) return false;
   const voice = status.voice || {};
   const listening = status.listening || {};
   setPill($("voice"), voice.on, "Voice on", "Voice off", voice.reason);
   const engine = listening.engine && listening.engine !== "off" ? ` (${listening.engine})` : "";
   setPill($("listening"), listening.on, `Listening${engine}`, "Not listening", listening.reason);
+  const listens = Boolean(listening.on);
+  const changed = listens !== page.listeningOn;
+  page.listeningOn = listens;
   // The reasons in full, one line under the bar: what is off and what to do about it.
   if (status.timeout) page.timeout = status.timeout;
   page.voiceOn = Boolean(voice.on);
@@ -30,6 +34,7 @@ export function renderStatus(status) {
   $("status-detail").hidden = reasons.length === 0;
   renderSignal(status.signal);
   renderControls();
+  return changed;
 }
 
 function setPill(pill, on, onText, offText, reason) {

@@ -4,6 +4,7 @@
 import { clockAt, left, mmss } from "./clock.js";
 import { command } from "./connection.js";
 import { $, bind } from "./dom.js";
+import { heardPrompt } from "./prompts.js";
 
 export function moreMinutes(state) {
   const waiting = state && state.waiting;
@@ -26,7 +27,7 @@ export function renderBreak(state) {
   $("more-time").hidden = atLimit(state);
   $("break-limit").hidden = !atLimit(state);
   $("break-hint").textContent = asking
-    ? waiting.prompt || "The break is over. Come back, or agree on more time."
+    ? heardPrompt(waiting.prompt || "The break is over. Come back, or agree on more time.")
     : "Go to separate places. Breathe slowly. Let the argument rest.";
 }
 

@@ -3,12 +3,15 @@
 
 import { command } from "./connection.js";
 import { $, bind } from "./dom.js";
+import { heardPrompt } from "./prompts.js";
 import { page } from "./state.js";
 
 export function renderReady(state) {
   const waiting = state.waiting;
   const names = state.names || { a: "Partner A", b: "Partner B" };
-  $("ready-prompt").textContent = waiting.prompt || "Let the companion know when you are ready.";
+  $("ready-prompt").textContent = heardPrompt(
+    waiting.prompt || "Let the companion know when you are ready.",
+  );
   const ready = new Set(waiting.ready || []);
   for (const key of ["a", "b"]) {
     const button = $(`ready-${key}`);
@@ -29,6 +32,7 @@ export function renderRole(state) {
     button.textContent = names[key];
   }
   $("role-hint").textContent = `Or say “ready” for ${names.a}, or “next” for ${names.b}.`;
+  $("role-hint").hidden = !page.listeningOn;
 }
 
 export function chooseRole(partner, source = "page") {
