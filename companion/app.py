@@ -45,7 +45,7 @@ from companion.webapp.messages import Preload, Scripts, Snapshot, SoundCue, Soun
 
 if TYPE_CHECKING:
     from companion.audio.sound import SoundSystem
-    from companion.listening.speech_in import Heard, ListenStatus, SpeakingNow
+    from companion.listening.heard import Heard, ListenStatus, SpeakingNow
     from companion.practice.journal import Journal
     from companion.practice.settings import Settings
     from companion.voice.speech_out import SpeechOut, VoiceStatus
@@ -279,7 +279,8 @@ class Companion:
             }
             return
         try:
-            from companion.listening.speech_in import Listener, ListenSettings
+            from companion.listening.heard import ListenSettings
+            from companion.listening.speech_in import Listener
         except ImportError:
             return
         from companion.audio.capture import DeviceSource
@@ -435,7 +436,7 @@ class Companion:
             self.runner.call(lambda engine: speech.release())
 
     def _speaking(self) -> SpeakingNow:
-        from companion.listening.speech_in import SpeakingNow
+        from companion.listening.heard import SpeakingNow
 
         if self.speech is None:
             return SpeakingNow("", 0.0)

@@ -183,7 +183,7 @@ def test_the_therapist_report_uses_the_couples_names(journaled: Companion) -> No
 def test_a_heard_command_drives_the_session_and_every_page_sees_what_was_heard(
     companion: Companion,
 ) -> None:
-    from companion.listening.speech_in import Heard
+    from companion.listening.heard import Heard
 
     page = companion.hub.subscribe()
     companion.submit(Command(CommandName.START, script="slow-breathing"))
@@ -229,7 +229,7 @@ class SpeechLog:
 def test_a_voice_held_for_a_spoken_pause_is_released_only_after_the_pause_silenced_it(
     companion: Companion,
 ) -> None:
-    from companion.listening.speech_in import Heard
+    from companion.listening.heard import Heard
 
     companion.submit(Command(CommandName.START, script="slow-breathing"))
     wait_for(lambda: companion.state()["status"] == "running")
@@ -314,7 +314,7 @@ def test_with_no_break_script_anywhere_every_page_is_told_why_a_time_out_cannot_
 def test_next_heard_during_a_break_is_shown_as_refused_and_every_page_is_told_why(
     companion: Companion,
 ) -> None:
-    from companion.listening.speech_in import Heard
+    from companion.listening.heard import Heard
 
     page = companion.hub.subscribe()
     companion.submit(Command(CommandName.TIMEOUT))

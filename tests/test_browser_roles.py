@@ -17,7 +17,7 @@ from web_support import ARTIFACTS, WAIT_MS, companion_page
 
 from companion.app import Companion
 from companion.core.effects import CommandName
-from companion.listening.speech_in import Heard
+from companion.listening.heard import Heard
 from companion.webapp.routes import create_app
 
 pytestmark = pytest.mark.browser

@@ -14,7 +14,8 @@ from spoken import GAP, RATE, WARM_UP, needs_espeak, recording, write_wav
 from companion.audio.capture import NO_MICROPHONE, SourceError
 from companion.cli import main
 from companion.commands.listen import wait_for_listener
-from companion.listening.speech_in import Listener, ListenSettings, SpeakingNow
+from companion.listening.heard import ListenSettings, SpeakingNow
+from companion.listening.speech_in import Listener
 
 
 def _ko_model() -> Path | None:

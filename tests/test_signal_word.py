@@ -22,7 +22,8 @@ from companion.listening.commands_vocab import (
     SignalPhraseError,
     clean_signal_phrase,
 )
-from companion.listening.speech_in import Heard, Listener, ListenSettings, ListenStatus, SpeakingNow
+from companion.listening.heard import Heard, ListenSettings, ListenStatus, SpeakingNow
+from companion.listening.speech_in import Listener
 
 CAN = "“pineapple” can be recognised."
 CANNOT = "does not know “xyzzyq”, so “xyzzyq” cannot be recognised; choose another word."

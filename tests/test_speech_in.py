@@ -19,16 +19,10 @@ from companion.listening.commands_vocab import (
     parse_vocabulary,
     words_of,
 )
+from companion.listening.heard import Heard, ListenSettings, SpeakingNow
 from companion.listening.recognisers import TimedWord, Word, check_phrase, jsgf_grammar
-from companion.listening.speech_in import (
-    CommandGate,
-    Endpointer,
-    Heard,
-    Listener,
-    ListenSettings,
-    SelfVoice,
-    SpeakingNow,
-)
+from companion.listening.speech_in import Listener
+from companion.listening.utterance import CommandGate, Endpointer, SelfVoice
 
 EN = load_vocabulary("en")
 

@@ -33,8 +33,9 @@ from spoken import RATE, WARM_UP, speak, write_wav
 
 from companion.audio.capture import Resampler, WavSource
 from companion.core.effects import Command, CommandName
+from companion.listening.heard import Heard, ListenSettings, SpeakingNow
 from companion.listening.recognisers import Engine, PocketsphinxEngine
-from companion.listening.speech_in import Heard, Listener, ListenSettings, SpeakingNow
+from companion.listening.speech_in import Listener
 from companion.voice.cue_tones import SAMPLE_RATE as VOICE_RATE
 from companion.voice.render import LineCache
 from companion.voice.tts import VoiceSettings, wav_seconds
@@ -788,7 +789,8 @@ def test_a_microphone_that_stops_delivering_is_reported_and_listening_resumes_wh
 
 LISTEN_AND_REPORT = """
 import dataclasses, json, sys, time
-from companion.listening.speech_in import Listener, ListenSettings, SpeakingNow
+from companion.listening.heard import ListenSettings, SpeakingNow
+from companion.listening.speech_in import Listener
 listener = Listener(ListenSettings(engine="pocketsphinx"), print, SpeakingNow)
 listener.start()
 for _ in range(150):

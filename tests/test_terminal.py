@@ -11,7 +11,7 @@ from web_support import FakeController, serve
 
 from companion.app import Companion
 from companion.cli import main
-from companion.listening.speech_in import ListenStatus
+from companion.listening.heard import ListenStatus
 from companion.options import Options
 from companion.webapp.routes import create_app
 

@@ -20,8 +20,9 @@ from companion.audio.capture import DeviceSource, SourceError, WavSource
 from companion.commands import signal_phrase_option
 from companion.core.errors import CompanionError
 from companion.listening.commands_vocab import load_vocabulary
+from companion.listening.heard import Heard, ListenSettings, ListenStatus, SpeakingNow
 from companion.listening.recognisers import check_vosk_model, default_vosk_path
-from companion.listening.speech_in import Heard, Listener, ListenSettings, ListenStatus, SpeakingNow
+from companion.listening.speech_in import Listener
 
 GIVE_UP_SECONDS = 10.0
 """How long `companion listen` waits for a microphone before it says so and exits 1."""

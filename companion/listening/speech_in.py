@@ -2,22 +2,8 @@
 
 `Listener` owns one thread: it loads the model, opens the audio source (a microphone, or
 a WAV file for `companion listen --wav`), feeds the recogniser and calls `on_heard` for
-every accepted command. What counts as a command is decided by `CommandGate` and
-`Endpointer`, pure classes that read no clock and touch no audio device:
-
-- whole utterances only: "let's pause" fires, "don't tell me to stop" never does;
-- an utterance ends early (about 0.2 s of quiet) when what was heard so far is already a
-  complete command phrase, so a command acts before the speaker has finished breathing out;
-- the companion's voice is held at the first quiet in a short utterance that may still be
-  "pause", "stop" or "time out" (`on_hold`), and released once a word rules that out or
-  the utterance is decided: the voice stops without waiting for the decision, and speech
-  that only might have been a command costs a moment's hold, never a command;
-- a command must also stand in the second, open transcript where the engine gives one
-  (`CommandGate.confirmed`): a sentence the closed grammar squeezed into a command phrase
-  ("i need a break then please") shows its other words there and is dropped;
-- the companion never obeys itself: words of the line it is playing (and of lines played
-  during the utterance, plus a short tail) are removed before matching, so its own voice
-  leaves nothing, while a partner's "pause" over its voice remains and fires.
+every accepted command. Whether an utterance is a command is decided in
+`listening/utterance.py`; what listening is told and reports is in `listening/heard.py`.
 """
 
 from __future__ import annotations
@@ -27,8 +13,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -43,7 +28,12 @@ from companion.listening.commands_vocab import (
     Match,
     Vocabulary,
     load_vocabulary,
-    words_of,
+)
+from companion.listening.heard import (
+    Heard,
+    ListenSettings,
+    ListenStatus,
+    SpeakingNow,
 )
 from companion.listening.recognisers import (
     Engine,
@@ -54,312 +44,9 @@ from companion.listening.recognisers import (
     phrase_problem,
     recognisable,
 )
+from companion.listening.utterance import CommandGate, Endpointer, SelfVoice
 
 log = logging.getLogger(__name__)
-
-EngineChoice = Literal["auto", "vosk", "pocketsphinx", "off"]
-
-
-@dataclass(frozen=True)
-class ListenSettings:
-    """How to listen; every field has a default that suits a living room."""
-
-    engine: EngineChoice = "auto"
-    """"auto" uses vosk when its model is installed, else the built-in pocketsphinx."""
-    language: str = "en"
-    """Which vocabulary file (companion/vocab/<language>.toml) to listen for."""
-    vocabulary_path: Path | None = None
-    """A vocabulary file to use instead of the built-in one."""
-    model_path: Path | None = None
-    """The vosk model folder (default: models/vosk-model-small-en-us-0.15)."""
-    device: int | str | None = None
-    """Input device index or name substring; None for the system default."""
-    signal_phrase: str = ""
-    """The couple's own word or phrase for a time-out ("" for none)."""
-    min_confidence: float = 0.5
-    """Command words the engine is less sure of than this are ignored."""
-    block_seconds: float = 0.05
-    """Audio block size: smaller acts sooner, costs more CPU."""
-    quick_end_seconds: float = 0.2
-    """Quiet after a complete command phrase that ends the utterance early."""
-    hold_seconds: float = 0.05
-    """Quiet after words that are, or may still become, a command that stops the voice
-    (`barge_in`) before the companion's voice is held while the utterance is decided."""
-    hold_within_seconds: float = 1.0
-    """Only this much speech may still become such a command before its words form one:
-    commands are short, and longer speech over the voice lets it play on."""
-    end_seconds: float = 0.6
-    """Quiet that ends any utterance."""
-    max_utterance_seconds: float = 12.0
-    """Longer speech is cut here (a TV, a long sentence): nothing that long is a command."""
-    self_tail_seconds: float = 0.6
-    """How long after the companion's voice stops its words still count as its own."""
-    barge_in: tuple[CommandName, ...] = (CommandName.PAUSE, CommandName.STOP, CommandName.TIMEOUT)
-    """Commands that may interrupt the companion's own voice; others wait for quiet, since
-    its voice heard back is sometimes misheard as a command phrase."""
-    other_voice_blocks: int = 2
-    """With an echo reference, a command over the companion's voice needs this many blocks
-    in which the canceller heard a voice that is not the companion's."""
-    retry_seconds: float = 1.0
-    """First wait before reopening a lost device; doubles up to `retry_max_seconds`."""
-    retry_max_seconds: float = 15.0
-
-
-@dataclass(frozen=True)
-class SpeakingNow:
-    """What the companion itself is playing: its own voice must not command it."""
-
-    text: str = ""
-    """The line being played now; "" when silent."""
-    ended_at: float = float("-inf")
-    """Monotonic time the last sound ended."""
-
-
-@dataclass(frozen=True)
-class Heard:
-    """A command accepted from speech."""
-
-    text: str
-    """The words recognised, as heard (fillers included)."""
-    command: CommandName | None
-    at: float
-    """Seconds since the audio stream started at which the command was acted on."""
-    confidence: float
-
-
-@dataclass(frozen=True)
-class ListenStatus:
-    """Whether the mic is on, which engine listens, and why, in one sentence."""
-
-    on: bool
-    engine: Literal["vosk", "pocketsphinx", "off"]
-    reason: str
-    overflows: int = 0
-    finished: bool = False
-    """A file source was heard to its end."""
-    signal: str = ""
-    """The couple's own word or phrase for a time-out ("" for none)."""
-    signal_note: str = ""
-    """One sentence: whether `signal` can be recognised, or why it is not checked yet."""
-
-
-# --- pure decision logic ----------------------------------------------------------------
-
-
-@dataclass
-class Endpointer:
-    """Energy-based speech/quiet tracking on blocks of audio; time is passed in as data.
-
-    The noise floor follows the quietest recent blocks, so a fan or a TV far away raises
-    the bar instead of counting as speech.
-    """
-
-    ratio: float = 3.0
-    """A block is speech when its RMS exceeds the noise floor by this factor..."""
-    min_rms: float = 120.0
-    """...and this absolute level (int16 units), so digital silence is not "speech"."""
-    echo_leftover: float = 0.1
-    """Cancelling the companion's voice is assumed to leave this fraction of it (-20 dB);
-    what stands no higher above that than `ratio` is not speech."""
-    keep_ratio: float = 1.6
-    """...and stays speech until it falls below this factor: weak sounds ("f", "th")
-    inside a word or sentence are not mistaken for the end of speech."""
-    floor: float = 0.0
-    speaking: bool = False
-    in_utterance: bool = False
-    speech_seconds: float = 0.0
-    quiet_seconds: float = 0.0
-    utterance_seconds: float = 0.0
-
-    def update(
-        self, rms: float, seconds: float, echo_rms: float = 0.0, over_echo: bool = True
-    ) -> bool:
-        """Account for one block; returns whether the block is speech.
-
-        `echo_rms` is how loud the companion's own voice was predicted in the block before
-        it was cancelled: what cancelling leaves of it is a floor too. `over_echo` says
-        whether the canceller heard someone speaking over that echo; if not, what is left
-        is the companion's own voice, not speech to listen to.
-        """
-        if self.floor == 0.0:
-            self.floor = max(rms, 1.0)
-        if echo_rms == 0.0:
-            # Fall fast to quieter levels, rise slowly (about 3 s time constant) to louder
-            # ones. Not while echo is being cancelled: that output is not the room's noise.
-            rise = (rms - self.floor) * seconds / 3.0
-            self.floor = rms if rms < self.floor else self.floor + rise
-        floor = max(self.floor, self.echo_leftover * echo_rms)
-        ratio = self.keep_ratio if self.speaking else self.ratio
-        speech = rms > max(floor * ratio, self.min_rms * ratio / self.ratio)
-        speech = speech and (echo_rms == 0.0 or over_echo)
-        self.speaking = speech
-        if speech:
-            self.in_utterance = True
-            self.speech_seconds += seconds
-            self.quiet_seconds = 0.0
-        elif self.in_utterance:
-            self.quiet_seconds += seconds
-        if self.in_utterance:
-            self.utterance_seconds += seconds
-        return speech
-
-    def reset(self) -> None:
-        """Forget the current utterance (the noise floor is kept)."""
-        self.in_utterance = self.speaking = False
-        self.speech_seconds = self.quiet_seconds = self.utterance_seconds = 0.0
-
-
-@dataclass
-class CommandGate:
-    """Decides whether a finished utterance is a command the couple gave."""
-
-    vocab: Vocabulary
-    min_confidence: float = 0.5
-    barge_in: tuple[CommandName, ...] = (CommandName.PAUSE, CommandName.STOP, CommandName.TIMEOUT)
-    unexplained_words: int = 1
-    """In the open transcript, at most this many words besides the command and fillers..."""
-    unexplained_seconds: float = 0.4
-    """...lasting at most this long in all: a stray short word is the engine's noise, a
-    longer stretch is the rest of a sentence."""
-
-    def __post_init__(self) -> None:
-        self._known = self.vocab.words()
-        self._fillers = {w for p in self.vocab.before + self.vocab.after for w in p}
-        longest = max((len(p) for ps in self.vocab.commands.values() for p in ps), default=0)
-        self._most_words = longest + self.vocab.max_filler_words
-
-    def decide(
-        self,
-        words: Sequence[Word],
-        own: frozenset[str] = frozenset(),
-        other_voice: bool | None = None,
-    ) -> Match | None:
-        """The command in `words`, or None; `own` are words the companion was saying.
-
-        The whole utterance must be `filler* command filler*`. While the companion speaks,
-        the words of its line are dropped first, so what a partner said over it remains;
-        a command word the companion is itself saying can never fire (a partner's
-        identical word is then lost: the safe side). `other_voice` says whether the echo
-        canceller heard a voice besides the companion's (None: there is no canceller, as
-        when nothing plays through the companion's own output). Over the companion's voice
-        only a voice the canceller heard may command: its echo, misheard, can sound like
-        any command (with the companion's real voice, "now pause it" was heard in a line
-        that has no "pause").
-        """
-        texts = [w.text for w in words]
-        if own and other_voice is not True:
-            return None
-        if own:
-            kept = [i for i, t in enumerate(texts) if t not in own]
-            match = self.vocab.match([texts[i] for i in kept])
-            if match is None or match.command not in self.barge_in:
-                return None
-            span = kept[match.start : match.start + len(match.phrase)]
-            return match if self._sure(words, span) else None
-        match = self.vocab.match(texts)
-        if match is None:
-            return None
-        span = list(range(match.start, match.start + len(match.phrase)))
-        return match if self._sure(words, span) else None
-
-    def confirmed(
-        self,
-        match: Match,
-        opinion: Sequence[TimedWord] | None,
-        own: frozenset[str] = frozenset(),
-    ) -> bool:
-        """Whether the open transcript of the same audio bears out `match`: the command
-        phrase is in it, and little else but fillers (and the companion's own words).
-
-        None (an engine that asks no second question) leaves the closed answer to stand.
-        """
-        if opinion is None:
-            return True
-        texts = [w.text for w in opinion]
-        phrase = list(match.phrase)
-        starts = [
-            i for i in range(len(texts) - len(phrase) + 1) if texts[i : i + len(phrase)] == phrase
-        ]
-        if not starts:
-            return False
-        start = starts[0]
-        rest = [
-            w
-            for i, w in enumerate(opinion)
-            if not start <= i < start + len(phrase)
-            and w.text not in self._fillers
-            and w.text not in own
-        ]
-        return (
-            len(rest) <= self.unexplained_words
-            and sum(w.seconds for w in rest) <= self.unexplained_seconds
-        )
-
-    def _sure(self, words: Sequence[Word], span: Sequence[int]) -> bool:
-        return min(words[i].confidence for i in span) >= self.min_confidence
-
-    def so_far(
-        self,
-        partial: Sequence[str],
-        own: frozenset[str] = frozenset(),
-        other_voice: bool | None = None,
-    ) -> Match | None:
-        """The command the words heard so far already form, if any (worth ending the
-        utterance early); partial words carry no confidence."""
-        return self.decide([Word(t, 1.0) for t in partial], own, other_voice)
-
-    def stops_voice(self, match: Match | None) -> bool:
-        """Whether `match` is a command that stops the companion's voice (worth holding it)."""
-        return match is not None and match.command in self.barge_in
-
-    def may_stop_voice(
-        self,
-        partial: Sequence[str],
-        own: frozenset[str] = frozenset(),
-        other_voice: bool | None = None,
-    ) -> bool:
-        """Whether the words heard so far may still turn out to be a command that stops
-        the voice: one they already form, or a few command and filler words (or none yet).
-
-        Partial results are provisional, and some models settle on the command only in
-        the final result (vosk's small Korean model often showed nothing, or a filler, for
-        a stop command that had already been said), so a partial that is not yet a
-        command does not rule one out. A word in no command or filler phrase does, and so
-        does a command the engine already settled on that does not stop the voice.
-        """
-        if own and other_voice is not True:
-            return False
-        words = [t for t in partial if t not in own]
-        match = self.vocab.match(words)
-        if match is not None:
-            return match.command in self.barge_in
-        return len(words) <= self._most_words and all(w in self._known for w in words)
-
-
-@dataclass
-class SelfVoice:
-    """Which words are the companion's own during the current utterance."""
-
-    tail_seconds: float = 0.6
-    last_text: str = ""
-    words: set[str] = field(default_factory=set)
-    others: int = 0
-    """Blocks of the utterance in which the echo canceller heard a voice not the companion's."""
-
-    def observe(self, speaking: SpeakingNow, now: float) -> None:
-        """Note what is playing at `now`; its words count as own until the utterance ends."""
-        if speaking.text:
-            self.last_text = speaking.text
-            self.words.update(words_of(speaking.text))
-        elif self.last_text and now - speaking.ended_at < self.tail_seconds:
-            self.words.update(words_of(self.last_text))
-
-    def take(self) -> frozenset[str]:
-        """The own words of the utterance that just ended; starts afresh."""
-        own = frozenset(self.words)
-        self.words = set()
-        self.others = 0
-        return own
 
 
 # --- the thread -------------------------------------------------------------------------
@@ -637,7 +324,7 @@ class Listener:
             chunk = source.read(timeout=1.0)
             if chunk is None:
                 if feeding:
-                    other = self._other_voice(own, echo)
+                    other = own.other_voice(echo is not None, self.settings.other_voice_blocks)
                     words = recogniser.finish()
                     opinion = recogniser.second_opinion()
                     self._consider(words, opinion, gate, own.take(), at, other)
@@ -698,7 +385,7 @@ class Listener:
             quiet = endpointer.quiet_seconds
             so_far: Match | None = None
             if final is None and (quiet > 0.0 or self._holding):
-                other = self._other_voice(own, echo)
+                other = own.other_voice(echo is not None, self.settings.other_voice_blocks)
                 own_words = frozenset(own.words)
                 partial = recogniser.partial()
                 # Only once the speaker paused is what was said so far worth deciding on.
@@ -724,7 +411,7 @@ class Listener:
                 endpointer.reset()
                 feeding = False
                 ruled_out = False
-                other = self._other_voice(own, echo)
+                other = own.other_voice(echo is not None, self.settings.other_voice_blocks)
                 opinion = recogniser.second_opinion()
                 self._consider(final, opinion, gate, own.take(), at, other)
                 self._hold(False)
@@ -741,12 +428,6 @@ class Listener:
         except Exception:  # the listener must outlive a faulty consumer
             log.exception("on_hold failed")
 
-    def _other_voice(self, own: SelfVoice, echo: EchoPath | None) -> bool | None:
-        """Whether the canceller heard someone besides the companion in this utterance."""
-        if echo is None:
-            return None
-        return own.others >= self.settings.other_voice_blocks
-
     def _consider(
         self,
         words: Sequence[Word],
@@ -756,22 +437,10 @@ class Listener:
         at: float,
         other_voice: bool | None = None,
     ) -> None:
-        if not words:
+        match = gate.accept(words, opinion, own, other_voice)
+        if match is None:
             return
-        match = gate.decide(words, own, other_voice)
         text = " ".join(w.text for w in words)
-        confirmed = match is not None and gate.confirmed(match, opinion, own)
-        log.debug(
-            "heard %r -> %s (open: %r, confirmed: %s, own words: %d, other voice: %s)",
-            text,
-            match and match.command,
-            opinion and " ".join(w.text for w in opinion),
-            confirmed,
-            len(own),
-            other_voice,
-        )
-        if match is None or not confirmed:
-            return
         confidence = min(w.confidence for w in words if w.text in match.phrase)
         try:
             self._on_heard(Heard(text, match.command, round(at, 3), confidence))
