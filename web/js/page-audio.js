@@ -14,8 +14,9 @@ export function renderSpeakers() {
   const pages = page.speakers;
   const others = Math.max(0, pages - (page.playHere ? 1 : 0));
   const parts = [];
-  if (page.voiceOn) parts.push("this computer");
+  // This device first: on a phone the pill is cut short, and what it says of itself matters most.
   if (page.playHere) parts.push("this device");
+  if (page.voiceOn) parts.push("this computer");
   if (others) parts.push(others === 1 ? "1 other page" : `${others} other pages`);
   const text = parts.length ? `Speaking: ${parts.join(", ").replace(/, ([^,]*)$/, " and $1")}` : "Nothing speaks: captions only";
   const pill = $("speakers");
