@@ -2,9 +2,8 @@
 
 `Listener` owns one thread: it loads the model, opens the audio source (a microphone, or
 a WAV file for `companion listen --wav`), feeds the recogniser and calls `on_heard` for
-every accepted command. Whether an utterance is a command is decided in
-`listening/utterance.py`; what listening is told and reports is in `listening/heard.py`.
-"""
+every accepted command. Whether an utterance is a command is decided in utterance.py;
+what listening is told and reports is in heard.py."""
 
 from __future__ import annotations
 
@@ -59,8 +58,8 @@ SourceFactory = Callable[[], AudioSource]
 PlayedSource = Callable[[float], tuple[np.ndarray, int, float] | tuple[np.ndarray, int, float, int]]
 """`SpeechOut.recent_output`: the last seconds played, their rate and when the last is heard."""
 
-REFERENCE_SECONDS = 1.5
-"""How much played audio is asked for per block: the longest echo delay plus a block."""
+REFERENCE_SECONDS = 1.5  # played audio asked for per block: the longest echo delay and a block
+REFERENCE_MAX_SECONDS = 4.5  # however far behind the listener is: the voice keeps 5 s
 
 
 EngineName = Literal["vosk", "pocketsphinx", "off"]
@@ -341,7 +340,10 @@ class Listener:
             own.observe(self._speaking(), now)
             samples = np.frombuffer(chunk, dtype="<i2").astype(np.float32)
             if echo is not None and self._played is not None:
-                samples = echo.clean(samples, now, PlayedAudio(*self._played(REFERENCE_SECONDS)))
+                # Behind (a busy machine), a block's echo was played that much longer ago.
+                behind = self._clock() - captured if captured is not None else 0.0
+                wanted = min(REFERENCE_SECONDS + max(0.0, behind), REFERENCE_MAX_SECONDS)
+                samples = echo.clean(samples, now, PlayedAudio(*self._played(wanted)))
                 chunk = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
             rms = float(np.sqrt(np.mean(samples * samples)))
             if (
