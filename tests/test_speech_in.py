@@ -163,6 +163,18 @@ def test_self_voice_remembers_lines_played_during_the_utterance_and_a_short_tail
     assert voice.take() == frozenset()
 
 
+def test_a_line_followed_at_once_by_another_still_counts_as_its_own_for_the_tail() -> None:
+    # "If you feel light-headed, stop, and breathe..." then the cue "out" at once: the echo
+    # of "stop" ends after "out" began, and must not be taken for a partner's stop.
+    voice = SelfVoice(tail_seconds=0.5)
+    voice.observe(SpeakingNow("Stop if you feel dizzy.", ended_at=float("-inf")), now=10.0)
+    voice.take()
+    voice.observe(SpeakingNow("Out.", ended_at=10.2), now=10.3)
+    assert "stop" in voice.take()
+    voice.observe(SpeakingNow("Out.", ended_at=10.2), now=11.0)  # tail over
+    assert voice.take() == frozenset({"out"})
+
+
 def test_endpointer_tracks_speech_then_quiet_against_the_noise_floor() -> None:
     ep = Endpointer()
     for _ in range(20):

@@ -256,6 +256,9 @@ class SelfVoice:
 
     tail_seconds: float = 0.6
     last_text: str = ""
+    previous_text: str = ""
+    """The line before `last_text`: its echo goes on for a moment after the next begins."""
+    switched_at: float = float("-inf")
     words: set[str] = field(default_factory=set)
     others: int = 0
     """Blocks of the utterance in which the echo canceller heard a voice not the companion's."""
@@ -263,8 +266,12 @@ class SelfVoice:
     def observe(self, speaking: SpeakingNow, now: float) -> None:
         """Note what is playing at `now`; its words count as own until the utterance ends."""
         if speaking.text:
-            self.last_text = speaking.text
+            if speaking.text != self.last_text:
+                self.previous_text, self.switched_at = self.last_text, now
+                self.last_text = speaking.text
             self.words.update(words_of(speaking.text))
+            if self.previous_text and now - self.switched_at < self.tail_seconds:
+                self.words.update(words_of(self.previous_text))
         elif self.last_text and now - speaking.ended_at < self.tail_seconds:
             self.words.update(words_of(self.last_text))
 
