@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from companion.core.clock import Clock, MonotonicClock
 from companion.core.effects import (
@@ -412,12 +412,13 @@ class Companion:
             self._heard_count += 1
             self.submit(Command(heard.command, source="voice"))
         action = messages.ACTIONS.get(heard.command, "") if heard.command is not None else ""
-        waiting = self.runner.state().get("waiting") or {}
+        state = self.state()
+        waiting = cast("dict[str, object]", state.get("waiting") or {})
         if waiting.get("for") == "role" and heard.command in (CommandName.READY, CommandName.NEXT):
             # In a role question "ready" and "next" choose a partner: say whom.
             names = self._names
             action = f"{names.a if heard.command is CommandName.READY else names.b} chosen"
-        elif action and heard.command not in BREAK_COMMANDS and self.state().get("on_break"):
+        elif action and heard.command not in BREAK_COMMANDS and state.get("on_break"):
             action = "not during a break"
         self.hub.send(messages.Heard(heard.text, str(heard.command or ""), action))
         self.hub.send(Snapshot("status", self.status()))
