@@ -72,7 +72,7 @@ def test_scripts_reports_a_broken_file_and_lists_the_rest(
     status, out, err = run(capsys, "scripts", "--scripts-dir", str(tmp_path), "--json")
     assert status == 0
     assert [row["id"] for row in json.loads(out)] == ["good"]
-    assert f"{tmp_path / 'broken.toml'}:7: seconds: expected a number of seconds" in err
+    assert f"{tmp_path / 'broken.toml'}:7: seconds must be a number of seconds" in err
 
 
 # -- check -------------------------------------------------------------------------
@@ -88,7 +88,7 @@ def test_check_exits_1_and_prints_file_and_line_for_a_broken_file(
     assert status == 1
     assert out.splitlines() == [
         f"{good}: ok",
-        f'{broken}:7: seconds: expected a number of seconds, got a string ("5")',
+        f'{broken}:7: seconds must be a number of seconds, got a string ("5"); e.g. seconds = 10',
     ]
 
 
@@ -221,7 +221,7 @@ def test_preview_of_a_broken_file_lists_its_problems(
     path.write_text(BROKEN, encoding="utf-8")
     status, _, err = run(capsys, "preview", str(path))
     assert status == 1
-    assert f"{path}:7: seconds: expected a number of seconds" in err
+    assert f"{path}:7: seconds must be a number of seconds" in err
     assert "Traceback" not in err
 
 

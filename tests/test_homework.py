@@ -94,18 +94,24 @@ def test_a_plan_with_a_library_script_and_an_embedded_script_loads(
 
 MALFORMED = [
     ("bad TOML", _edit('title = "Until our next session"', "title = Until"), 5, "not valid TOML"),
-    ("unknown top key", _edit("note =", "notes ="), 8, "unknown key 'notes'; did you mean 'note'?"),
+    (
+        "unknown top key",
+        _edit("note =", "notes ="),
+        8,
+        'unknown key "notes" at the top; did you mean "note"?',
+    ),
     (
         "unknown practice key",
         _edit("times_per_week = 3", "times_per_weak = 3"),
         12,
-        "unknown key 'times_per_weak' in [[practice]]; did you mean 'times_per_week'?",
+        'unknown key "times_per_weak" in [[practice]]; did you mean "times_per_week"?',
     ),
     (
         "wrong type",
         _edit("times_per_week = 3", 'times_per_week = "3"'),
         12,
-        'times_per_week must be a whole number from 1 to 14; got a string ("3")',
+        'times_per_week must be a whole number, from 1 to 14, got a string ("3");'
+        " e.g. times_per_week = 3",
     ),
     ("missing title", _edit('title = "Until our next session"\n', ""), 1, "missing title"),
     (
@@ -127,7 +133,7 @@ MALFORMED = [
         "unknown library script",
         _edit('script = "slow-breathing"', 'script = "slow-breathin"'),
         11,
-        "no script 'slow-breathin' in the library; did you mean 'slow-breathing'?",
+        'no script "slow-breathin" in the library; did you mean "slow-breathing"?',
     ),
     ("embedded script error", _edit("seconds = 30", "seconds = -3"), 29, "seconds must be"),
     (
@@ -136,7 +142,7 @@ MALFORMED = [
         18,
         "missing title",
     ),
-    ("missing practice", PLAN[: PLAN.index("[[practice]]")], 1, "no practice"),
+    ("missing practice", PLAN[: PLAN.index("[[practice]]")], 1, "no [[practice]] table"),
     (
         "bad id",
         _edit('id = "spring-homework"', 'id = "Spring Homework"'),
@@ -197,7 +203,7 @@ def test_one_practice_table_per_script() -> None:
     result = check_plan_text(text, "plan.toml")
     assert result.plan is None
     assert result.errors == [
-        "plan.toml:32: script 'slow-breathing' is already assigned on line 11;"
+        'plan.toml:32: script "slow-breathing" is already assigned on line 11;'
         " give it one entry with the total times_per_week"
     ]
 

@@ -133,7 +133,7 @@ def test_an_embedded_script_over_the_size_cap_is_refused_saying_where_to_put_it(
     result = check_plan_bytes(practice_with(body).encode(), "plan.toml", {})
     assert result.plan is None
     [error] = result.errors
-    assert error.startswith("plan.toml:12: the embedded script 'ours' is ")
+    assert error.startswith('plan.toml:12: the embedded script "ours" is ')
     assert error.endswith(
         "KiB; an embedded script is at most 32 KiB (put a longer one in the library)"
     )
@@ -144,7 +144,7 @@ def test_a_script_of_thousands_of_steps_is_refused_at_the_first_one_too_many() -
     result = check_script_text('format = 1\ntitle = "Long"\nsummary = "x"\n' + steps, "long.toml")
     first_too_many = 4 + MAX_STEPS * 3
     assert result.errors == [
-        f"long.toml:{first_too_many}: 5344 steps; a script has at most {MAX_STEPS}:"
+        f"long.toml:{first_too_many}: 5344 [[step]] tables; a script has at most {MAX_STEPS}:"
         " split it into several scripts"
     ]
 

@@ -243,8 +243,8 @@ MALFORMED: list[tuple[str, str, list[str]]] = [
         "a step with no kind",
         HEAD + STEP + 'text = "Hi"\n',
         [
-            'case.toml:4: step 1 has no kind; add kind = "..." '
-            "(one of: say, silence, breathe, turn, break, ready, role)"
+            "case.toml:4: missing kind in step 1 (one of say, silence, breathe, turn, break,"
+            ' ready, role); e.g. kind = "say"'
         ],
     ),
     (
@@ -268,12 +268,18 @@ MALFORMED: list[tuple[str, str, list[str]]] = [
     (
         "wrong type for seconds",
         HEAD + STEP + 'kind = "silence"\nseconds = "ten"\n',
-        ['case.toml:6: seconds: expected a number of seconds, got a string ("ten")'],
+        [
+            'case.toml:6: seconds must be a number of seconds, got a string ("ten");'
+            " e.g. seconds = 10"
+        ],
     ),
     (
         "a yes/no where a number belongs",
         HEAD + STEP + 'kind = "silence"\nseconds = true\n',
-        ["case.toml:6: seconds: expected a number of seconds, got true (a yes/no value)"],
+        [
+            "case.toml:6: seconds must be a number of seconds, got true (a yes/no value);"
+            " e.g. seconds = 10"
+        ],
     ),
     (
         "negative duration",
@@ -283,12 +289,12 @@ MALFORMED: list[tuple[str, str, list[str]]] = [
     (
         "missing duration",
         HEAD + STEP + 'kind = "silence"\ncaption = "quiet"\n',
-        ["case.toml:4: silence step is missing seconds (a number of seconds)"],
+        ["case.toml:4: missing seconds in a silence step (a number of seconds); e.g. seconds = 10"],
     ),
     (
         "a turn with no speaker",
         HEAD + STEP + 'kind = "turn"\nfloor_seconds = 60\nparaphrase_seconds = 30\n',
-        ['case.toml:4: a turn with no speaker: add first = "a" or first = "b"'],
+        ['case.toml:4: missing first in a turn step (who has the floor first); e.g. first = "a"'],
     ),
     (
         "a turn with a speaker who is neither partner",
@@ -317,14 +323,17 @@ MALFORMED: list[tuple[str, str, list[str]]] = [
         "breathing with no exhale and no preset",
         HEAD + STEP + 'kind = "breathe"\ninhale = 4\ncycles = 3\n',
         [
-            "case.toml:4: breathe step is missing exhale (a number of seconds); "
-            "or set a preset: resonance, box, 4-7-8, sigh"
+            "case.toml:4: missing exhale in a breathe step (a number of seconds);"
+            " e.g. exhale = 6; or set a preset: resonance, box, 4-7-8, sigh"
         ],
     ),
     (
         "a fractional number of cycles",
         HEAD + STEP + 'kind = "breathe"\npreset = "box"\ncycles = 2.5\n',
-        ["case.toml:7: cycles: expected a whole number of breaths, got 2.5"],
+        [
+            "case.toml:7: cycles must be a whole number of breaths, from 1 to 1000, got 2.5;"
+            " e.g. cycles = 6"
+        ],
     ),
     (
         "a countdown that is too long",
@@ -380,7 +389,10 @@ MALFORMED: list[tuple[str, str, list[str]]] = [
     (
         "a role step with no role",
         HEAD + STEP + 'kind = "role"\ntext = "Who speaks first?"\n',
-        ['case.toml:4: role step is missing role, e.g. role = "hurt"'],
+        [
+            "case.toml:4: missing role in a role step (the name for the partner chosen);"
+            ' e.g. role = "hurt"'
+        ],
     ),
     (
         "a role and its other with the same name",
@@ -405,12 +417,15 @@ MALFORMED: list[tuple[str, str, list[str]]] = [
     (
         "missing title",
         'format = 1\nsummary = "S"\n' + STEP + 'kind = "say"\ntext = "Hi"\n',
-        ['case.toml:1: missing title (e.g. title = "Slow breathing")'],
+        ['case.toml:1: missing title at the top; e.g. title = "Slow breathing"'],
     ),
     (
         "missing format",
         'title = "T"\nsummary = "S"\n' + STEP + 'kind = "say"\ntext = "Hi"\n',
-        ["case.toml:1: missing format = 1 at the top of the file"],
+        [
+            "case.toml:1: missing format at the top (the version of the file format);"
+            " e.g. format = 1"
+        ],
     ),
     (
         "a format from the future",
@@ -422,7 +437,7 @@ MALFORMED: list[tuple[str, str, list[str]]] = [
     (
         "no steps",
         HEAD,
-        ['case.toml:1: no steps: add at least one [[step]] with a kind, e.g. kind = "say"'],
+        ['case.toml:1: no [[step]] table; add at least one, with a kind, e.g. kind = "say"'],
     ),
     (
         "a single-bracket step",
@@ -454,10 +469,10 @@ def test_every_problem_is_reported_at_once_in_line_order(write: WriteScript) -> 
     )
     path = write(text)
     assert errors_of(path) == [
-        'case.toml:1: missing title (e.g. title = "Slow breathing")',
+        'case.toml:1: missing title at the top; e.g. title = "Slow breathing"',
         'case.toml:2: unknown key "titel" at the top; did you mean "title"?',
         "case.toml:7: seconds must be more than 0 seconds, got -1",
-        'case.toml:9: a turn with no speaker: add first = "a" or first = "b"',
+        'case.toml:9: missing first in a turn step (who has the floor first); e.g. first = "a"',
         "case.toml:16: text: unknown name {x}; names are {a}, {b}",
     ]
     with pytest.raises(ScriptError) as raised:
@@ -482,7 +497,7 @@ def test_a_header_inside_a_multiline_string_does_not_shift_line_numbers(
 def test_a_quoted_key_is_found_on_its_line(write: WriteScript) -> None:
     text = HEAD + STEP + 'kind = "silence"\n"seconds" = "x"\n'
     assert errors_of(write(text)) == [
-        'case.toml:6: seconds: expected a number of seconds, got a string ("x")'
+        'case.toml:6: seconds must be a number of seconds, got a string ("x"); e.g. seconds = 10'
     ]
 
 
@@ -524,7 +539,7 @@ def test_messages_name_the_file_as_given(
 def test_load_script_text_reads_a_script_held_in_memory() -> None:
     script = load_script_text(HEAD + STEP + 'kind = "say"\ntext = "Hi"\n', "plan.toml", "inline")
     assert (script.id, script.steps) == ("inline", (Say("Hi", line=4),))
-    with pytest.raises(ScriptError, match=r"^plan.toml:1: no steps"):
+    with pytest.raises(ScriptError, match=r"^plan.toml:1: no \[\[step\]\] table"):
         load_script_text(HEAD, "plan.toml")
 
 
@@ -588,7 +603,8 @@ def test_a_library_leaves_out_a_broken_file_and_keeps_the_others(
     assert list(library) == ["good"]
     assert library["good"].title == "T"
     assert library.errors == [
-        f"{tmp_path / 'broken.toml'}:4: silence step is missing seconds (a number of seconds)"
+        f"{tmp_path / 'broken.toml'}:4: missing seconds in a silence step (a number of seconds);"
+        " e.g. seconds = 10"
     ]
 
 
@@ -602,11 +618,11 @@ def test_a_missing_library_folder_is_one_sentence(tmp_path: Path) -> None:
     [
         (
             'kind = "silence"\nseconds = inf\n',
-            "case.toml:6: seconds must be a plain number of seconds, got inf",
+            "case.toml:6: seconds must be a number of seconds, got inf; e.g. seconds = 10",
         ),
         (
             'kind = "silence"\nseconds = nan\n',
-            "case.toml:6: seconds must be a plain number of seconds, got nan",
+            "case.toml:6: seconds must be a number of seconds, got nan; e.g. seconds = 10",
         ),
         (
             'kind = "breathe"\npreset = "box"\ncycles = 5000\n',
@@ -614,7 +630,7 @@ def test_a_missing_library_folder_is_one_sentence(tmp_path: Path) -> None:
         ),
         (
             'kind = "breathe"\npreset = "box"\nminutes = 2000\n',
-            "case.toml:7: minutes must be less than 1440 (a day)",
+            "case.toml:7: minutes must be less than 1440 (a day), got 2000",
         ),
     ],
     ids=["infinite", "not a number", "endless cycles", "endless minutes"],
@@ -626,5 +642,5 @@ def test_endless_durations_are_refused(write: WriteScript, step: str, expected: 
 def test_steps_written_as_an_inline_list_are_reported_at_the_step_key(write: WriteScript) -> None:
     text = HEAD + 'step = [{kind = "say", text = "Hi"}, {kind = "silence"}]\n'
     assert errors_of(write(text)) == [
-        "case.toml:4: silence step is missing seconds (a number of seconds)"
+        "case.toml:4: missing seconds in a silence step (a number of seconds); e.g. seconds = 10"
     ]

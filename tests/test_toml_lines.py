@@ -9,7 +9,7 @@ import pytest
 
 from companion.core.errors import CompanionError, ScriptError
 from companion.core.script import Names
-from companion.library.toml_lines import TomlLines, decode, read_bytes, suggest
+from companion.library.toml_lines import TomlLines, decode, read_bytes
 
 TEXT = """\
 title = "x"
@@ -105,12 +105,6 @@ def test_a_bad_date_gets_no_quotes_hint() -> None:
     assert line == 1 and "double quotes" not in message
 
 
-def test_suggest_names_the_closest_choice_in_the_callers_quotes() -> None:
-    assert suggest("titel", ("title", "tags")) == '; did you mean "title"?'
-    assert suggest("titel", ["title"], quote=repr) == "; did you mean 'title'?"
-    assert suggest("zzz", ["title"]) == ""
-
-
 def test_names_parse_reads_two_comma_separated_names_or_gives_the_defaults() -> None:
     assert Names.parse(" Sam , Alex ") == Names("Sam", "Alex")
     assert Names.parse("") == Names()
@@ -120,16 +114,3 @@ def test_names_parse_reads_two_comma_separated_names_or_gives_the_defaults() -> 
 def test_names_parse_rejects_anything_but_two_names_in_one_sentence(text: str) -> None:
     with pytest.raises(CompanionError, match=r"^--names needs two names .*\.$"):
         Names.parse(text)
-
-
-def test_a_value_is_named_the_same_way_for_scripts_and_plans() -> None:
-    from datetime import date, datetime
-
-    from companion.library.toml_lines import named
-
-    assert named("ten") == 'a string ("ten")'
-    assert named(True) == "true (a yes/no value)"
-    assert named(6.0) == "6"
-    assert named(date(2026, 1, 2)) == "a date"
-    assert named(datetime(2026, 1, 2, 3, 4)) == "a date and time"
-    assert named([1]) == "a list" and named({"a": 1}) == "a table"

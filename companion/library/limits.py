@@ -75,3 +75,50 @@ PRESET_CYCLES: dict[str, int] = {"4-7-8": 4}
 as its author suggests for beginners (the long hold is hard at first)."""
 NAME_FIELDS = ("a", "b")
 TURN_NAME_FIELDS = ("a", "b", "speaker", "listener")
+
+TOP_EXAMPLES: dict[str, object] = {
+    "format": 1,
+    "title": "Slow breathing",
+    "summary": "Six slow breaths together, to settle before you talk.",
+    "tags": ["breathing", "calming"],
+    "safety": "Stop if you feel light-headed.",
+    "help": "If you feel unsafe at home, call your local emergency number.",
+}
+"""A right value for each top-level key, shown after "e.g." in a message about it."""
+STEP_EXAMPLES: dict[str, object] = {
+    "kind": "say",
+    "text": "Breathe in slowly.",
+    "caption": "Breathe slowly",
+    "seconds": 10,
+    "preset": "box",
+    "inhale": 4,
+    "inhale2": 1,
+    "hold_in": 4,
+    "exhale": 6,
+    "hold_out": 4,
+    "cycles": 6,
+    "minutes": 20,
+    "cues": "chime",
+    "countdown": 3,
+    "first": "a",
+    "floor_seconds": 60,
+    "paraphrase_seconds": 30,
+    "warning_seconds": 15,
+    "rounds": 2,
+    "speaker_prompt": "{speaker}, tell {listener} one thing you appreciated today.",
+    "paraphrase_prompt": "{listener}, say back what you heard.",
+    "check_seconds": 20,
+    "check_prompt": "{speaker}, did {listener} get it?",
+    "announce": "We will come back together in {minutes} minutes.",
+    "soothing": ["Breathe slowly."],
+    "soothe_gap": 30,
+    "callback": "It's time to come back together.",
+    "last_callback": "Let's come back together now.",
+    "more_minutes": 20,
+    "who": "either",
+    "reminder": "Take your time.",
+    "reminder_seconds": 60,
+    "role": "hurt",
+    "other": "other",
+}
+"""A right value for each step key, shown after "e.g." in a message about it."""

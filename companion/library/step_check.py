@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from companion.core.script import (
     Step,
     Turn,
 )
+from companion.library.field_check import TableCheck, quoted, show_number, suggest
 from companion.library.limits import (
     BREATH_PRESETS,
     DEFAULT_WARNING_SECONDS,
@@ -31,11 +31,10 @@ from companion.library.limits import (
     MIN_FLOOR_SECONDS,
     NAME_FIELDS,
     PRESET_CYCLES,
+    STEP_EXAMPLES,
     STEP_KEYS,
     TURN_NAME_FIELDS,
 )
-from companion.library.nesting import is_number
-from companion.library.toml_lines import named, show_number, suggest
 
 if TYPE_CHECKING:
     from companion.library.script_check import ScriptChecker
@@ -48,13 +47,15 @@ _WORD = re.compile(r"[\w']+")
 class StepChecker:
     """Validates one ``[[step]]`` table."""
 
-    def __init__(self, parent: ScriptChecker, index: int, table: object) -> None:
+    def __init__(self, parent: ScriptChecker, index: int, table: dict[str, Any]) -> None:
         self.parent = parent
         self.index = index
-        self.table: dict[str, Any] = table if isinstance(table, dict) else {}
-        self.is_table = isinstance(table, dict)
+        self.table = table
         self.line = parent.source.table_line("step", index)
-        self.kind = ""
+        self.fields = TableCheck(
+            table, self.at, f"in step {index + 1}", STEP_EXAMPLES, parent.errors
+        )
+        """The step's keys; `where` says its kind once that is known."""
 
     def error(self, line: int, message: str) -> None:
         self.parent.errors.append((line, message))
@@ -67,113 +68,45 @@ class StepChecker:
         return self.parent.source.table_key("step", self.index, key) or self.line
 
     def step(self) -> Step | None:
-        if not self.is_table:
-            self.error(self.line, f"step {self.index + 1} must be a table of keys")
-            return None
         kinds = ", ".join(STEP_KINDS)
-        kind = self.table.get("kind")
-        if kind is None:
-            self.error(
-                self.line, f'step {self.index + 1} has no kind; add kind = "..." (one of: {kinds})'
-            )
+        if not self.fields.given("kind", required=True, meaning=f"one of {kinds}"):
             return None
+        kind = self.table["kind"]
         if not isinstance(kind, str):
-            self.error(self.at("kind"), f"kind: expected a step kind in quotes, got {named(kind)}")
+            self.fields.wrong("kind", "a step kind in quotes")
             return None
         if kind not in STEP_KINDS:
-            hint = suggest(kind, list(STEP_KINDS))
-            self.error(self.at("kind"), f'unknown step kind "{kind}"{hint} (kinds: {kinds})')
+            hint = suggest(kind, STEP_KINDS)
+            self.error(self.at("kind"), f"unknown step kind {quoted(kind)}{hint} (kinds: {kinds})")
             return None
-        self.kind = kind
         allowed = STEP_KEYS[kind]
-        for key in self.table:
-            if key not in allowed:
-                hint = suggest(key, allowed) or f"; a {kind} step has {', '.join(allowed[1:])}"
-                self.error(self.at(key), f'unknown key "{key}" in a {kind} step{hint}')
+        self.fields.where = f"in a {kind} step"
+        self.fields.unknown_keys(allowed, f"a {kind} step has {', '.join(allowed[1:])}")
         before = len(self.parent.errors)
         step = getattr(self, f"_{kind}")()
         return step if len(self.parent.errors) == before else None
 
     # -- values --------------------------------------------------------------
 
-    def number(
-        self,
-        key: str,
-        unit: str,
-        *,
-        default: float | None = None,
-        positive: bool = True,
-        hint: str = "",
-    ) -> float | None:
-        """A number of `unit` (seconds, minutes); None when missing or wrong (noted)."""
-        if key not in self.table:
-            if default is None:
-                self.error(
-                    self.line, f"{self.kind} step is missing {key} (a number of {unit}){hint}"
-                )
-            return default
-        value = self.table[key]
-        line = self.at(key)
-        if not is_number(value):
-            self.error(line, f"{key}: expected a number of {unit}, got {named(value)}")
-            return None
-        if not math.isfinite(value):
-            self.error(line, f"{key} must be a plain number of {unit}, got {value}")
-            return None
-        if positive and value <= 0:
-            self.error(line, f"{key} must be more than 0 {unit}, got {show_number(value)}")
-            return None
-        if value < 0:
-            self.error(line, f"{key} must be 0 {unit} or more, got {show_number(value)}")
-            return None
-        return float(value)
-
-    def whole(
-        self, key: str, what: str, low: int, high: int | None, default: int | None
-    ) -> int | None:
-        if key not in self.table:
-            return default
-        value = self.table[key]
-        line = self.at(key)
-        if not isinstance(value, int) or isinstance(value, bool):
-            self.error(line, f"{key}: expected a whole number of {what}, got {named(value)}")
-            return None
-        if value < low or (high is not None and value > high):
-            limits = f"from {low} to {high}" if high is not None else f"{low} or more"
-            self.error(line, f"{key} must be {limits}, got {value}")
-            return None
-        return value
-
     def text(
         self, key: str, *, required: bool = False, names: tuple[str, ...] = NAME_FIELDS
     ) -> str:
-        names = (*names, *self.parent.roles)
-        if key not in self.table:
-            if required:
-                self.error(
-                    self.line, f"{self.kind} step is missing {key} (the words to say, in quotes)"
-                )
-            return ""
-        value = self.table[key]
-        line = self.at(key)
-        if not isinstance(value, str):
-            self.error(line, f"{key}: expected text in quotes, got {named(value)}")
-            return ""
-        if required and not value.strip():
-            self.error(line, f"{key} is empty; write the words to say")
-        self.placeholders(key, value, line, names)
-        return value.strip()
-
-    def choice(self, key: str, options: tuple[str, ...], default: str | None) -> str | None:
-        if key not in self.table:
-            return default
-        value = self.table[key]
-        shown = " or ".join(f'"{option}"' for option in options)
-        if not isinstance(value, str) or value not in options:
-            hint = suggest(value, options) if isinstance(value, str) else ""
-            self.error(self.at(key), f"{key} must be {shown}, got {named(value)}{hint}")
-            return None
+        """Spoken or shown text, whose names in braces must be known here."""
+        meaning = "the words to say" if required else ""
+        value = self.fields.text(key, required=required, meaning=meaning)
+        self.placeholders(key, value, self.at(key), (*names, *self.parent.roles))
         return value
+
+    def minutes(self, *, required: bool, default: float | None = None) -> float | None:
+        """How long a breathe or break step lasts: less than a day."""
+        minutes = self.fields.number("minutes", "minutes", required=required, default=default)
+        if minutes is not None and minutes >= MAX_MINUTES:
+            self.fields.error(
+                "minutes",
+                f"minutes must be less than {MAX_MINUTES} (a day), got {show_number(minutes)}",
+            )
+            return None
+        return minutes
 
     def placeholders(self, key: str, text: str, line: int, names: tuple[str, ...]) -> None:
         """Only known names may appear in braces: a guard against typos like {nmae}."""
@@ -200,29 +133,27 @@ class StepChecker:
         return Say(text=text, caption=caption, line=self.line)
 
     def _silence(self) -> Silence | None:
-        seconds = self.number("seconds", "seconds")
+        seconds = self.fields.number("seconds", "seconds", required=True)
         caption = self.text("caption")
         if seconds is None:
             return None
         return Silence(seconds=seconds, caption=caption, line=self.line)
 
     def _breathe(self) -> Breathe | None:
-        preset_name = self.choice("preset", tuple(BREATH_PRESETS), "")
+        number = self.fields.number
+        preset_name = self.fields.choice("preset", tuple(BREATH_PRESETS), default="")
         preset = BREATH_PRESETS.get(preset_name or "", {})
-        hint = "" if preset else f"; or set a preset: {', '.join(BREATH_PRESETS)}"
-        # A misspelt preset is reported once, not again as missing inhale and exhale.
-        fallback = 0.0 if preset_name is None else None
-        inhale = self.number("inhale", "seconds", default=preset.get("inhale", fallback), hint=hint)
-        exhale = self.number("exhale", "seconds", default=preset.get("exhale", fallback), hint=hint)
+        # Without a preset the step gives its own breath; a misspelt one is reported once.
+        own = preset_name == ""
+        hint = f"; or set a preset: {', '.join(BREATH_PRESETS)}"
+        inhale = number("inhale", "seconds", required=own, default=preset.get("inhale"), hint=hint)
+        exhale = number("exhale", "seconds", required=own, default=preset.get("exhale"), hint=hint)
         extra = {
-            key: self.number(key, "seconds", default=preset.get(key, 0.0), positive=False)
+            key: number(key, "seconds", default=preset.get(key, 0.0), positive=False)
             for key in ("inhale2", "hold_in", "hold_out")
         }
-        cycles = self.whole("cycles", "breaths", 1, MAX_CYCLES, None)
-        minutes = self.number("minutes", "minutes", default=0.0)
-        if minutes is not None and minutes >= MAX_MINUTES:
-            self.error(self.at("minutes"), f"minutes must be less than {MAX_MINUTES} (a day)")
-            minutes = None
+        cycles = self.fields.whole("cycles", 1, MAX_CYCLES, of="breaths")
+        minutes = self.minutes(required=False, default=0.0)
         if "cycles" in self.table and "minutes" in self.table:
             self.error(
                 max(self.at("cycles"), self.at("minutes")),
@@ -236,8 +167,8 @@ class StepChecker:
                     self.line,
                     "a breathe step needs how long: cycles = (breaths) or minutes = (time)",
                 )
-        cues = self.choice("cues", ("spoken", "chime"), "spoken")
-        countdown = self.whole("countdown", "seconds", 0, 10, 3)
+        cues = self.fields.choice("cues", ("spoken", "chime"), default="spoken")
+        countdown = self.fields.whole("countdown", 0, 10, of="seconds", default=3)
         if (
             inhale is None
             or exhale is None
@@ -271,26 +202,26 @@ class StepChecker:
         return step
 
     def _turn(self) -> Turn | None:
-        if "first" not in self.table:
-            self.error(self.line, 'a turn with no speaker: add first = "a" or first = "b"')
-            first = None
-        else:
-            first = self.choice("first", ("a", "b", *self.parent.roles), None)
-        floor = self.number("floor_seconds", "seconds")
-        paraphrase = self.number("paraphrase_seconds", "seconds")
+        number = self.fields.number
+        speakers = ("a", "b", *self.parent.roles)
+        first = self.fields.choice(
+            "first", speakers, required=True, meaning="who has the floor first"
+        )
+        floor = number("floor_seconds", "seconds", required=True)
+        paraphrase = number("paraphrase_seconds", "seconds", required=True)
         # The default warning only applies where it fits inside the floor time.
         default_warning = DEFAULT_WARNING_SECONDS
         if floor is not None and floor <= DEFAULT_WARNING_SECONDS:
             default_warning = 0.0
-        warning = self.number("warning_seconds", "seconds", default=default_warning, positive=False)
-        rounds = self.whole("rounds", "rounds", 1, MAX_ROUNDS, 1)
+        warning = number("warning_seconds", "seconds", default=default_warning, positive=False)
+        rounds = self.fields.whole("rounds", 1, MAX_ROUNDS, of="rounds", default=1)
         speaker_prompt = self.text("speaker_prompt", names=TURN_NAME_FIELDS)
         paraphrase_prompt = self.text("paraphrase_prompt", names=TURN_NAME_FIELDS)
-        check = self.number("check_seconds", "seconds", default=0.0, positive=False)
+        check = number("check_seconds", "seconds", default=0.0, positive=False)
         check_prompt = self.text("check_prompt", names=TURN_NAME_FIELDS)
         if floor is not None and warning is not None and warning >= floor:
-            self.error(
-                self.at("warning_seconds"),
+            self.fields.error(
+                "warning_seconds",
                 f"warning_seconds ({show_number(warning)}) must be less than floor_seconds"
                 f" ({show_number(floor)})",
             )
@@ -324,13 +255,7 @@ class StepChecker:
         )
 
     def _break(self) -> Break | None:
-        minutes = self.number("minutes", "minutes")
-        if minutes is not None and minutes >= MAX_MINUTES:
-            self.error(
-                self.at("minutes"),
-                f"minutes must be less than {MAX_MINUTES} (a day), got {show_number(minutes)}",
-            )
-            return None
+        minutes = self.minutes(required=True)
         if minutes is not None and minutes < MIN_BREAK_MINUTES:
             self.warn(
                 self.at("minutes"),
@@ -338,11 +263,15 @@ class StepChecker:
                 f" {MIN_BREAK_MINUTES:.0f} minutes to settle",
             )
         announce = self.text("announce", names=(*NAME_FIELDS, "minutes"))
-        soothing = self._soothing()
-        gap = self.number("soothe_gap", "seconds", default=30.0, positive=False)
+        soothing = self.fields.text_list("soothing")
+        for item in soothing or ():
+            self.placeholders(
+                "soothing", item, self.at("soothing"), (*NAME_FIELDS, *self.parent.roles)
+            )
+        gap = self.fields.number("soothe_gap", "seconds", default=30.0, positive=False)
         callback = self.text("callback")
         last_callback = self.text("last_callback")
-        more = self.number("more_minutes", "minutes", default=20.0)
+        more = self.fields.number("more_minutes", "minutes", default=20.0)
         if minutes is None or soothing is None or gap is None or more is None:
             return None
         return Break(
@@ -356,28 +285,17 @@ class StepChecker:
             line=self.line,
         )
 
-    def _soothing(self) -> tuple[str, ...] | None:
-        value = self.table.get("soothing", [])
-        line = self.at("soothing")
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            self.error(
-                line, 'soothing: expected a list of lines in quotes, e.g. ["Breathe slowly."]'
-            )
-            return None
-        for item in value:
-            self.placeholders("soothing", item, line, (*NAME_FIELDS, *self.parent.roles))
-        return tuple(item.strip() for item in value)
-
     def _ready(self) -> Ready | None:
         text = self.text("text", required=True)
         caption = self.text("caption")
-        who = self.choice("who", ("a", "b", "either", "both", *self.parent.roles), "either")
+        who = self.fields.choice(
+            "who", ("a", "b", "either", "both", *self.parent.roles), default="either"
+        )
         reminder = self.text("reminder")
-        seconds = self.number("reminder_seconds", "seconds", default=0.0)
+        seconds = self.fields.number("reminder_seconds", "seconds", default=0.0)
         if reminder and not seconds and "reminder_seconds" not in self.table:
-            self.error(
-                self.at("reminder"),
-                "a reminder needs reminder_seconds: how long to wait before saying it",
+            self.fields.error(
+                "reminder", "a reminder needs reminder_seconds: how long to wait before saying it"
             )
             return None
         if who is None or seconds is None:
@@ -397,7 +315,7 @@ class StepChecker:
         role = self.role_name("role", required=True)
         other = self.role_name("other", required=False)
         if role and other == role:
-            self.error(self.at("other"), f'other must differ from role ("{role}")')
+            self.fields.error("other", f"other must differ from role ({quoted(role)})")
             return None
         if not role or other is None:
             return None
@@ -408,20 +326,16 @@ class StepChecker:
 
     def role_name(self, key: str, *, required: bool) -> str | None:
         """A name for a role, written later in braces: lowercase letters, not a reserved word."""
-        if key not in self.table:
-            if required:
-                self.error(self.line, f'role step is missing {key}, e.g. {key} = "hurt"')
-                return None
-            return ""
+        meaning = "the name for the partner chosen"
+        if not self.fields.given(key, required=required, meaning=meaning):
+            return None if required else ""
         value = self.table[key]
-        line = self.at(key)
         if not isinstance(value, str) or not _ROLE_NAME.match(value):
-            self.error(
-                line,
-                f"{key} must be a short lowercase word (letters and _), got {named(value)}",
-            )
+            self.fields.wrong(key, "a short lowercase word (letters and _)")
             return None
         if value in RESERVED_NAMES:
-            self.error(line, f'{key} cannot be "{value}": that name already means something')
+            self.fields.error(
+                key, f"{key} cannot be {quoted(value)}: that name already means something"
+            )
             return None
         return value

@@ -1,9 +1,9 @@
 """Where things are in TOML text: tomllib gives values but no positions, so find the lines.
 
 Scripts (`companion.library.loader`) and homework plans (`companion.practice.homework`)
-both report every problem as ``file:line: message``; this module holds what they share:
-table headers, ``key =`` lines outside multi-line strings, tomllib's syntax errors made
-readable, and how a value is named in "got ..." (so the same mistake reads the same in both).
+both report every problem as ``file:line: message``; this module holds where those lines
+are: table headers, ``key =`` lines outside multi-line strings, tomllib's syntax errors made
+readable. How a wrong value is worded is `companion.library.field_check`'s.
 
 Hand-written rather than a TOML library with positions (tomlkit): tomllib stays the one
 parser, and this only has to find lines, in one indexed pass.
@@ -12,10 +12,7 @@ parser, and this only has to find lines, in one indexed pass.
 from __future__ import annotations
 
 import bisect
-import difflib
 import re
-from collections.abc import Callable, Iterable
-from datetime import date, datetime
 from pathlib import Path
 
 from companion.core.errors import ScriptError
@@ -178,39 +175,3 @@ def decode(data: bytes, name: str, limit: int, what: str) -> str:
                 f" {column}); save the file as UTF-8"
             ]
         ) from None
-
-
-def _double_quoted(word: str) -> str:
-    return f'"{word}"'
-
-
-def suggest(word: str, choices: Iterable[str], quote: Callable[[str], str] = _double_quoted) -> str:
-    """``; did you mean "x"?`` for the closest choice, or "" when none is close."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {quote(close[0])}?" if close else ""
-
-
-def show_number(value: object) -> str:
-    """A number as written: 6 rather than 6.0."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def named(value: object) -> str:
-    """Name a TOML value the way a person would, for "got ..." in every checker's messages."""
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (a yes/no value)"
-    if isinstance(value, int | float):
-        return show_number(value)
-    if isinstance(value, str):
-        return f'a string ("{value}")' if len(value) <= 20 else "a string"
-    if isinstance(value, datetime):
-        return "a date and time"
-    if isinstance(value, date):
-        return "a date"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return f"a {type(value).__name__}"

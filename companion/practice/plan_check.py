@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -18,8 +18,9 @@ from typing import Any
 
 from companion.core.errors import ScriptError
 from companion.core.script import Script
+from companion.library.field_check import Problem, TableCheck, quoted, suggest
 from companion.library.nesting import NESTING_MESSAGE, toml_too_deep
-from companion.library.toml_lines import TomlLines, decode, named, read_bytes, suggest
+from companion.library.toml_lines import TomlLines, decode, read_bytes
 from companion.practice.homework import PLAN_FORMAT, Plan, Practice
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,21 @@ TIMES_PER_WEEK = (1, 14)
 
 TOP_KEYS = ("format", "id", "version", "title", "from", "until", "note", "practice")
 PRACTICE_KEYS = ("script", "times_per_week", "id")
+PLAN_EXAMPLES: dict[str, object] = {
+    "format": PLAN_FORMAT,
+    "id": "homework-march",
+    "version": 1,
+    "title": "Homework until our next session",
+    "from": date(2025, 3, 3),
+    "until": date(2025, 4, 30),
+    "note": "Practise when you are both rested.",
+}
+"""A right value for each key, shown after "e.g." in a message about it."""
+PRACTICE_EXAMPLES: dict[str, object] = {
+    "script": "slow-breathing",
+    "times_per_week": 3,
+    "id": "our-evening",
+}
 
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _SCRIPT_PREFIX = re.compile(r"^(\s*\[\[?\s*)practice\s*\.\s*script\s*\.\s*")
@@ -171,8 +187,31 @@ class _PlanLines(TomlLines):
         return padded, plain
 
 
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    return suggest(word, choices, quote=repr)
+def _id(fields: TableCheck, *, required: bool) -> str | None:
+    """A plan's or an embedded script's id: a short name, also used in file names and URLs."""
+    if not fields.given("id", required=required, meaning="a short name"):
+        return None
+    value = fields.values["id"]
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        fields.wrong("id", "lowercase letters, digits and dashes (up to 64)")
+        return None
+    return value
+
+
+def _date(top: TableCheck, key: str) -> date | None:
+    """A day written as a TOML date; a quoted ISO date is taken too."""
+    if not top.given(key, required=True, meaning="a date without quotes"):
+        return None
+    value = top.values[key]
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    top.wrong(key, "a date without quotes")
+    return None
 
 
 class _Checker:
@@ -182,7 +221,7 @@ class _Checker:
         self.source = source
         self.name = name
         self.scripts = scripts
-        self.errors: list[tuple[int, str]] = []
+        self.errors: list[Problem] = []
         self.script_errors: list[str] = []
         self.warnings: list[str] = []
 
@@ -190,155 +229,45 @@ class _Checker:
         self.errors.append((line, message))
 
     def plan(self, data: dict[str, Any]) -> Plan | None:
-        for key in data:
-            if key not in TOP_KEYS:
-                self.error(
-                    self.source.top_key(key),
-                    f"unknown key {key!r}{_suggest(key, TOP_KEYS)}"
-                    f" (a plan has {', '.join(TOP_KEYS)})",
-                )
-        if not self._format(data):
-            return None  # a different format: the rest cannot be judged
-        plan_id = self._id(data, "id", self.source.top_key("id"), required=True)
-        version = self._version(data)
-        title = self._text(data, "title", 'title = "Homework until our next session"', MAX_TITLE)
-        starts = self._date(data, "from")
-        until = self._date(data, "until")
+        top = TableCheck(data, self.source.top_key, "at the top", PLAN_EXAMPLES, self.errors)
+        if top.format_version(PLAN_FORMAT) is None:
+            return None  # written for a newer companion: the rest cannot be judged
+        top.unknown_keys(TOP_KEYS, f"a plan has {', '.join(TOP_KEYS)}")
+        plan_id = _id(top, required=True)
+        version = top.whole(
+            "version", 1, required=True, meaning="a whole number, raised for each new edition"
+        )
+        title = top.text("title", required=True, most=MAX_TITLE)
+        starts = _date(top, "from")
+        until = _date(top, "until")
         if starts and until and until < starts:
-            self.error(
-                self.source.top_key("until"),
-                f"until ({until}) is before from ({starts}); a plan needs at least one day",
+            top.error(
+                "until", f"until ({until}) is before from ({starts}); a plan needs at least one day"
             )
-        note = ""
-        if "note" in data:
-            note = self._text(data, "note", 'note = "Practise when you are both rested."', MAX_NOTE)
-        practice = self._practice(data.get("practice"), plan_id or "plan")
+        note = top.text("note", most=MAX_NOTE)
+        tables = top.tables(
+            "practice",
+            self.source,
+            needs="script and times_per_week",
+            owner="a plan",
+            most=MAX_PRACTICE,
+        )
+        practice = self._practice(tables, plan_id or "plan")
         if plan_id is None or version is None or not title or not starts or not until:
             return None
         return Plan(plan_id, version, title, starts, until, note, practice)
 
-    def _format(self, data: dict[str, Any]) -> bool:
-        line = self.source.top_key("format")
-        value = data.get("format")
-        if value is None:
-            self.error(1, f"missing 'format = {PLAN_FORMAT}' at the top: the plan format version")
-        elif isinstance(value, bool) or not isinstance(value, int):
-            self.error(
-                line,
-                f"format must be a whole number, e.g. format = {PLAN_FORMAT}; got {named(value)}",
-            )
-        elif value > PLAN_FORMAT:
-            self.error(
-                line,
-                f"written for a newer companion (format {value});"
-                f" this one reads format {PLAN_FORMAT}",
-            )
-            return False
-        elif value < 1:
-            self.error(line, f"format must be {PLAN_FORMAT}, got {value}")
-        return True
-
-    def _id(self, table: dict[str, Any], key: str, line: int, *, required: bool) -> str | None:
-        value = table.get(key)
-        if value is None:
-            if required:
-                self.error(line, f'missing {key}: a short name like {key} = "homework-march"')
-            return None
-        if not isinstance(value, str) or not _ID.fullmatch(value):
-            self.error(
-                line,
-                f"{key} must be lowercase letters, digits and dashes (up to 64),"
-                f' e.g. {key} = "homework-march"; got {value!r}',
-            )
-            return None
-        return value
-
-    def _version(self, data: dict[str, Any]) -> int | None:
-        line = self.source.top_key("version")
-        value = data.get("version")
-        if value is None:
-            self.error(
-                line, "missing version: a whole number, raised for each new edition (version = 1)"
-            )
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.error(
-                line,
-                f"version must be a whole number like version = 2; got {named(value)}",
-            )
-            return None
-        if value < 1:
-            self.error(line, f"version must be 1 or more, got {value}")
-            return None
-        return value
-
-    def _text(self, data: dict[str, Any], key: str, example: str, limit: int) -> str:
-        line = self.source.top_key(key)
-        value = data.get(key)
-        if value is None:
-            self.error(line, f"missing {key}, e.g. {example}")
-            return ""
-        if not isinstance(value, str):
-            self.error(line, f"{key} must be text in quotes, e.g. {example}; got {named(value)}")
-            return ""
-        if key != "note" and not value.strip():
-            self.error(line, f"{key} is empty, e.g. {example}")
-            return ""
-        if len(value) > limit:
-            self.error(line, f"{key} is {len(value)} characters long; keep it under {limit}")
-            return ""
-        return value.strip()
-
-    def _date(self, data: dict[str, Any], key: str) -> date | None:
-        line = self.source.top_key(key)
-        value = data.get(key)
-        example = f"{key} = 2025-03-03"
-        if value is None:
-            self.error(line, f"missing {key}: a date without quotes, e.g. {example}")
-            return None
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-        elif isinstance(value, date) and not isinstance(value, datetime):
-            return value
-        self.error(
-            line,
-            f"{key} must be a date without quotes, e.g. {example}; got {named(value)}",
-        )
-        return None
-
-    def _practice(self, value: object, plan_id: str) -> tuple[Practice, ...]:
-        line = self.source.top_key("practice")
-        if value is None:
-            self.error(
-                line,
-                "no practice: add at least one [[practice]] table with script and times_per_week",
-            )
-            return ()
-        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            self.error(line, f"practice must be [[practice]] tables; got {named(value)}")
-            return ()
-        if not value:
-            self.error(line, "no practice: add at least one [[practice]] table")
-            return ()
-        if len(value) > MAX_PRACTICE:
-            self.error(
-                self.source.practice(MAX_PRACTICE),
-                f"{len(value)} practice entries; a plan holds at most {MAX_PRACTICE}",
-            )
-            return ()
+    def _practice(self, tables: list[dict[str, Any]], plan_id: str) -> tuple[Practice, ...]:
         found: list[Practice] = []
         seen: dict[str, int] = {}
-        for index, table in enumerate(value):
+        for index, table in enumerate(tables):
             practice = self._one_practice(index, table, plan_id)
             if practice is None:
                 continue
             if practice.script_id in seen:
                 self.error(
                     practice.line,
-                    f"script {practice.script_id!r} is already assigned on line"
+                    f"script {quoted(practice.script_id)} is already assigned on line"
                     f" {seen[practice.script_id]}; give it one entry with the total times_per_week",
                 )
                 continue
@@ -347,55 +276,32 @@ class _Checker:
         return tuple(found)
 
     def _one_practice(self, index: int, table: dict[str, Any], plan_id: str) -> Practice | None:
-        at = self.source.practice_key
-        for key in table:
-            if key not in PRACTICE_KEYS:
-                self.error(
-                    at(index, key),
-                    f"unknown key {key!r} in [[practice]]{_suggest(key, PRACTICE_KEYS)}"
-                    " (a practice has script, times_per_week and, for an embedded script, id)",
-                )
-        times = table.get("times_per_week")
-        low, high = TIMES_PER_WEEK
-        count = 0  # 0: not valid, the practice is left out (the error is already reported)
-        if times is None:
-            self.error(at(index, "times_per_week"), f"missing times_per_week: {low} to {high}")
-        elif isinstance(times, bool) or not isinstance(times, int):
-            self.error(
-                at(index, "times_per_week"),
-                f"times_per_week must be a whole number from {low} to {high}; got {named(times)}",
-            )
-        elif not low <= times <= high:
-            self.error(
-                at(index, "times_per_week"),
-                f"times_per_week must be from {low} to {high} (twice a day at most), got {times}",
-            )
-        else:
-            count = times
-        script = table.get("script")
-        line = at(index, "script")
-        if script is None:
-            self.error(
-                self.source.practice(index),
-                'missing script: a library id (script = "slow-breathing")'
-                " or a [practice.script] table",
-            )
+        fields = TableCheck(
+            table,
+            lambda key: self.source.practice_key(index, key),
+            "in [[practice]]",
+            PRACTICE_EXAMPLES,
+            self.errors,
+        )
+        fields.unknown_keys(
+            PRACTICE_KEYS,
+            "a practice has script, times_per_week and, for an embedded script, id",
+        )
+        # 0: not valid, the practice is left out (the error is already noted).
+        count = fields.whole("times_per_week", *TIMES_PER_WEEK, required=True) or 0
+        meaning = "a library id, or a [practice.script] table"
+        if not fields.given("script", required=True, meaning=meaning):
             return None
+        script = table["script"]
+        line = fields.line_of("script")
         if isinstance(script, str):
             if "id" in table:
-                self.error(
-                    at(index, "id"), "id names an embedded script; a library script has its own"
-                )
+                fields.error("id", "id names an embedded script; a library script has its own")
             return self._library(script, line, count)
         if isinstance(script, dict):
-            default_id = f"{plan_id}-{index + 1}"
-            script_id = self._id(table, "id", at(index, "id"), required=False) or default_id
+            script_id = _id(fields, required=False) or f"{plan_id}-{index + 1}"
             return self._embedded(index, script_id, line, count)
-        self.error(
-            line,
-            "script must be a library id in quotes or a [practice.script] table;"
-            f" got {named(script)}",
-        )
+        fields.wrong("script", "a library id in quotes or a [practice.script] table")
         return None
 
     def _library(self, script_id: str, line: int, times: int) -> Practice | None:
@@ -405,7 +311,7 @@ class _Checker:
         if script is None:
             self.error(
                 line,
-                f"no script {script_id!r} in the library{_suggest(script_id, self.scripts)}",
+                f"no script {quoted(script_id)} in the library{suggest(script_id, self.scripts)}",
             )
             return None
         return Practice(script_id, times, title=script.title, line=line) if times else None
@@ -420,7 +326,8 @@ class _Checker:
         if self.scripts is not None and script_id in self.scripts:
             self.error(
                 line,
-                f"the embedded script's id {script_id!r} is a library script's; give it its own id",
+                f"the embedded script's id {quoted(script_id)} is a library script's;"
+                " give it its own id",
             )
             return None
         from companion.library.loader import check_script_text
@@ -430,7 +337,7 @@ class _Checker:
         if size > MAX_EMBEDDED_BYTES:
             self.error(
                 line,
-                f"the embedded script {script_id!r} is {size // 1024} KiB; an embedded script"
+                f"the embedded script {quoted(script_id)} is {size // 1024} KiB; an embedded script"
                 f" is at most {MAX_EMBEDDED_BYTES // 1024} KiB (put a longer one in the library)",
             )
             return None
