@@ -20,8 +20,13 @@ from companion.core.effects import (
     CommandName,
     Cue,
     Effect,
+    HoldSound,
+    HoldVoice,
     Milestone,
     Notice,
+    ReleaseSound,
+    ReleaseVoice,
+    SoundEffect,
     Speak,
     StopSound,
 )
@@ -394,10 +399,11 @@ class Companion:
 
     def _on_effects(self, effects: list[Effect]) -> None:
         for effect in effects:
-            if isinstance(effect, Speak | Cue | StopSound):
+            if isinstance(effect, SoundEffect):
                 if self.speech is not None:
                     self.speech.handle(effect)
-                self._sound_for_pages(effect)
+                if not isinstance(effect, HoldSound | ReleaseSound):
+                    self._sound_for_pages(effect)
             elif isinstance(effect, Notice):
                 self.hub.send(messages.Notice(effect.text))
             elif isinstance(effect, Milestone) and self._journal is not None:
@@ -424,17 +430,14 @@ class Companion:
         self.hub.send(Snapshot("status", self.status()))
 
     def _on_hold(self, held: bool) -> None:
-        """Runs on the recogniser's thread: what may be "pause" holds the voice at once;
-        the release waits its turn behind the command it decided, so a paused voice never
-        plays on for a moment before the pause reaches it."""
-        speech = self.speech
-        if speech is None:
+        """Runs on the recogniser's thread: what may be "pause" holds the voice, and the
+        release follows the command it decided; both go through the runner, the voice's one
+        driver, so a paused voice never plays on for a moment before the pause reaches it."""
+        if self.speech is None:
             return
         if held:
             self._held_count += 1
-            speech.hold()
-        else:
-            self.runner.call(lambda engine: speech.release())
+        self.runner.submit(HoldVoice() if held else ReleaseVoice())
 
     def _speaking(self) -> SpeakingNow:
         from companion.listening.heard import SpeakingNow
