@@ -18,17 +18,12 @@ from companion.core.clock import Clock, MonotonicClock
 from companion.core.effects import (
     Command,
     CommandName,
-    Cue,
     Effect,
-    HoldSound,
     HoldVoice,
     Milestone,
     Notice,
-    ReleaseSound,
     ReleaseVoice,
     SoundEffect,
-    Speak,
-    StopSound,
 )
 from companion.core.engine import BREAK_COMMANDS, Engine
 from companion.core.phase import estimate_speech_seconds
@@ -46,7 +41,7 @@ from companion.runner import Runner
 from companion.terminal import TerminalNews
 from companion.webapp import messages
 from companion.webapp.hub import Hub
-from companion.webapp.messages import Preload, Scripts, Snapshot, SoundCue, SoundLine, SoundStop
+from companion.webapp.messages import Preload, Scripts, Snapshot
 
 if TYPE_CHECKING:
     from companion.audio.sound import SoundSystem
@@ -378,32 +373,18 @@ class Companion:
         """A rendered line's WAV, for pages that play the guidance themselves."""
         return self.speech.audio_file(key) if self.speech is not None else None
 
-    def _sound_for_pages(self, effect: Speak | Cue | StopSound) -> None:
+    def _sound_for_pages(self, effect: SoundEffect) -> None:
         """Tell pages that play the guidance what the computer plays now (`sound`)."""
         speech = self.speech
-        if speech is None or not speech.can_render:
-            return
-        if isinstance(effect, StopSound):
-            self.hub.send(SoundStop())
-            return
-        text = effect.text if isinstance(effect, Speak) else effect.word
-        key = speech.audio_key(text) if text else None
-        url = f"/audio/{key}.wav" if key else ""
-        if isinstance(effect, Speak):
-            if url:
-                self.hub.send(SoundLine(url, effect.text))
-            else:
-                self.hub.send(SoundStop())  # not rendered: no old line on
-        else:
-            self.hub.send(SoundCue(effect.name, url))
+        if speech is not None and speech.can_render:
+            self.hub.send(messages.sound_message(effect, speech.audio_key))
 
     def _on_effects(self, effects: list[Effect]) -> None:
         for effect in effects:
             if isinstance(effect, SoundEffect):
                 if self.speech is not None:
                     self.speech.handle(effect)
-                if not isinstance(effect, HoldSound | ReleaseSound):
-                    self._sound_for_pages(effect)
+                self._sound_for_pages(effect)
             elif isinstance(effect, Notice):
                 self.hub.send(messages.Notice(effect.text))
             elif isinstance(effect, Milestone) and self._journal is not None:

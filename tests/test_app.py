@@ -249,6 +249,39 @@ def test_a_spoken_pause_holds_the_voice_through_the_runner_and_releases_it_after
     assert stops == ["HoldSound", "StopSound", "ReleaseSound"]
 
 
+class RenderingSpeechLog(SpeechLog):
+    """A voice that has rendered every line: pages that play the guidance are told too."""
+
+    can_render = True
+
+    def audio_key(self, text: str) -> str:
+        return "0" * 32
+
+
+def test_pages_that_play_the_guidance_hold_and_release_with_the_computer(
+    companion: Companion,
+) -> None:
+    from companion.listening.heard import Heard
+
+    companion.submit(Command(CommandName.START, script="slow-breathing"))
+    wait_for(lambda: companion.state()["status"] == "running")
+    companion.speech = RenderingSpeechLog()  # type: ignore[assignment]
+    page = companion.hub.subscribe()
+    companion._on_hold(True)
+    companion._on_heard(Heard("pause", CommandName.PAUSE, 1.0, 0.9))
+    companion._on_hold(False)
+    sounds: list[str] = []
+
+    def released() -> bool:
+        sounds.extend(str(m.data["action"]) for m in page.drain() if m.type == "sound")
+        return "release" in sounds
+
+    wait_for(released)
+    # Lines and cues the session plays meanwhile aside: held, silenced by the pause, released.
+    held = [action for action in sounds if action in ("hold", "stop", "release")]
+    assert held == ["hold", "stop", "release"]
+
+
 # -- a time-out with any library ---------------------------------------------
 
 
