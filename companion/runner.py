@@ -34,7 +34,7 @@ class _Shutdown:
 
 @dataclass(frozen=True)
 class _Call:
-    """Run a function on the runner thread (used for names and tests)."""
+    """Run a function on the runner thread (a new library between events; tests)."""
 
     function: Callable[[Engine], None]
 
