@@ -38,7 +38,7 @@ LONG_LINE = (
 STOP_CHILD = """
 import json, sys, time
 from pathlib import Path
-from companion.core.effects import Speak, StopSound
+from companion.core.effects import HoldSound, ReleaseSound, Speak, StopSound
 from companion.voice.speech_out import SpeechOut
 from companion.voice.tts import VoiceSettings
 
@@ -52,9 +52,9 @@ for line in sys.stdin:
     elif line.strip() == "stop":
         out.handle(StopSound())
     elif line.strip() == "hold":
-        out.hold()
+        out.handle(HoldSound())
     elif line.strip() == "release":
-        out.release()
+        out.handle(ReleaseSound())
     else:
         break
     print("ok", flush=True)

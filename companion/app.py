@@ -18,12 +18,12 @@ from companion.core.clock import Clock, MonotonicClock
 from companion.core.effects import (
     Command,
     CommandName,
-    Cue,
     Effect,
+    HoldVoice,
     Milestone,
     Notice,
-    Speak,
-    StopSound,
+    ReleaseVoice,
+    SoundEffect,
 )
 from companion.core.engine import BREAK_COMMANDS, Engine
 from companion.core.phase import estimate_speech_seconds
@@ -41,7 +41,7 @@ from companion.runner import Runner
 from companion.terminal import TerminalNews
 from companion.webapp import messages
 from companion.webapp.hub import Hub
-from companion.webapp.messages import Preload, Scripts, Snapshot, SoundCue, SoundLine, SoundStop
+from companion.webapp.messages import Preload, Scripts, Snapshot
 
 if TYPE_CHECKING:
     from companion.audio.sound import SoundSystem
@@ -373,28 +373,15 @@ class Companion:
         """A rendered line's WAV, for pages that play the guidance themselves."""
         return self.speech.audio_file(key) if self.speech is not None else None
 
-    def _sound_for_pages(self, effect: Speak | Cue | StopSound) -> None:
+    def _sound_for_pages(self, effect: SoundEffect) -> None:
         """Tell pages that play the guidance what the computer plays now (`sound`)."""
         speech = self.speech
-        if speech is None or not speech.can_render:
-            return
-        if isinstance(effect, StopSound):
-            self.hub.send(SoundStop())
-            return
-        text = effect.text if isinstance(effect, Speak) else effect.word
-        key = speech.audio_key(text) if text else None
-        url = f"/audio/{key}.wav" if key else ""
-        if isinstance(effect, Speak):
-            if url:
-                self.hub.send(SoundLine(url, effect.text))
-            else:
-                self.hub.send(SoundStop())  # not rendered: no old line on
-        else:
-            self.hub.send(SoundCue(effect.name, url))
+        if speech is not None and speech.can_render:
+            self.hub.send(messages.sound_message(effect, speech.audio_key))
 
     def _on_effects(self, effects: list[Effect]) -> None:
         for effect in effects:
-            if isinstance(effect, Speak | Cue | StopSound):
+            if isinstance(effect, SoundEffect):
                 if self.speech is not None:
                     self.speech.handle(effect)
                 self._sound_for_pages(effect)
@@ -424,17 +411,14 @@ class Companion:
         self.hub.send(Snapshot("status", self.status()))
 
     def _on_hold(self, held: bool) -> None:
-        """Runs on the recogniser's thread: what may be "pause" holds the voice at once;
-        the release waits its turn behind the command it decided, so a paused voice never
-        plays on for a moment before the pause reaches it."""
-        speech = self.speech
-        if speech is None:
+        """Runs on the recogniser's thread: what may be "pause" holds the voice, and the
+        release follows the command it decided; both go through the runner, the voice's one
+        driver, so a paused voice never plays on for a moment before the pause reaches it."""
+        if self.speech is None:
             return
         if held:
             self._held_count += 1
-            speech.hold()
-        else:
-            self.runner.call(lambda engine: speech.release())
+        self.runner.submit(HoldVoice() if held else ReleaseVoice())
 
     def _speaking(self) -> SpeakingNow:
         from companion.listening.heard import SpeakingNow

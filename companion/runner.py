@@ -1,9 +1,12 @@
-"""The one thread that drives the engine: commands from an inbox, ticks from deadlines.
+"""The one thread that drives the engine: inputs from an inbox, ticks from deadlines.
 
-Everything else talks to the engine only through `Runner.submit`, which never
-blocks, so request and WebSocket handlers stay responsive whatever the audio does. The
-runner itself never waits on audio either: a script's lines are rendered on a preparing
-thread before it starts, and Stop (or another Start) during that acts at once.
+Everything else talks to the engine only through `Runner.submit` (commands, names, the
+listener's holds and releases), which never blocks, so request and WebSocket handlers stay
+responsive whatever the audio does. Effects leave only through `on_effects`, in the order
+the engine made them: the voice has this one driver. The runner itself never waits on audio
+either: a script's lines are rendered on a preparing thread before it starts, and Stop (or
+another Start) during that acts at once, as does a hold; everything else, a release too,
+waits in order for the new session.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from companion.core.clock import Clock
-from companion.core.effects import Command, CommandName, Effect
+from companion.core.effects import Command, CommandName, Effect, HoldVoice, ReleaseVoice
 from companion.core.engine import Engine, Tick
 from companion.core.script import Names, Script
 from companion.core.state import aged_snapshot
@@ -31,7 +34,7 @@ class _Shutdown:
 
 @dataclass(frozen=True)
 class _Call:
-    """Run a function on the runner thread (used for names and tests)."""
+    """Run a function on the runner thread (a new library between events; tests)."""
 
     function: Callable[[Engine], None]
 
@@ -63,12 +66,14 @@ class _Pending:
     ticket: int
     command: Command
     script: Script
-    later: list[Command | Names | _Call]
+    later: list[Command | Names | ReleaseVoice | _Call]
     done: int = 0
     total: int = 0
 
 
-Inbox = Command | Names | _Call | _Shutdown | _Progress | _Prepared
+Input = Command | Names | HoldVoice | ReleaseVoice
+"""What the rest of the companion hands the engine."""
+Inbox = Input | _Call | _Shutdown | _Progress | _Prepared
 
 
 class Runner:
@@ -101,8 +106,8 @@ class Runner:
     def start(self) -> None:
         self._thread.start()
 
-    def submit(self, item: Command | Names) -> None:
-        """Queue a command (or new names) for the engine; returns at once."""
+    def submit(self, item: Input) -> None:
+        """Queue a command, new names, a hold or a release for the engine; returns at once."""
         self._inbox.put(item)
 
     def call(self, function: Callable[[Engine], None]) -> None:
@@ -135,11 +140,12 @@ class Runner:
             except Exception:  # a bug must not silence the whole companion
                 log.exception("the session engine failed on %r", item)
 
-    def _step(self, item: Command | Names | _Call | Tick | _Progress | _Prepared) -> None:
+    def _step(self, item: Input | _Call | Tick | _Progress | _Prepared) -> None:
         if isinstance(item, _Progress | _Prepared):
             self._preparation(item)
             return
-        if self._pending is not None and not isinstance(item, Tick):
+        # A tick or a hold acts on what runs and plays now, whatever is being prepared.
+        if self._pending is not None and not isinstance(item, Tick | HoldVoice):
             if not isinstance(item, Command) or item.name not in (
                 CommandName.START,
                 CommandName.STOP,
@@ -153,7 +159,7 @@ class Runner:
             return
         self._apply(item)
 
-    def _apply(self, item: Command | Names | _Call | Tick) -> None:
+    def _apply(self, item: Input | _Call | Tick) -> None:
         if isinstance(item, Names):
             self._engine.set_names(item)
         elif isinstance(item, _Call):
@@ -162,6 +168,8 @@ class Runner:
             effects = self._engine.handle(item, self._clock.now())
             if effects:
                 self._on_effects(effects)
+            if isinstance(item, HoldVoice | ReleaseVoice):
+                return  # only what plays changed: pages have the state already
         self._publish_now()
 
     def _begin(self, command: Command) -> bool:

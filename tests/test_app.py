@@ -6,6 +6,7 @@ tests); these pin how the parts are wired together.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -196,25 +197,24 @@ def test_a_heard_command_drives_the_session_and_every_page_sees_what_was_heard(
 
 
 class SpeechLog:
-    """Stands in for the voice: notes what it was asked, in order."""
+    """Stands in for the voice: notes what it was asked, in order, and from which thread."""
 
     can_render = False
     """Renders nothing for pages: only what the computer itself plays is noted."""
 
     def __init__(self) -> None:
         self.asked: list[str] = []
-
-    def hold(self) -> None:
-        self.asked.append("hold")
+        self.threads: set[str] = set()
 
     def underruns(self) -> int:
         return 0
 
-    def release(self) -> None:
-        self.asked.append("release")
-
     def handle(self, effect: object) -> None:
         self.asked.append(type(effect).__name__)
+        self.threads.add(threading.current_thread().name)
+
+    def seconds(self, text: str) -> float:
+        return 2.0
 
     def status(self) -> VoiceStatus:
         return VoiceStatus(True, "")
@@ -226,7 +226,7 @@ class SpeechLog:
         pass
 
 
-def test_a_voice_held_for_a_spoken_pause_is_released_only_after_the_pause_silenced_it(
+def test_a_spoken_pause_holds_the_voice_through_the_runner_and_releases_it_after_the_pause(
     companion: Companion,
 ) -> None:
     from companion.listening.heard import Heard
@@ -237,13 +237,49 @@ def test_a_voice_held_for_a_spoken_pause_is_released_only_after_the_pause_silenc
     companion.speech = speech  # type: ignore[assignment]
     # The recogniser thread's calls for one utterance: held, decided, released.
     companion._on_hold(True)
-    assert speech.asked == ["hold"]  # at once, not behind the runner's queue
     companion._on_heard(Heard("pause", CommandName.PAUSE, 1.0, 0.9))
     companion._on_hold(False)
-    wait_for(lambda: "release" in speech.asked)
+    wait_for(lambda: "ReleaseSound" in speech.asked)
     assert companion.state()["status"] == "paused"
-    # Released after the pause's StopSound: the held line never plays on for a moment.
-    assert speech.asked.index("StopSound") < speech.asked.index("release")
+    # One driver: every call reached the voice from the runner, in the order sent. Held
+    # before the pause acted, released only after its StopSound: the held line never
+    # plays on for a moment.
+    assert speech.threads == {"companion-runner"}
+    stops = [asked for asked in speech.asked if asked.endswith("Sound")]
+    assert stops == ["HoldSound", "StopSound", "ReleaseSound"]
+
+
+class RenderingSpeechLog(SpeechLog):
+    """A voice that has rendered every line: pages that play the guidance are told too."""
+
+    can_render = True
+
+    def audio_key(self, text: str) -> str:
+        return "0" * 32
+
+
+def test_pages_that_play_the_guidance_hold_and_release_with_the_computer(
+    companion: Companion,
+) -> None:
+    from companion.listening.heard import Heard
+
+    companion.submit(Command(CommandName.START, script="slow-breathing"))
+    wait_for(lambda: companion.state()["status"] == "running")
+    companion.speech = RenderingSpeechLog()  # type: ignore[assignment]
+    page = companion.hub.subscribe()
+    companion._on_hold(True)
+    companion._on_heard(Heard("pause", CommandName.PAUSE, 1.0, 0.9))
+    companion._on_hold(False)
+    sounds: list[str] = []
+
+    def released() -> bool:
+        sounds.extend(str(m.data["action"]) for m in page.drain() if m.type == "sound")
+        return "release" in sounds
+
+    wait_for(released)
+    # Lines and cues the session plays meanwhile aside: held, silenced by the pause, released.
+    held = [action for action in sounds if action in ("hold", "stop", "release")]
+    assert held == ["hold", "stop", "release"]
 
 
 # -- a time-out with any library ---------------------------------------------

@@ -17,12 +17,23 @@ from companion.core.effects import (
     CommandName,
     Cue,
     Effect,
+    HoldSound,
+    HoldVoice,
     Milestone,
     Notice,
+    ReleaseSound,
+    ReleaseVoice,
     Speak,
     StopSound,
 )
-from companion.core.engine import EARLY_RETURN_NOTICE, LIMIT_NOTICE, ON_BREAK_NOTICE, Engine, Tick
+from companion.core.engine import (
+    EARLY_RETURN_NOTICE,
+    LIMIT_NOTICE,
+    ON_BREAK_NOTICE,
+    Engine,
+    Event,
+    Tick,
+)
 from companion.core.phase import BREAK_LIMIT_MINUTES, LINE_GAP_SECONDS
 from companion.core.preview import preview
 from companion.core.script import Break, Breathe, Names, Ready, Role, Say, Script, Silence, Turn
@@ -113,7 +124,7 @@ class Run:
     engine: Engine
     effects: list[tuple[float, Effect]]
 
-    def at(self, now: float, event: Command | Tick) -> list[Effect]:
+    def at(self, now: float, event: Event) -> list[Effect]:
         out = self.engine.handle(event, now)
         self.effects.extend((now, e) for e in out)
         return out
@@ -201,6 +212,63 @@ def test_pause_and_resume_are_ignored_when_they_make_no_sense() -> None:
     assert r.at(1, cmd("resume")) == []
     r.at(2, cmd("pause"))
     assert r.at(3, cmd("pause")) == []
+
+
+# -- holding the voice while the listener decides ---------------------------
+
+
+def test_a_hold_silences_the_voice_in_place_and_its_release_plays_on() -> None:
+    r = run()
+    r.at(0, cmd("start", script="breathing"))
+    before = r.state(1)
+    assert r.at(1, HoldVoice()) == [HoldSound()]
+    # Only what plays is held: the session, its timers and what pages see go on unchanged.
+    assert r.state(1) == before
+    assert r.engine.next_deadline() == pytest.approx(SAY)
+    assert r.at(1.3, ReleaseVoice()) == [ReleaseSound()]
+
+
+def test_a_hold_while_nothing_of_the_session_sounds_does_nothing_nor_does_its_release() -> None:
+    r = run()
+    assert r.at(0, HoldVoice()) == []  # idle
+    assert r.at(0.2, ReleaseVoice()) == []
+    r.at(1, cmd("start", script="breathing"))
+    r.at(2, cmd("pause"))
+    assert r.at(3, HoldVoice()) == []  # paused: the voice is silent already
+    assert r.at(3.2, ReleaseVoice()) == []
+
+
+def test_a_release_after_the_pause_it_decided_plays_nothing_on() -> None:
+    r = run()
+    r.at(0, cmd("start", script="breathing"))
+    assert r.at(1, HoldVoice()) == [HoldSound()]
+    assert r.at(1.3, cmd("pause")) == [StopSound(), Milestone("paused", "breathing", 0)]
+    # The pause's StopSound dropped the held line: the release ends the hold, says nothing.
+    assert r.at(1.4, ReleaseVoice()) == [ReleaseSound()]
+    assert r.state(1.4)["status"] == "paused"
+    assert Speak("Let's breathe.", "Let's breathe.") in r.at(5, cmd("resume"))
+
+
+def test_a_second_hold_or_release_in_a_row_changes_nothing() -> None:
+    r = run()
+    r.at(0, cmd("start", script="breathing"))
+    assert r.at(1, HoldVoice()) == [HoldSound()]
+    assert r.at(1.1, HoldVoice()) == []
+    assert r.at(1.2, ReleaseVoice()) == [ReleaseSound()]
+    assert r.at(1.3, ReleaseVoice()) == []
+
+
+def test_a_hold_is_released_after_a_stop_or_a_new_start_it_decided() -> None:
+    # Whatever the utterance turned out to be, the voice is never left held.
+    r = run()
+    r.at(0, cmd("start", script="breathing"))
+    r.at(1, HoldVoice())
+    r.at(1.3, cmd("stop"))
+    assert r.at(1.4, ReleaseVoice()) == [ReleaseSound()]
+    r.at(2, cmd("start", script="breathing"))
+    r.at(3, HoldVoice())
+    r.at(3.3, cmd("start", script="quiet"))
+    assert r.at(3.4, ReleaseVoice()) == [ReleaseSound()]
 
 
 # -- moving through steps ---------------------------------------------------
@@ -771,6 +839,32 @@ def test_pause_and_stop_still_act_during_a_break() -> None:
 
 
 # -- properties over random command sequences -------------------------------
+
+with_holds = st.lists(
+    st.one_of(
+        st.sampled_from([HoldVoice(), ReleaseVoice(), Tick()]),
+        st.sampled_from(list(CommandName)).map(
+            lambda c: Command(c, source="test", script="breathing")
+        ),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=with_holds)
+def test_every_hold_is_released_exactly_once_and_only_a_sounding_session_is_held(
+    events: list[Event],
+) -> None:
+    r = run()
+    for now, event in enumerate(events):
+        sounding = r.engine.running and not r.engine.paused
+        if HoldSound() in r.at(float(now), event):
+            assert sounding and isinstance(event, HoldVoice)
+    r.at(float(len(events)), ReleaseVoice())  # the listener always releases in the end
+    held = [effect for _, effect in r.effects if isinstance(effect, HoldSound | ReleaseSound)]
+    assert held == [HoldSound(), ReleaseSound()] * (len(held) // 2)
+
 
 COMMANDS = [c for c in CommandName if c is not CommandName.START]
 events = st.lists(

@@ -33,7 +33,7 @@ LONG_LINE = (
 PLAYER = """
 import json, sys
 from pathlib import Path
-from companion.core.effects import Cue, Speak, StopSound
+from companion.core.effects import Cue, HoldSound, ReleaseSound, Speak, StopSound
 from companion.voice.speech_out import SpeechOut
 from companion.voice.tts import VoiceSettings
 
@@ -51,9 +51,9 @@ for line in sys.stdin:
     elif kind == "stop":
         out.handle(StopSound())
     elif kind == "hold":
-        out.hold()
+        out.handle(HoldSound())
     elif kind == "release":
-        out.release()
+        out.handle(ReleaseSound())
     elif kind == "quit":
         break
     # Any other command (e.g. "status") only reports.

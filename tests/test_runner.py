@@ -1,4 +1,5 @@
-"""The runner: a script's lines render off its thread, so Stop acts at once while preparing."""
+"""The runner: a script's lines render off its thread, so Stop acts at once while preparing;
+the listener's holds reach the voice at once, and its releases behind what it decided."""
 
 from __future__ import annotations
 
@@ -11,9 +12,19 @@ import pytest
 from waiting import wait_for
 
 from companion.core.clock import FakeClock
-from companion.core.effects import Command, CommandName, Effect
+from companion.core.effects import (
+    Command,
+    CommandName,
+    Effect,
+    HoldSound,
+    HoldVoice,
+    Milestone,
+    ReleaseSound,
+    ReleaseVoice,
+    StopSound,
+)
 from companion.core.engine import Engine
-from companion.core.script import Script
+from companion.core.script import Script, Silence
 from companion.library.loader import default_library_dir, load_library
 from companion.runner import Runner
 
@@ -116,3 +127,73 @@ def test_another_start_while_preparing_replaces_the_first(rig: Rig) -> None:
     rig.voice.gate.set()
     wait_for(lambda: rig.state()["status"] == "running")
     assert rig.state()["script"]["id"] == "box-breathing"
+
+
+# -- the listener's holds ------------------------------------------------------
+
+
+def test_a_hold_wakes_the_runner_from_a_long_wait_and_reaches_the_voice_at_once() -> None:
+    hour = Script("hour", "An hour of quiet", "", (Silence(3600),))
+    effects: list[Effect] = []
+    states: list[dict[str, Any]] = []
+    runner = Runner(
+        Engine({"hour": hour}),
+        FakeClock(0.0),  # never moves: the runner waits an hour for its next deadline
+        on_effects=effects.extend,
+        on_state=lambda state, at: states.append(state),
+    )
+    runner.start()
+    try:
+        runner.submit(Command(CommandName.START, script="hour"))
+        wait_for(lambda: runner.state()["status"] == "running")
+        published = len(states)
+        runner.submit(HoldVoice())
+        wait_for(lambda: HoldSound() in effects)
+        runner.submit(ReleaseVoice())
+        wait_for(lambda: ReleaseSound() in effects)
+        # Only what plays changed: no new state is sent to the pages for either.
+        assert len(states) == published
+    finally:
+        runner.close()
+
+
+def test_the_release_reaches_the_voice_after_the_command_the_listener_decided(rig: Rig) -> None:
+    start(rig)
+    rig.voice.gate.set()
+    wait_for(lambda: rig.state()["status"] == "running")
+    rig.runner.submit(HoldVoice())
+    rig.runner.submit(Command(CommandName.PAUSE, source="voice"))
+    rig.runner.submit(ReleaseVoice())
+    rig.settle()
+    assert rig.effects[-4:] == [
+        HoldSound(),
+        StopSound(),
+        Milestone("paused", "slow-breathing", 0),
+        ReleaseSound(),
+    ]
+
+
+def test_while_a_start_is_prepared_a_hold_acts_at_once_and_its_release_waits_in_order(
+    rig: Rig,
+) -> None:
+    start(rig)
+    rig.voice.gate.set()
+    wait_for(lambda: rig.state()["status"] == "running")
+    rig.voice.gate.clear()
+    rig.runner.submit(Command(CommandName.START, script="box-breathing"))
+    wait_for(lambda: rig.state()["status"] == "preparing")
+    # The slow-breathing session still sounds while box-breathing is prepared: hold it now.
+    rig.runner.submit(HoldVoice())
+    wait_for(lambda: HoldSound() in rig.effects)
+    assert rig.state()["status"] == "preparing"
+    rig.runner.submit(Command(CommandName.PAUSE, source="voice"))
+    rig.runner.submit(ReleaseVoice())
+    rig.voice.gate.set()
+    wait_for(lambda: ReleaseSound() in rig.effects)
+    # The pause, as any command sent while preparing, acts on the new session; the release
+    # comes after it, not before.
+    assert rig.effects[-3:] == [
+        StopSound(),
+        Milestone("paused", "box-breathing", 0),
+        ReleaseSound(),
+    ]

@@ -10,7 +10,7 @@ from typing import get_args
 import numpy as np
 import pytest
 
-from companion.core.effects import Cue, CueName, Speak, StopSound
+from companion.core.effects import Cue, CueName, HoldSound, ReleaseSound, Speak, StopSound
 from companion.core.phase import estimate_speech_seconds
 from companion.voice.cue_tones import PEAK, SAMPLE_RATE, cue_tone, tone_floats
 from companion.voice.speech_out import TURNED_OFF, SpeechOut
@@ -180,7 +180,13 @@ def test_turned_off_voice_shows_captions_only_and_ignores_effects(tmp_path: Path
     out = SpeechOut(VoiceSettings(enabled=False), tmp_path)
     out.start()
     out.prepare([SENTENCE])
-    for effect in (Speak(SENTENCE, SENTENCE), Cue("inhale", "in"), StopSound()):
+    for effect in (
+        Speak(SENTENCE, SENTENCE),
+        Cue("inhale", "in"),
+        HoldSound(),
+        StopSound(),
+        ReleaseSound(),
+    ):
         out.handle(effect)
     status = out.status()
     out.close()
@@ -197,7 +203,13 @@ def test_missing_speech_engine_gives_a_one_sentence_status_and_no_exception(
     out = SpeechOut(VoiceSettings(driver="no_such_driver"), tmp_path)
     out.start()
     out.prepare([SENTENCE])
-    for effect in (Speak(SENTENCE, SENTENCE), Cue("exhale", "out"), StopSound()):
+    for effect in (
+        Speak(SENTENCE, SENTENCE),
+        Cue("exhale", "out"),
+        HoldSound(),
+        StopSound(),
+        ReleaseSound(),
+    ):
         out.handle(effect)
     status = out.status()
     out.close()

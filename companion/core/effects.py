@@ -1,7 +1,8 @@
 """What flows into and out of the session engine: commands in, effects out.
 
-Every input source (buttons, keys, voice) produces the same `Command`; every
-output adapter (speech, page, journal) consumes effects. Plain frozen data.
+Every input source (buttons, keys, voice) produces the same `Command`; the listener also
+asks to hold the voice while it decides whether it heard one (`HoldVoice`, `ReleaseVoice`).
+Every output adapter (speech, page, journal) consumes effects. Plain frozen data.
 """
 
 from __future__ import annotations
@@ -47,6 +48,17 @@ class Command:
     """For RETURN before a break is over: the partner confirmed coming back early."""
 
 
+@dataclass(frozen=True)
+class HoldVoice:
+    """From the listener: what a partner is saying may be a command that stops the voice
+    ("pause", "stop", "time out"), so hold the voice in place while it is decided."""
+
+
+@dataclass(frozen=True)
+class ReleaseVoice:
+    """From the listener, after the command it decided (if any): the hold is over."""
+
+
 CueName = Literal["countdown", "inhale", "inhale2", "hold", "exhale", "warning", "end"]
 
 
@@ -70,6 +82,17 @@ class Cue:
 @dataclass(frozen=True)
 class StopSound:
     """Silence the voice and any cue at once (pause, stop, skip)."""
+
+
+@dataclass(frozen=True)
+class HoldSound:
+    """Silence the voice at once but keep its place: a listener is deciding on a command."""
+
+
+@dataclass(frozen=True)
+class ReleaseSound:
+    """End a `HoldSound`: play on from where it stopped, or whatever was asked since (a
+    `StopSound` meanwhile leaves nothing to play on)."""
 
 
 @dataclass(frozen=True)
@@ -97,4 +120,6 @@ class Milestone:
     """For "ended": "completed" or "stopped"."""
 
 
-Effect = Speak | Cue | StopSound | Milestone | Notice
+SoundEffect = Speak | Cue | StopSound | HoldSound | ReleaseSound
+"""What the voice (and every page that plays the guidance) acts on."""
+Effect = SoundEffect | Milestone | Notice

@@ -1,4 +1,5 @@
-"""The session engine: pure. Commands and ticks in, effects out, time passed in.
+"""The session engine: pure. Commands, ticks and the listener's holds in, effects out,
+time passed in.
 
 A step unfolds into *phases* (a spoken line, an inhale, a speaker's floor, a
 break...). Each phase has a length in active seconds, or waits for a command.
@@ -20,8 +21,12 @@ from companion.core.effects import (
     CommandName,
     Cue,
     Effect,
+    HoldSound,
+    HoldVoice,
     Milestone,
     Notice,
+    ReleaseSound,
+    ReleaseVoice,
     Speak,
     StopSound,
 )
@@ -66,7 +71,7 @@ class Tick:
     """Time has reached (or passed) the engine's next deadline."""
 
 
-Event = Command | Tick
+Event = Command | Tick | HoldVoice | ReleaseVoice
 
 
 class Engine(StepPhases):
@@ -78,6 +83,9 @@ class Engine(StepPhases):
         """Apply one event at time `now`; return what the outputs should do."""
         if isinstance(event, Tick):
             return self._tick(now)
+        if isinstance(event, HoldVoice | ReleaseVoice):
+            # Only what plays changes, not the session: nothing to catch up on or to show.
+            return self._hold(isinstance(event, HoldVoice))
         effects = self._tick(now)  # catch up first, so a command acts on the present phase
         if self.on_break and event.name not in BREAK_COMMANDS:
             return [*effects, Notice(ON_BREAK_NOTICE)]
@@ -87,6 +95,14 @@ class Engine(StepPhases):
 
     def set_names(self, names: Names) -> None:
         self.names = names
+
+    def _hold(self, on: bool) -> list[Effect]:
+        """Hold the voice while the session may be sounding (running, not paused); release
+        every hold sent exactly once, whatever came between (a pause, a stop, a new start)."""
+        if on == self._held or (on and (not self._frames or self._paused_at is not None)):
+            return []
+        self._held = on
+        return [HoldSound() if on else ReleaseSound()]
 
     def _tick(self, now: float) -> list[Effect]:
         effects: list[Effect] = []

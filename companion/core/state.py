@@ -79,6 +79,8 @@ class SessionState:
         self._started_at = 0.0
         self._roles: dict[str, Partner] = {}
         """Who holds each role a script asked about ({hurt}, {first}...)."""
+        self._held = False
+        """A `HoldSound` went out and its `ReleaseSound` not yet: the listener is deciding."""
 
     # -- queries -----------------------------------------------------------
 

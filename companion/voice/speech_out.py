@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from companion.audio.sound import SoundSystem
-from companion.core.effects import Cue, Speak, StopSound
+from companion.core.effects import Cue, HoldSound, ReleaseSound, SoundEffect, Speak, StopSound
 from companion.voice.cue_tones import SAMPLE_RATE, Samples, cue_tone
 from companion.voice.player import (
     Clip,
@@ -303,8 +303,14 @@ class SpeechOut:
 
     # -- playing -----------------------------------------------------------------------
 
-    def handle(self, effect: Speak | Cue | StopSound) -> None:
-        """Act on an effect at once, without blocking: speak, cue or fall silent."""
+    def handle(self, effect: SoundEffect) -> None:
+        """Act on an effect at once, without blocking: speak, cue, fall silent, or hold and
+        release (the only way in: the runner is the voice's one driver)."""
+        if isinstance(effect, HoldSound | ReleaseSound):
+            # Nothing new is asked of the speaker: a line being rendered still plays once
+            # rendered (held, if the hold lasts).
+            self._hold(isinstance(effect, HoldSound))
+            return
         with self._lock:
             self._generation += 1
             generation = self._generation
@@ -325,18 +331,16 @@ class SpeechOut:
             else:
                 self._play_cue(effect, player, generation)
 
-    def hold(self) -> None:
-        """Fall silent at once but keep the place, while a spoken command is decided; plays
-        on by itself after `HOLD_MAX_SECONDS` if never released. Never blocks."""
+    def _hold(self, on: bool) -> None:
+        """Fall silent at once but keep the place, while a spoken command is decided (plays
+        on by itself after `HOLD_MAX_SECONDS` if never released); or play on from it, or
+        whatever was asked since."""
         player = self._player
         if player is not None:
-            player.hold()
-
-    def release(self) -> None:
-        """End a `hold`: play on from where it stopped, or whatever was asked since."""
-        player = self._player
-        if player is not None:
-            player.release()
+            if on:
+                player.hold()
+            else:
+                player.release()
 
     def _play_cue(self, cue: Cue, player: Player, generation: int) -> None:
         tone = cue_tone(cue.name, self.settings.volume)

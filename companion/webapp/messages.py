@@ -8,11 +8,18 @@ the companion's snapshots as they are; the rest have their fields here.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal
 
-from companion.core.effects import CommandName
+from companion.core.effects import (
+    CommandName,
+    HoldSound,
+    ReleaseSound,
+    SoundEffect,
+    Speak,
+    StopSound,
+)
 
 
 def frame(type: str, data: Mapping[str, object]) -> str:
@@ -123,6 +130,42 @@ class SoundStop(_Fields):
 
 
 @dataclass(frozen=True)
+class SoundHold(_Fields):
+    """The computer holds its sound in place while a spoken command is decided."""
+
+    TYPE: ClassVar[str] = "sound"
+    action: Literal["hold"] = "hold"
+
+
+@dataclass(frozen=True)
+class SoundRelease(_Fields):
+    """The hold is over: the computer plays on from where it was, if anything still plays."""
+
+    TYPE: ClassVar[str] = "sound"
+    action: Literal["release"] = "release"
+
+
+SoundMessage = SoundLine | SoundCue | SoundStop | SoundHold | SoundRelease
+
+
+def sound_message(effect: SoundEffect, audio_key: Callable[[str], str | None]) -> SoundMessage:
+    """What pages that play the guidance do for `effect`, as the computer does; `audio_key`
+    gives a rendered line's key (None when it is not rendered)."""
+    if isinstance(effect, StopSound):
+        return SoundStop()
+    if isinstance(effect, HoldSound):
+        return SoundHold()
+    if isinstance(effect, ReleaseSound):
+        return SoundRelease()
+    text = effect.text if isinstance(effect, Speak) else effect.word
+    key = audio_key(text) if text else None
+    url = f"/audio/{key}.wav" if key else ""
+    if isinstance(effect, Speak):
+        return SoundLine(url, effect.text) if url else SoundStop()  # not rendered: no old line on
+    return SoundCue(effect.name, url)
+
+
+@dataclass(frozen=True)
 class Preload(_Fields):
     """Every line a starting session can say, for pages that play the guidance."""
 
@@ -155,6 +198,8 @@ ServerMessage = (
     | SoundLine
     | SoundCue
     | SoundStop
+    | SoundHold
+    | SoundRelease
     | Preload
     | Speakers
     | Scripts
@@ -167,6 +212,8 @@ FIELD_MESSAGES: tuple[type[_Fields], ...] = (
     SoundLine,
     SoundCue,
     SoundStop,
+    SoundHold,
+    SoundRelease,
     Preload,
     Speakers,
     Scripts,

@@ -8,6 +8,7 @@ import { page } from "./state.js";
 // Cue tones a page plays itself: each breathing phase sounds different, as on the computer.
 const TONES = { countdown: 660, inhale: 440, inhale2: 494, hold: 392, exhale: 330, warning: 880, end: 523 };
 const CUE_WORD_GAP = 0.12; // seconds between a cue's tone and its word (companion/speech_out.py)
+const HOLD_MAX_MS = 2000; // a held page plays on by itself after this long (HOLD_MAX_SECONDS, player.py)
 
 // Which devices speak, plainly: the computer, and how many pages (this one or others).
 export function renderSpeakers() {
@@ -81,11 +82,29 @@ function startNode(node, output, at) {
   node.start(at);
 }
 
+// While the companion decides whether a partner said "pause", this page holds what it plays
+// in place, as the computer does: the whole context waits, and plays on from the same place
+// when released, or by itself if the release never comes (a lost connection).
+function holdSound(on) {
+  const sound = page.audio;
+  clearTimeout(sound.holdTimer);
+  if (on) {
+    sound.holdTimer = setTimeout(() => holdSound(false), HOLD_MAX_MS);
+    sound.ctx.suspend();
+  } else {
+    sound.ctx.resume();
+  }
+}
+
 // What the computer plays now, played here too: a new line or cue replaces what plays,
-// and "stop" (pause, stop, skip) silences it at once.
+// "stop" (pause, stop, skip) silences it at once, "hold" and "release" as above.
 export async function playSound(data) {
   const sound = page.audio;
   if (!page.playHere || !sound.ctx) return;
+  if (data.action === "hold" || data.action === "release") {
+    holdSound(data.action === "hold");
+    return;
+  }
   sound.askedAt = performance.now();
   stopSound();
   if (data.action === "stop") return;
@@ -121,7 +140,10 @@ export function meterSound() {
   const samples = new Float32Array(sound.analyser.fftSize);
   sound.analyser.getFloatTimeDomainData(samples);
   let peak = 0;
-  for (const value of samples) peak = Math.max(peak, Math.abs(value));
+  // Held, the analyser keeps its last block though nothing is heard: show nothing then.
+  if (sound.ctx.state === "running") {
+    for (const value of samples) peak = Math.max(peak, Math.abs(value));
+  }
   const button = $("play-here");
   button.dataset.level = peak.toFixed(3);
   button.classList.toggle("sounding", peak > 0.01);

@@ -45,5 +45,6 @@ export const page = {
     playing: new Set(),
     generation: 0,
     askedAt: 0, // performance.now() when the last `sound` arrived
+    holdTimer: 0, // plays on by itself if a hold is never released
   },
 };
