@@ -22,6 +22,13 @@ def signal_phrase_option(text: str) -> str:
         raise CompanionError(f"--signal: {error}") from None
 
 
+def device_choice(value: str | None) -> int | str | None:
+    """A device given on the command line: an index if it is a number, else a name."""
+    if value is None or not value.strip():
+        return None
+    return int(value) if value.strip().isdigit() else value.strip()
+
+
 def add_voice_options(parser: Any, voice_help: str = "text-to-speech voice id or name") -> None:
     """--voice and --rate, the same for every command that speaks or times speech."""
     parser.add_argument("--voice", default="", help=voice_help)
