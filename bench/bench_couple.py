@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from duplex_support import ServedCompanion  # noqa: E402
 from pulse_rig import KITCHEN, PulseRig, rig_missing  # noqa: E402
 from spoken import speak  # noqa: E402
+from web_support import CHROMIUM, LAUNCH_ARGS  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts"
 PARTNER_A = ("en-us-nyc", 155, 40)
@@ -46,14 +47,8 @@ TV_TEXT = (
 )
 TV_BELOW_DB = 12.0
 LEVEL = "Number(document.querySelector('#play-here').dataset.level || 0)"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
+# The page plays the guidance with no click: nobody is there to give one.
+AUTOPLAY_ARGS = [*LAUNCH_ARGS, "--autoplay-policy=no-user-gesture-required"]
 
 
 def rms(samples: np.ndarray) -> float:
@@ -117,7 +112,7 @@ def main() -> int:
         rig = PulseRig(root, KITCHEN).start()
         served = ServedCompanion(rig, root, root / "cache", "--lan", "--names", "Maya,Jon")
         stop_tv = threading.Event()
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=AUTOPLAY_ARGS)
         try:
             served.wait_ready(timeout=300)
             said = {w: speak(w, *PARTNER_A) for w in ("time out", "pause", "resume")}

@@ -10,7 +10,6 @@ its buffer is ready; the page measures that second part itself (data-lag).
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import sys
 import tempfile
@@ -26,14 +25,10 @@ from companion.options import Options
 from companion.webapp.server import make_companion_server
 from companion.webapp.site import build_web_app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from web_support import CHROMIUM, LAUNCH_ARGS  # noqa: E402
 
 
 def main(lines: int = 20) -> None:
@@ -48,7 +43,7 @@ def main(lines: int = 20) -> None:
         lags: list[float] = []
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
                 page = browser.new_page()
                 page.goto(f"http://127.0.0.1:{server.server_port}/")
                 page.get_by_role("button", name="Play on this device").click()

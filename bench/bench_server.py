@@ -12,11 +12,9 @@ import json
 import os
 import random
 import re
-import resource
 import socket
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,6 +31,11 @@ from companion.core.engine import Engine
 from companion.options import Options
 from companion.webapp.server import make_companion_server
 from companion.webapp.site import build_web_app
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from serve_process import serve_process  # noqa: E402
 
 LONG_QUIET = """\
 format = 1
@@ -156,35 +159,16 @@ def rss_mb(pid: int) -> float:
 
 
 @contextmanager
-def serve_process(descriptor_limit: int | None = None) -> Iterator[tuple[int, str]]:
-    """`companion serve` in its own process (captions only, no mic, no journal file kept)."""
-
-    def limit() -> None:
-        if descriptor_limit is not None:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (descriptor_limit, descriptor_limit))
-
-    with tempfile.TemporaryDirectory() as data:
-        command = [sys.executable, "-m", "companion.cli", "serve", "--no-voice", "--engine"]
-        command += ["off", "--no-browser", "--port", "0", "--data-dir", data]
-        process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            preexec_fn=limit,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        assert process.stdout is not None
-        found = re.search(r"http://(127\.0\.0\.1:\d+)/", process.stdout.readline())
-        assert found
+def served(descriptor_limit: int | None = None) -> Iterator[tuple[int, str]]:
+    """`companion serve` in its own process, its journal in a folder that goes with it."""
+    with (
+        tempfile.TemporaryDirectory() as data,
+        serve_process(Path(data), descriptor_limit=descriptor_limit) as (process, host),
+    ):
         try:
-            yield process.pid, found[1]
+            yield process.pid, host
         finally:
-            alive = process.poll() is None
-            process.terminate()
-            process.wait(10)
-            process.stdout.close()
-            if not alive:
+            if process.poll() is not None:
                 print("  the server process had died")
 
 
@@ -201,7 +185,7 @@ def page_status(host: str) -> int:
 
 def bench_half_open(count: int = 1100, limit: int = 1024) -> None:
     """Half-sent requests past the descriptor limit: does it live, how soon does a page load."""
-    with serve_process(limit) as (pid, host):
+    with served(limit) as (pid, host):
         name, port = host.split(":")
         held = []
         for _ in range(count):
@@ -234,7 +218,7 @@ def client_frame(text: str) -> bytes:
 
 def bench_not_reading(seconds: float = 20.0) -> None:
     """A WebSocket client that sends and never reads: what it costs the server."""
-    with serve_process() as (pid, host):
+    with served() as (pid, host):
         name, port = host.split(":")
         before = rss_mb(pid)
         sock = socket.socket()

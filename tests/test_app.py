@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from waiting import wait_for
@@ -366,4 +366,4 @@ def test_next_heard_during_a_break_is_shown_as_refused_and_every_page_is_told_wh
     by_type = {m.type: m.data for m in seen if m.type in ("heard", "notice")}
     assert by_type["heard"]["action"] == "not during a break"
     assert by_type["notice"]["message"].startswith("During a break only Pause")
-    assert companion.state()["script"]["id"] == "time-out"
+    assert cast(dict[str, Any], companion.state()["script"])["id"] == "time-out"

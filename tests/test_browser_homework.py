@@ -200,9 +200,7 @@ def test_a_script_offered_as_a_plan_is_recognised_as_an_exercise(served: Served)
     page.keyboard.press("h")
     page.get_by_role("dialog", name="Homework").wait_for()
     script = (default_library_dir() / "slow-breathing.toml").read_text(encoding="utf-8")
-    page.locator("#plan-file").set_input_files(
-        files=[{"name": "slow-breathing.toml", "mimeType": "text/plain", "buffer": script.encode()}]
-    )
+    upload(page, "slow-breathing.toml", script)
     result = page.locator("#import-result")
     expect(result.locator("p").first).to_have_text(
         "This file is an exercise, not a homework plan; ask your therapist for the plan file.",

@@ -667,6 +667,7 @@ def test_a_tender_gate_waits_for_the_named_partner_and_says_take_your_time_once(
     assert r.state(1 + SAY)["waiting"]["who"] == "b"
     assert r.at(50, cmd("ready", partner="a")) == []  # not the partner it waits for
     reminder = r.engine.next_deadline()
+    assert reminder is not None
     assert reminder == pytest.approx(1 + SAY + 120)
     assert r.at(reminder, Tick()) == [Speak("Take your time.", "Take your time.")]
     assert r.engine.next_deadline() is None  # never a cut-off: it waits as long as it takes

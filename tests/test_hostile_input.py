@@ -106,7 +106,7 @@ def test_a_deeply_nested_script_is_one_problem_with_its_line() -> None:
 
 def test_a_plan_of_thousands_of_unknown_keys_up_to_the_size_limit_reports_every_one() -> None:
     # Checking such a plan used to cost the square of its size (489 s of CPU at 256 KiB).
-    lines = []
+    lines: list[str] = []
     size = len(PLAN_HEAD)
     while size < MAX_PLAN_BYTES - 40:
         line = f"unknown_key_{len(lines)} = {len(lines)}\n"

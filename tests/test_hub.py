@@ -119,7 +119,10 @@ def test_get_returns_a_message_published_from_another_thread() -> None:
 def test_a_state_is_sent_with_its_countdowns_as_of_the_moment_it_is_sent() -> None:
     clock = FakeClock(100.0)
     hub = Hub(clock=clock)
-    state = {"status": "running", "break": {"seconds": 1200.0, "remaining": 1000.0}}
+    state: dict[str, object] = {
+        "status": "running",
+        "break": {"seconds": 1200.0, "remaining": 1000.0},
+    }
     hub.publish("state", state, taken_at=clock.now())
     clock.advance(250.0)  # nothing published for minutes: the snapshot is old
     (message,) = hub.subscribe().drain()

@@ -178,6 +178,7 @@ class NoMicrophone:
 
     rate = RATE
     overflows = 0
+    captured_at: float | None = None
 
     def open(self) -> None:
         raise SourceError(NO_MICROPHONE)

@@ -285,10 +285,10 @@ def test_the_report_and_the_list_match_the_journal_field_by_field(
     table = html[html.index("<h2>Sessions</h2>") :]
     for s in sessions:
         start = table.index(f"<td>{s.started_at:%a %d %b %Y, %H:%M}</td>")
-        row = table[start : table.index("</tr>", start)]
-        assert f"<td>{s.script_title}</td><td>{s.ending}</td>" in row
-        assert f'<td class="num">{s.steps_reached} of {s.total_steps}</td>' in row
-        assert f'<td class="num">{s.pauses}</td><td class="num">{s.timeouts}</td>' in row
+        cells = table[start : table.index("</tr>", start)]
+        assert f"<td>{s.script_title}</td><td>{s.ending}</td>" in cells
+        assert f'<td class="num">{s.steps_reached} of {s.total_steps}</td>' in cells
+        assert f'<td class="num">{s.pauses}</td><td class="num">{s.timeouts}</td>' in cells
     assert "<td>3 before, 7 after</td><td>not rated before, 6 after</td>" in table
     # The week: each time-out on the row of the exercise it interrupted, none on grounding's.
     week = html[html.index("Practice per week") : html.index("<h2>How calm")]

@@ -4,9 +4,7 @@ low descriptor limit. The process must live, and answer normally once they are g
 from __future__ import annotations
 
 import http.client
-import os
 import re
-import resource
 import socket
 import subprocess
 import sys
@@ -14,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from serve_process import serve_process
 from waiting import wait_for
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX descriptor limits")
@@ -25,29 +24,8 @@ CONNECTIONS = 300
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    def low_limit() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (DESCRIPTOR_LIMIT, DESCRIPTOR_LIMIT))
-
-    command = [sys.executable, "-m", "companion.cli", "serve", "--no-voice", "--engine", "off"]
-    command += ["--no-browser", "--port", "0", "--data-dir", str(tmp_path)]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        preexec_fn=low_limit,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    found = re.search(r"http://(127\.0\.0\.1:\d+)/", line)
-    assert found, line
-    try:
-        yield process, found[1]
-    finally:
-        process.terminate()
-        process.wait(10)
-        process.stdout.close()
+    with serve_process(tmp_path, descriptor_limit=DESCRIPTOR_LIMIT) as served:
+        yield served
 
 
 def page_loads(host: str) -> bool:
@@ -86,21 +64,11 @@ def test_serve_with_lan_prints_a_pairing_link_that_pairs_once(tmp_path: Path) ->
     address = lan_address()
     if address is None:
         pytest.skip("this machine has no LAN address")
-    command = [sys.executable, "-m", "companion.cli", "serve", "--lan", "--no-voice"]
-    command += ["--engine", "off", "--no-browser", "--port", "0", "--data-dir", str(tmp_path)]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    try:
-        first, second = process.stdout.readline(), process.stdout.readline()
-        assert re.match(r"companion is running at http://127\.0\.0\.1:\d+/ ", first), first
-        found = re.search(rf"open (http://{re.escape(address)}:\d+)/pair\?code=(\w{{6}})\n", second)
-        assert found, second
+    with serve_process(tmp_path, "--lan") as (process, _):
+        assert process.stdout is not None
+        line = process.stdout.readline()  # the one after "companion is running at ..."
+        found = re.search(rf"open (http://{re.escape(address)}:\d+)/pair\?code=(\w{{6}})\n", line)
+        assert found, line
         base, code = found[1], found[2]
         host = base.removeprefix("http://")
         for expected in (200, 403):  # the code works once
@@ -112,7 +80,3 @@ def test_serve_with_lan_prints_a_pairing_link_that_pairs_once(tmp_path: Path) ->
             assert response.status == expected
             if expected == 200:
                 assert f"{COOKIE}=" in (response.getheader("Set-Cookie") or "")
-    finally:
-        process.terminate()
-        process.wait(10)
-        process.stdout.close()

@@ -38,6 +38,7 @@ class Quiet:
 
     rate = 16_000
     overflows = 0
+    captured_at: float | None = None
 
     def __init__(
         self, blocks: int = 40, at_block: dict[int, Callable[[], None]] | None = None
@@ -175,6 +176,7 @@ def test_a_signal_word_set_while_listening_calls_a_time_out_when_said(tmp_path: 
             self.wav = WavSource(path)
             self.rate = self.wav.rate
             self.overflows = 0
+            self.captured_at: float | None = None
             self.seconds = 0.0
 
         def open(self) -> None:

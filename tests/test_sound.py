@@ -92,22 +92,23 @@ def test_stream_times_become_monotonic_times_with_the_smallest_offset_seen() -> 
 
 
 def test_a_sound_server_device_chosen_by_name_is_watched_by_name() -> None:
-    answer = {"fail": False, "sinks": "1\tspeaker\tx\n", "sources": "1\tmic\tx\n"}
+    listed = {"sinks": "1\tspeaker\tx\n", "sources": "1\tmic\tx\n"}
+    gone = False
 
     def run(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
-        out = answer["sinks"] if command[-1] == "sinks" else answer["sources"]
-        return subprocess.CompletedProcess(command, 1 if answer["fail"] else 0, out, "")
+        out = listed["sinks"] if command[-1] == "sinks" else listed["sources"]
+        return subprocess.CompletedProcess(command, 1 if gone else 0, out, "")
 
     server = SoundServer(run=run)
     server._pactl = "pactl"
     sound = SoundSystem("mic", "speaker", server=server)
     assert sound.input_device == "pulse" and sound.input_server_name == "mic"
     assert server.devices(fresh=True) is not None and sound.present("input") is True
-    answer["sources"] = "2\tspeaker.monitor\tx\n"  # the microphone was unplugged
+    listed["sources"] = "2\tspeaker.monitor\tx\n"  # the microphone was unplugged
     server.devices(fresh=True)
     assert sound.present("input") is False
     assert sound.present("output") is True
-    answer["fail"] = True  # the sound server went away
+    gone = True  # the sound server went away
     server.devices(fresh=True)
     assert sound.present("output") is False
 

@@ -36,13 +36,15 @@ def parse_day(text: str | None, option: str) -> date | None:
         raise CompanionError(f"{option} takes a date like 2025-03-03, not {text!r}.") from None
 
 
-def add_names(parser: argparse.ArgumentParser) -> None:
-    """The partners' names, so calm ratings say whose they are."""
+def _add_session_options(parser: argparse.ArgumentParser) -> None:
+    """What `list` and `export` both take: which sessions, whose ratings, which journal."""
+    parser.add_argument("--since", metavar="DATE", help="only sessions on or after DATE")
     parser.add_argument(
         "--names",
         default="",
         help='the partners\' names for A and B, e.g. "Sam,Alex" (default: Partner A, Partner B)',
     )
+    add_data_dir(parser)
 
 
 def register(subparsers: Any) -> None:
@@ -62,9 +64,7 @@ def register(subparsers: Any) -> None:
         description="List recorded sessions, oldest first.",
     )
     listing.add_argument("--json", action="store_true", help="print a JSON list")
-    listing.add_argument("--since", metavar="DATE", help="only sessions on or after DATE")
-    add_names(listing)
-    add_data_dir(listing)
+    _add_session_options(listing)
     listing.set_defaults(func=run_list)
 
     export = actions.add_parser(
@@ -75,12 +75,10 @@ def register(subparsers: Any) -> None:
         "printable page; CSV has one row per session.",
     )
     export.add_argument("--format", choices=("csv", "html"), default="html", help="default: html")
-    export.add_argument("--since", metavar="DATE", help="only sessions on or after DATE")
     export.add_argument(
         "--out", metavar="FILE", type=Path, help="write to FILE instead of the screen"
     )
-    add_names(export)
-    add_data_dir(export)
+    _add_session_options(export)
     export.set_defaults(func=run_export)
 
     delete = actions.add_parser(

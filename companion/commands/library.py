@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from companion.commands import add_voice_options
+from companion.commands import add_script_options, add_scripts_dir
 from companion.core.phase import DEFAULT_RATE
 from companion.core.preview import timeline_seconds
 from companion.core.script import Break, Breathe, Names, Script, Turn
@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
         description="List the guided scripts in the library: id, title, length and summary.",
     )
     scripts.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
-    _add_scripts_dir(scripts)
+    add_scripts_dir(scripts)
     scripts.set_defaults(func=run_scripts)
 
     check = subparsers.add_parser(
@@ -58,23 +58,10 @@ def register(subparsers: Any) -> None:
         description="Print the timeline of a script's cues with their offsets from the start, "
         "instantly and silently. Ready gates are taken as answered at once.",
     )
-    preview.add_argument("script", metavar="SCRIPT", help="a library id or a script file path")
+    add_script_options(preview, voice_help="the voice whose rendered lengths to use")
     preview.add_argument("--json", action="store_true", help="print the timeline as JSON")
-    preview.add_argument(
-        "--names", default="", help='partner names for {a} and {b}, e.g. "Sam,Alex"'
-    )
-    add_voice_options(preview, voice_help="the voice whose rendered lengths to use")
-    _add_scripts_dir(preview)
+    add_scripts_dir(preview)
     preview.set_defaults(func=run_preview)
-
-
-def _add_scripts_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--scripts-dir",
-        type=Path,
-        default=None,
-        help="the script library folder (default: the built-in scripts)",
-    )
 
 
 # -- scripts ------------------------------------------------------------------

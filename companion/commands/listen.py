@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from companion.audio.capture import DeviceSource, SourceError, WavSource
-from companion.commands import signal_phrase_option
+from companion.commands import device_choice, signal_phrase_option
 from companion.core.errors import CompanionError
 from companion.listening.commands_vocab import load_vocabulary
 from companion.listening.heard import Heard, ListenSettings, ListenStatus, SpeakingNow
@@ -76,12 +76,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run_listen)
 
 
-def _device(value: str | None) -> int | str | None:
-    if value is None:
-        return None
-    return int(value) if value.isdigit() else value
-
-
 def _check_wav(path: Path) -> None:
     """Raise SourceError with one sentence unless `path` is a WAV the listener can read."""
     if not path.is_file():
@@ -115,7 +109,7 @@ def check_options(args: argparse.Namespace) -> None:
         except CompanionError as error:
             raise BadOption(str(error)) from None
     if args.device is not None and args.wav is None:
-        _check_device(_device(args.device))
+        _check_device(device_choice(args.device))
 
 
 def _check_device(device: int | str | None) -> None:
@@ -191,7 +185,7 @@ def run_listen(args: argparse.Namespace) -> int:
         engine=args.engine,
         language=args.language,
         model_path=args.model,
-        device=_device(args.device),
+        device=device_choice(args.device),
         signal_phrase=signal,
     )
     lock = threading.Lock()

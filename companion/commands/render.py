@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from companion.commands import add_voice_options
+from companion.commands import add_script_options, add_scripts_dir
 from companion.core.script import Names
 from companion.library.loader import resolve_script
 from companion.progress import ProgressBar
@@ -25,26 +25,17 @@ def register(subparsers: Any) -> None:
         "choice are skipped in a rendered file: they are taken as answered at once, as in "
         "`companion preview`.",
     )
-    parser.add_argument("script", metavar="SCRIPT", help="a library id or a script file path")
+    add_script_options(parser)
     parser.add_argument(
         "--out", required=True, type=Path, metavar="FILE.wav", help="the WAV file to write"
     )
-    parser.add_argument(
-        "--names", default="", help='partner names for {a} and {b}, e.g. "Sam,Alex"'
-    )
-    add_voice_options(parser)
     parser.add_argument(
         "--json",
         action="store_true",
         help='print {"out", "seconds", "lines"} at the end (lines: distinct spoken texts)',
     )
     parser.add_argument("--quiet", action="store_true", help="show no progress bar")
-    parser.add_argument(
-        "--scripts-dir",
-        type=Path,
-        default=None,
-        help="the script library folder (default: the built-in scripts)",
-    )
+    add_scripts_dir(parser)
     parser.set_defaults(func=run)
 
 

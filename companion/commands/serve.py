@@ -7,37 +7,42 @@ import errno
 import os
 import threading
 import webbrowser
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from companion.commands import add_voice_options, signal_phrase_option
+from companion.commands import add_voice_options, device_choice, signal_phrase_option
 from companion.core.errors import CompanionError
 from companion.core.script import Names
 
 DEFAULT_PORT = 8765
 PORT_TRIES = 10
 
-
-def port_number(text: str) -> int:
-    """--port: a TCP port, 1..65535, or 0 for any free one (argparse says so otherwise)."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port: choose one from 1 to 65535")
-    return port
+N = TypeVar("N", int, float)
 
 
-def volume_level(text: str) -> float:
-    """--volume: 0 (silent) to 1 (full)."""
-    try:
-        volume = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= volume <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is outside 0..1 (0 is silent, 1 is full)")
-    return volume
+def _in_range(
+    convert: Callable[[str], N], low: N, high: N, not_a: str, outside: str
+) -> Callable[[str], N]:
+    """An argparse type: `convert(text)` within low..high, else argparse prints why not."""
+
+    def parse(text: str) -> N:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {not_a}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} {outside}")
+        return value
+
+    return parse
+
+
+port_number = _in_range(int, 0, 65535, "a port number", "is not a port: choose one from 1 to 65535")
+"""--port: a TCP port, 1..65535, or 0 for any free one."""
+
+volume_level = _in_range(float, 0.0, 1.0, "a number", "is outside 0..1 (0 is silent, 1 is full)")
+"""--volume: 0 (silent) to 1 (full)."""
 
 
 def register(subparsers: Any) -> None:
@@ -203,13 +208,6 @@ def run(args: argparse.Namespace) -> int:
 def _say(line: str) -> None:
     """A line of news for the person at the terminal."""
     print(f"  {line}", flush=True)
-
-
-def device_choice(value: str | None) -> int | str | None:
-    """A device given on the command line: an index if it is a number, else a name."""
-    if value is None or not value.strip():
-        return None
-    return int(value) if value.strip().isdigit() else value.strip()
 
 
 def _print_pairing(pairing: Any, lan_url: str) -> None:
