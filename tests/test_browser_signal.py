@@ -44,11 +44,12 @@ def test_a_break_word_typed_on_the_page_says_whether_it_can_be_recognised(
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "break-word.png"))
 
-        # Refused on the page as typed, before anything is sent; the field keeps the text.
+        # Refused by the server, in its words, under the field; the field keeps the text.
         field.fill("time-out")
         field.press("Enter")
         expect(note).to_have_text(
-            "A break word may use only letters, spaces and apostrophes, not “-”."
+            "A break word may use only letters, spaces and apostrophes, not “-”.",
+            timeout=WAIT_MS,
         )
         expect(note).to_have_class("signal-note problem")
         expect(field).to_have_value("time-out")

@@ -59,8 +59,9 @@ def test_deeply_nested_json_on_the_socket_gets_one_sentence_and_no_traceback(
     no_tracebacks: None,
 ) -> None:
     message = '{"type": "command", "data": ' + DEEP_JSON[:3000] + DEEP_JSON[-3000:] + "}"
-    reply = _handle_client_message(message[:4000], FakeController())
-    assert reply == f"Messages must not nest more than {MAX_NESTING} levels deep."
+    refusal = _handle_client_message(message[:4000], FakeController())
+    assert refusal is not None
+    assert refusal.message == f"Messages must not nest more than {MAX_NESTING} levels deep."
 
 
 def test_deeply_nested_json_posted_as_a_command_is_a_one_line_400(

@@ -25,7 +25,14 @@ MAX_STEP = 999
 
 
 class MessageError(ValueError):
-    """A client message was refused; `str()` is the one sentence sent back."""
+    """A client message was refused; `str()` is the one sentence sent back.
+
+    `about` names the refused message's type when it was known ("signal"), so the page
+    can show the sentence where it was asked (under the break word field)."""
+
+    def __init__(self, sentence: str, about: str = "") -> None:
+        super().__init__(sentence)
+        self.about = about
 
 
 @dataclass(frozen=True)
@@ -111,14 +118,14 @@ def parse_names(data: object) -> Names:
 def parse_signal(data: object) -> Signal:
     """Turn a `signal` message's data into a Signal, or raise MessageError saying what is wrong."""
     if not isinstance(data, dict) or set(data) != {"phrase"}:
-        raise MessageError("A break word needs exactly one field, 'phrase'.")
+        raise MessageError("A break word needs exactly one field, 'phrase'.", about="signal")
     phrase = data["phrase"]
     if not isinstance(phrase, str):
-        raise MessageError("A break word must be text.")
+        raise MessageError("A break word must be text.", about="signal")
     try:
         return Signal(clean_signal_phrase(phrase))
     except SignalPhraseError as error:
-        raise MessageError(str(error)) from None
+        raise MessageError(str(error), about="signal") from None
 
 
 def parse_message(

@@ -91,6 +91,8 @@ class Error(_Fields):
 
     TYPE: ClassVar[str] = "error"
     message: str
+    about: str = ""
+    """The refused message's type when known ("signal"), so the page answers in place."""
 
 
 @dataclass(frozen=True)

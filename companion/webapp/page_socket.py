@@ -169,9 +169,9 @@ def serve_socket(
                     break
                 if not rate.take():
                     raise PageNotReading("more messages a second than any person sends")
-                reply = _handle_client_message(raw, controller, subscription)
-                if reply is not None:
-                    outbox.put(messages.wire(messages.Error(reply)))
+                refusal = _handle_client_message(raw, controller, subscription)
+                if refusal is not None:
+                    outbox.put(messages.wire(refusal))
             if ws.input_buffer:
                 ws.event.set()  # more came than one round takes: go on at once
             _send_queued(outbox, subscription, controller.hub)
@@ -200,8 +200,8 @@ def _drop(ws: Any) -> None:
 
 def _handle_client_message(
     raw: object, controller: Controller, subscription: Subscription | None = None
-) -> str | None:
-    """Act on one client frame; return the error sentence to send back, or None."""
+) -> messages.Error | None:
+    """Act on one client frame; return the refusal to send back, or None."""
     try:
         parsed = parse_message(raw, script_ids(controller))
         if isinstance(parsed, Speaker):
@@ -214,9 +214,9 @@ def _handle_client_message(
         else:
             controller.submit(parsed)
     except MessageError as error:
-        return str(error)
+        return messages.Error(str(error), error.about)
     except Exception:
         # Never let one bad moment end the page's connection; the log has the detail.
         logger.exception("could not act on a page message")
-        return "The companion could not act on that just now; please try again."
+        return messages.Error("The companion could not act on that just now; please try again.")
     return None

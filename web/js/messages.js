@@ -8,6 +8,7 @@ import { showHeard, showToast } from "./notices.js";
 import { playSound, preload, renderSpeakers } from "./page-audio.js";
 import { loadPairing } from "./pairing.js";
 import { renderState } from "./session.js";
+import { refuseSignal } from "./signal-word.js";
 import { page } from "./state.js";
 import { renderStatus } from "./status.js";
 
@@ -51,6 +52,9 @@ export function onMessage(message) {
       showHeard(data);
       break;
     case "error":
+      if (data.about === "signal") refuseSignal(data.message);
+      else showToast(data.message);
+      break;
     case "notice":
       showToast(data.message);
       break;

@@ -1,16 +1,12 @@
-// The couple's own break word: the field, its check as typed, and the server's answer
-// (whether the speech model can recognise it) shown under it.
+// The couple's own break word: the field, and the server's answer shown under it (a
+// refusal in the server's own words, or whether the speech model can recognise the word).
+// The rules live only in the server (companion/listening/commands_vocab.py).
 
 import { send } from "./connection.js";
 import { $ } from "./dom.js";
 import { page } from "./state.js";
 
 const SIGNAL_HINT = "A word you both agree on, in a calm moment, to call a time-out.";
-// The server checks the same (companion/commands_vocab.py, clean_signal_phrase); this copy
-// answers as the word is typed, before anything is sent. tests/test_browser_signal_rules.py
-// holds the two to the same sentences.
-const SIGNAL_MAX_CHARS = 40;
-const SIGNAL_MAX_WORDS = 4;
 
 // The break word field and, under it, whether the speech model can recognise the word.
 export function renderSignal(signal) {
@@ -32,25 +28,18 @@ function setSignalNote(text, kind = "") {
   if (note.textContent !== text) note.textContent = text;
 }
 
-// What is wrong with a break word as typed ("" when nothing is); the server checks again.
-export function signalProblem(phrase) {
-  if (phrase.length > SIGNAL_MAX_CHARS) return `A break word must be at most ${SIGNAL_MAX_CHARS} characters.`;
-  if (phrase.split(" ").length > SIGNAL_MAX_WORDS) return `A break word must be at most ${SIGNAL_MAX_WORDS} words.`;
-  const odd = phrase.match(/[^\p{L}\p{M} '\u2019]/u);
-  if (odd) return `A break word may use only letters, spaces and apostrophes, not “${odd[0]}”.`;
-  if (phrase && !/\p{L}/u.test(phrase)) return "A break word needs at least one letter.";
-  return "";
+// The server refused the word as typed: say why under the field, until it is changed.
+export function refuseSignal(sentence) {
+  page.signalProblem = sentence;
+  page.signalTyped = true; // keep what was typed, to be corrected
+  setSignalNote(sentence, "problem");
 }
 
 function setSignal(event) {
   event.preventDefault();
   const input = $("signal-word");
   const phrase = input.value.trim().replace(/\s+/g, " ");
-  page.signalProblem = signalProblem(phrase);
-  if (page.signalProblem) {
-    setSignalNote(page.signalProblem, "problem");
-    return;
-  }
+  page.signalProblem = "";
   if (!send("signal", { phrase })) return;
   input.value = phrase;
   page.signalTyped = false;
