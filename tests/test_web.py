@@ -133,7 +133,8 @@ def test_a_malformed_signal_word_is_refused_saying_what_is_wrong_and_changes_not
     with served.socket() as ws:
         receive(ws), receive(ws)
         ws.send(json.dumps({"type": "signal", "data": data}))
-        assert receive(ws) == {"type": "error", "data": {"message": why}}
+        # About the break word: the page shows it under the field, not as a passing toast.
+        assert receive(ws) == {"type": "error", "data": {"message": why, "about": "signal"}}
         # The session goes on: the next message is acted on as usual.
         ws.send(json.dumps({"type": "command", "data": {"name": "pause"}}))
         assert served.controller.wait_for_command() == Command(CommandName.PAUSE)
