@@ -19,6 +19,7 @@ import numpy as np
 
 from companion.audio.capture import AudioSource, DeviceLost, DeviceSource, SourceError
 from companion.audio.echo import EchoPath, PlayedAudio
+from companion.callbacks import tell
 from companion.core.effects import CommandName
 from companion.core.errors import CompanionError
 from companion.listening.commands_vocab import (
@@ -180,12 +181,7 @@ class Listener:
         self._notify()
 
     def _notify(self) -> None:
-        if self._on_status is None:
-            return
-        try:
-            self._on_status(self.status())
-        except Exception:  # listening must outlive a faulty consumer
-            log.exception("on_status failed")
+        tell(self._on_status, self.status())
 
     def _end(self) -> None:
         """No thread will apply a phrase any more: say so for the phrase wanted now."""

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from companion.audio.sound import SoundSystem
+from companion.callbacks import tell
 from companion.core.effects import Cue, HoldSound, ReleaseSound, SoundEffect, Speak, StopSound
 from companion.voice.cue_tones import SAMPLE_RATE, Samples, cue_tone
 from companion.voice.player import (
@@ -210,12 +211,7 @@ class SpeechOut:
             self._notify()
 
     def _notify(self) -> None:
-        if self._on_status is None:
-            return
-        try:
-            self._on_status(self.status())
-        except Exception:  # the voice must outlive a faulty consumer
-            log.exception("on_status failed")
+        tell(self._on_status, self.status())
 
     def underruns(self) -> int:
         """Output blocks the device asked for too late, since the voice started."""
