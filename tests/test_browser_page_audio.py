@@ -21,7 +21,7 @@ from companion.core.script import Names
 from companion.options import Options
 from companion.webapp.site import build_web_app
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.realtime]
 
 LEVEL = "Number(document.querySelector('#play-here').dataset.level || 0)"
 

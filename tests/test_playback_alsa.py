@@ -22,7 +22,7 @@ from companion.voice.player import BLOCK_FRAMES, HOLD_MAX_SECONDS, OUTPUT_LATENC
 from companion.voice.speech_out import DEVICE_FAILED, NO_DEVICE
 from companion.voice.tts import VoiceSettings, cache_key, pyttsx3_version, read_wav
 
-pytestmark = pytest.mark.audio
+pytestmark = [pytest.mark.audio, pytest.mark.realtime]
 
 LONG_LINE = (
     "Let your breath slow down, and feel the weight of your body resting on the chair, "

@@ -19,7 +19,7 @@ from alsa import AlsaFileDevice, PacedSink
 
 from companion.voice.player import BLOCK_FRAMES
 
-pytestmark = pytest.mark.audio
+pytestmark = [pytest.mark.audio, pytest.mark.realtime]
 
 # Reads one command name per line, submits it, answers with the session's state.
 COMPANION = """
