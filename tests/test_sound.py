@@ -1,6 +1,8 @@
 """The one owner of the sound device: when PortAudio may re-read its devices, the device
-clocks, and what a sound server says about a device (a fake PortAudio and a fake `pactl`
-stand in here; tests/test_full_duplex.py runs the real ones)."""
+clocks, what a sound server says about a device, and an output that refuses the voice's
+rate. A fake PortAudio and a fake `pactl` stand in here (no device here refuses a rate:
+ALSA's file and null devices and PulseAudio take any); tests/test_full_duplex.py runs
+the real ones."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ import pytest
 
 from companion.audio.echo_cancel import _shifted
 from companion.audio.sound import ServerDevice, SoundServer, SoundSystem, StreamClock
+from companion.voice.cue_tones import SAMPLE_RATE
+from companion.voice.player import Clip, Player
 
 
 class FakeStream:
@@ -170,3 +174,40 @@ def test_alsas_own_messages_go_to_the_log_not_the_terminal(quiet: bool) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert ("ALSA lib" in done.stderr) is not quiet
+
+
+class PortAudioAt48k(FakePortAudio):
+    """A device that plays only at its own 48 kHz, as many USB and HDMI outputs do."""
+
+    def _open(self, **kwargs: Any) -> FakeStream:
+        if self.refuse or kwargs.get("samplerate") != 48000:
+            raise self.PortAudioError("Invalid sample rate [PaErrorCode -9997]")
+        stream = FakeStream(**kwargs)
+        stream.latency = 0.06  # type: ignore[attr-defined]
+        return stream
+
+    RawInputStream = OutputStream = _open
+
+
+def test_an_output_that_refuses_the_voices_rate_plays_it_at_its_own() -> None:
+    player = Player(sound_with(PortAudioAt48k()), on_failure=lambda: None)
+    player.open()
+    assert player.rate == 48000
+    one_second = np.full(SAMPLE_RATE, 1000, dtype=np.int16)
+    clip = Clip(one_second, "a line")
+    player.play(clip)
+    # Converted as it starts: still one second long, at the device's rate.
+    assert len(clip.samples) == pytest.approx(48000, abs=2)
+    player.extend(clip, one_second)
+    assert len(clip.samples) == pytest.approx(96000, abs=4)
+    # The echo reference the listener gets says the device's rate, so it lines up.
+    _, rate, _, _ = player.recent_output(1.0)
+    assert rate == 48000
+
+
+def test_an_output_that_refuses_every_rate_is_reported_as_refused() -> None:
+    portaudio = PortAudioAt48k()
+    portaudio.refuse = True
+    player = Player(sound_with(portaudio), on_failure=lambda: None)
+    with pytest.raises(FakePortAudio.PortAudioError):
+        player.open()

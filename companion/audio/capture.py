@@ -99,7 +99,7 @@ class DeviceSource:
             raise SourceError(NO_MICROPHONE)
         sd = self.sound.portaudio()
         try:
-            self.native_rate = self.sound.input_rate()
+            self.native_rate = self.sound.device_rate("input")
             self._stream = self.sound.open_stream(
                 "input",
                 samplerate=self.native_rate,

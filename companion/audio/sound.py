@@ -284,12 +284,13 @@ class SoundSystem:
             self._open.add(id(stream))
             return stream
 
-    def input_rate(self) -> int:
-        """The input device's own sample rate (many offer only 44.1 or 48 kHz)."""
+    def device_rate(self, direction: Direction) -> int:
+        """The device's own sample rate (many offer only 44.1 or 48 kHz)."""
         sd = self.portaudio()
         with self._lock:
             self._refresh_if_idle()
-            return int(sd.query_devices(self.input_device, "input")["default_samplerate"])
+            device = self.input_device if direction == "input" else self.output_device
+            return int(sd.query_devices(device, direction)["default_samplerate"])
 
     def close_stream(self, stream: Any) -> None:
         """Stop and release a stream this system opened; never raises."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from companion.audio.resample import resample_samples
 from companion.audio.sound import SoundSystem, StreamClock
 from companion.voice.cue_tones import SAMPLE_RATE, Samples
 
@@ -39,7 +40,8 @@ PLAYED_SECONDS = 5.0
 class PlayedRing:
     """The last played samples with the time the newest is heard; written by the audio callback."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, rate: int) -> None:
+        self.rate = rate
         self._buffer = np.zeros(capacity, dtype=np.int16)
         self._written = 0
         self._end = 0.0
@@ -60,7 +62,7 @@ class PlayedRing:
             index = (self._written + np.arange(count)) % len(self._buffer)
             self._buffer[index] = block[-count:]
             self._written += count
-            self._end = expected + len(block) / SAMPLE_RATE
+            self._end = expected + len(block) / self.rate
 
     def recent(self, count: int) -> tuple[Samples, int, float, int]:
         """The newest `count` samples (fewer if not yet played), the rate, their end time and
@@ -68,7 +70,7 @@ class PlayedRing:
         with self._lock:
             count = min(count, self._written, len(self._buffer))
             index = (self._written - count + np.arange(count)) % len(self._buffer)
-            return self._buffer[index].copy(), SAMPLE_RATE, self._end, self._written
+            return self._buffer[index].copy(), self.rate, self._end, self._written
 
 
 @dataclass(eq=False)
@@ -94,7 +96,9 @@ class Player:
         self._held_until = 0.0
         """Until this monotonic time the device gets silence and the clip keeps its place."""
         self._stream: Any = None
-        self._played = PlayedRing(round(PLAYED_SECONDS * SAMPLE_RATE))
+        self.rate = SAMPLE_RATE
+        """The device's rate: the voice's own, or the device's when it refuses that one."""
+        self._played = PlayedRing(round(PLAYED_SECONDS * SAMPLE_RATE), SAMPLE_RATE)
         self._clock = StreamClock()
         self._opened_at = 0.0
         self._last_callback = 0.0
@@ -102,13 +106,36 @@ class Player:
         """Blocks the device asked for too late (heard as a click or gap)."""
 
     def open(self) -> None:
-        """Open and start the output device; raises PortAudioError-like errors if none."""
+        """Open and start the output device; raises PortAudioError-like errors if none.
+
+        A device that refuses the voice's rate (some offer only 44.1 or 48 kHz) is opened
+        at its own, and every clip is converted to it as it starts."""
+        try:
+            self._open_at(SAMPLE_RATE)
+        except Exception as refused:
+            try:
+                rate = self._sound.device_rate("output")
+            except Exception:
+                raise refused from None
+            if rate == SAMPLE_RATE:
+                raise
+            log.warning(
+                "the output refused %d Hz (%s); playing at its own %d Hz",
+                SAMPLE_RATE,
+                refused,
+                rate,
+            )
+            self._open_at(rate)
+        self._latency = float(self._stream.latency)
+        self._opened_at = time.monotonic()
+
+    def _open_at(self, rate: int) -> None:
         self._stream = self._sound.open_stream(
             "output",
-            samplerate=SAMPLE_RATE,
+            samplerate=rate,
             channels=1,
             dtype="int16",
-            blocksize=BLOCK_FRAMES,
+            blocksize=round(BLOCK_FRAMES * rate / SAMPLE_RATE),
             # Pause must be heard to stop at once, so the buffer is shallow; but not the
             # shallowest: through a sound server that underran under load (PulseAudio,
             # 46 ms: several a minute while the machine was busy; 60 ms: none seen).
@@ -116,8 +143,8 @@ class Player:
             callback=self._callback,
             finished_callback=self._finished,
         )
-        self._latency = float(self._stream.latency)
-        self._opened_at = time.monotonic()
+        self.rate = rate
+        self._played = PlayedRing(round(PLAYED_SECONDS * rate), rate)
 
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         self._last_callback = time.monotonic()
@@ -145,7 +172,7 @@ class Player:
         if end >= len(samples):
             clip.done = True
             # Heard until the device's buffer drains, not when we hand over the last block.
-            self._last_end = heard_at + count / SAMPLE_RATE
+            self._last_end = heard_at + count / self.rate
 
     def _finished(self) -> None:
         if not self._closing:
@@ -154,9 +181,18 @@ class Player:
             self._on_failure()
 
     def play(self, clip: Clip) -> None:
-        """Make `clip` the sound heard from the next block on (stopping what plays)."""
+        """Make `clip` (at the voice's rate) the sound heard from the next block on,
+        stopping what plays."""
         self.stop()
+        clip.samples = resample_samples(clip.samples, SAMPLE_RATE, self.rate)
         self._clip = clip
+
+    def extend(self, clip: Clip, samples: Samples) -> None:
+        """Add `samples` (at the voice's rate) to the end of `clip`, even while it plays:
+        the callback picks up the longer array on its next block."""
+        clip.samples = np.concatenate(
+            [clip.samples, resample_samples(samples, SAMPLE_RATE, self.rate)]
+        )
 
     def stop(self) -> None:
         """Silence from the next block on."""
@@ -183,14 +219,14 @@ class Player:
         clip = self.current()
         if clip is not None:
             now = time.monotonic()
-            left = (len(clip.samples) - clip.pos) / SAMPLE_RATE + max(0.0, self._held_until - now)
+            left = (len(clip.samples) - clip.pos) / self.rate + max(0.0, self._held_until - now)
             return now + left + self._latency
         return self._last_end
 
     def recent_output(self, seconds: float) -> tuple[Samples, int, float, int]:
         """The last `seconds` of what was played, its rate, when its last sample is heard, and
         the count of samples ever played up to it."""
-        return self._played.recent(round(seconds * SAMPLE_RATE))
+        return self._played.recent(round(seconds * self.rate))
 
     def healthy(self) -> bool:
         """False once the stream stopped by itself (device unplugged, driver error) or its

@@ -361,8 +361,7 @@ class SpeechOut:
             if job.append_to is None:
                 player.play(Clip(samples, job.text))
             elif not job.append_to.done:
-                # The callback picks up the longer array on its next block.
-                job.append_to.samples = _join(job.append_to.samples, samples)
+                player.extend(job.append_to, _join(np.zeros(0, dtype=np.int16), samples))
 
     def _device_failed(self) -> None:
         # Called from PortAudio's thread too: only flips state; the keeper releases the
