@@ -185,7 +185,7 @@ def test_a_broken_plan_shows_its_file_and_line_on_the_page_and_imports_nothing(
     expect(problems).to_be_hidden()
     result.get_by_text("Details for your therapist").click()
     expect(problems).to_have_text(
-        [f"broken.toml:{line}: times_per_week must be from 1 to 14 (twice a day at most), got 20"]
+        [f"broken.toml:{line}: times_per_week must be from 1 to 14, got 20"]
     )
     expect(result).not_to_contain_text("companion ")  # no command-line hints for the couple
     expect(panel).to_contain_text("No homework for this week yet")

@@ -199,6 +199,29 @@ def test_spoken_commands_are_recognised_over_background_noise(
     assert {h.command for h in heard} <= set(expected), heard
 
 
+# Voices for a first word: none of them is the companion's own (en-us at 150).
+FIRST_VOICES = [
+    ("en-gb", 150, 50),
+    ("en-us", 140, 40),
+    ("en+m3", 160, 55),
+    ("en-us+f3", 150, 60),
+    ("en-gb-scotland", 145, 45),
+]
+
+
+def test_a_lone_pause_as_the_first_thing_said_after_start_is_heard_in_several_voices(
+    audio_dir: Path,
+) -> None:
+    # Nothing said before it: the model's normalisation starts cold (recognisers.WARM_SECONDS).
+    first_heard = []
+    for voice, rate, pitch in FIRST_VOICES:
+        clip = speak("pause", voice, rate, pitch)
+        path = write_wav(audio_dir / f"first_pause_{voice}.wav", sequence([clip]))
+        first_heard.append([h.command for h in listen_file(path, PS)])
+    assert sum(heard == [CommandName.PAUSE] for heard in first_heard) >= 4, first_heard
+    assert all(heard in ([], [CommandName.PAUSE]) for heard in first_heard), first_heard
+
+
 def test_sentences_containing_command_words_trigger_nothing(audio_dir: Path) -> None:
     clips = [speak(t, v) for t, v in SENTENCES]
     heard = listen_file(write_wav(audio_dir / "sentences.wav", sequence(clips)), PS)

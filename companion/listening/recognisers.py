@@ -318,6 +318,13 @@ def jsgf_grammar(
 FRAME_SECONDS = 0.01
 """pocketsphinx's frame step."""
 
+WARM_SECONDS = 3.0
+"""Speech heard before the model's normalisation fits the room and the voice. Until then
+each utterance is decoded twice: the model was trained with each utterance's own mean
+taken out (batch CMN, feat.params), but live decoding starts from a stock mean that fits
+few microphones, so a lone first "pause" was often lost; the second pass decodes with the
+mean the first just measured on this very utterance."""
+
 
 def _grammar_decoder(grammar: str) -> Any:
     import pocketsphinx
@@ -356,6 +363,9 @@ class PocketsphinxRecogniser:
         )
         self._opinion: list[TimedWord] | None = None
         self._rng = np.random.default_rng(0)
+        self._heard_seconds = 0.0
+        self._utterance: list[bytes] = []
+        """The current utterance as decoded, kept while the model is cold (`WARM_SECONDS`)."""
 
     def accept(self, chunk: bytes) -> list[Word] | None:
         samples = np.frombuffer(self._resampler.process(chunk), dtype="<i2").astype(np.int32)
@@ -364,17 +374,40 @@ class PocketsphinxRecogniser:
         # always have this much noise; this makes a silent line or a clean file behave alike.
         samples += self._rng.integers(-DITHER, DITHER + 1, len(samples), dtype=np.int32)
         raw = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
+        if self._heard_seconds < WARM_SECONDS:
+            self._utterance.append(raw)
+        self._decode(raw)
+        return None
+
+    def _decode(self, raw: bytes) -> None:
         self._decoder.process_raw(raw)
         if self._open is not None:
             self._open.process_raw(raw)
-        return None
+
+    def _end_utterance(self) -> None:
+        """End the utterance in both decoders; while cold, decode it again (see WARM_SECONDS)."""
+        self._decoder.end_utt()
+        if self._open is not None:
+            self._open.end_utt()
+        if not self._utterance:
+            return
+        audio = b"".join(self._utterance)
+        self._utterance = []
+        self._heard_seconds += len(audio) / 2 / POCKETSPHINX_RATE
+        self._decoder.start_utt()
+        if self._open is not None:
+            self._open.start_utt()
+        self._decode(audio)
+        self._decoder.end_utt()
+        if self._open is not None:
+            self._open.end_utt()
 
     def partial(self) -> tuple[str, ...]:
         hyp = self._decoder.hyp()
         return tuple(hyp.hypstr.split()) if hyp is not None else ()
 
     def finish(self) -> list[Word]:
-        self._decoder.end_utt()
+        self._end_utterance()
         hyp = self._decoder.hyp()
         # Word posteriors (seg().prob) cost a lattice pass that can take seconds on long
         # speech, and are not useful with a grammar: rejection rests on the grammar's
@@ -382,7 +415,6 @@ class PocketsphinxRecogniser:
         words = [Word(w, 1.0) for w in (hyp.hypstr.split() if hyp is not None else [])]
         self._decoder.start_utt()
         if self._open is not None:
-            self._open.end_utt()
             self._opinion = [
                 TimedWord(
                     seg.word.split("(")[0], (seg.end_frame - seg.start_frame + 1) * FRAME_SECONDS
