@@ -21,13 +21,8 @@ from companion.listening.commands_vocab import (
     words_of,
 )
 from companion.listening.heard import Heard, ListenSettings, SpeakingNow
-from companion.listening.recognisers import (
-    Recogniser,
-    TimedWord,
-    Word,
-    check_phrase,
-    jsgf_grammar,
-)
+from companion.listening.pocketsphinx_engine import jsgf_grammar
+from companion.listening.recognisers import Recogniser, TimedWord, Word, check_phrase
 from companion.listening.speech_in import Listener
 from companion.listening.utterance import CommandGate, Endpointer, SelfVoice
 

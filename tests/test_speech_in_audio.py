@@ -34,7 +34,8 @@ from spoken import RATE, WARM_UP, speak, write_wav
 from companion.audio.capture import Resampler, WavSource
 from companion.core.effects import Command, CommandName
 from companion.listening.heard import Heard, ListenSettings, SpeakingNow
-from companion.listening.recognisers import Engine, PocketsphinxEngine
+from companion.listening.pocketsphinx_engine import PocketsphinxEngine
+from companion.listening.recognisers import Engine
 from companion.listening.speech_in import Listener
 from companion.voice.cue_tones import SAMPLE_RATE as VOICE_RATE
 from companion.voice.render import LineCache
@@ -212,7 +213,7 @@ FIRST_VOICES = [
 def test_a_lone_pause_as_the_first_thing_said_after_start_is_heard_in_several_voices(
     audio_dir: Path,
 ) -> None:
-    # Nothing said before it: the model's normalisation starts cold (recognisers.WARM_SECONDS).
+    # Nothing said before it: the model's normalisation starts cold (see WARM_SECONDS).
     first_heard = []
     for voice, rate, pitch in FIRST_VOICES:
         clip = speak("pause", voice, rate, pitch)
