@@ -21,7 +21,7 @@ from spoken import WARM_UP, speak
 
 from companion.voice.speech_out import DEVICE_FAILED
 
-pytestmark = [pytest.mark.audio, pytest.mark.realtime]
+pytestmark = [pytest.mark.audio, pytest.mark.realtime, pytest.mark.alone]
 
 if rig_missing():
     pytest.skip(rig_missing(), allow_module_level=True)
