@@ -11,12 +11,12 @@ log = logging.getLogger(__name__)
 News = TypeVar("News")
 
 
-def tell(consumer: Callable[[News], None] | None, news: News) -> None:
-    """Hand `news` to `consumer` (if any); a consumer that raises is logged, never re-raised:
-    the voice and the listener must go on whatever their consumers do."""
+def tell(consumer: Callable[[News], None] | None, news: Callable[[], News]) -> None:
+    """Hand `news()` to `consumer` (if any). Whatever raises, the news or the consumer, is
+    logged and never re-raised: the voice and the listener must go on whatever happens."""
     if consumer is None:
         return
     try:
-        consumer(news)
+        consumer(news())
     except Exception:
-        log.exception("a status consumer failed on %r", news)
+        log.exception("telling a status consumer failed")

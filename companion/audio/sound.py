@@ -39,6 +39,11 @@ PROBE_TIMEOUT = 2.0
 PROBE_EVERY = 1.0
 """How often the server is asked at most (answers are shared within this time)."""
 
+CLOSE_TIMEOUT = 2.0
+"""Seconds a caller waits for a stream to close. A stream whose sound server restarted
+under it can leave PortAudio's abort waiting for ever (ALSA's pulse plugin: the stream's
+thread spins on a dead connection); the caller then goes on without it."""
+
 ECHO_CANCEL_MARKS = ("echo-cancel", "echo_cancel", "echocancel", "aec")
 """Name parts that mark a sound server's echo-cancelled source (module-echo-cancel's
 default names are "echo-cancel-source" and "echo-cancel-sink")."""
@@ -293,15 +298,27 @@ class SoundSystem:
             return int(sd.query_devices(device, direction)["default_samplerate"])
 
     def close_stream(self, stream: Any) -> None:
-        """Stop and release a stream this system opened; never raises."""
-        try:
-            stream.abort(ignore_errors=True)
-            stream.close(ignore_errors=True)
-        except Exception as error:  # a vanished device may refuse even to close
-            log.info("closing a sound stream: %s", error)
-        with self._lock:
-            self._open.discard(id(stream))
-            self._refresh_if_idle()
+        """Stop and release a stream this system opened; never raises, and waits at most
+        `CLOSE_TIMEOUT`. A stream that will not close is left to its closing thread and
+        still counts as open, so PortAudio is never re-initialised under it."""
+        closed = threading.Event()
+
+        def close() -> None:
+            try:
+                stream.abort(ignore_errors=True)
+                stream.close(ignore_errors=True)
+            except Exception as error:  # a vanished device may refuse even to close
+                log.info("closing a sound stream: %s", error)
+            with self._lock:
+                self._open.discard(id(stream))
+                self._refresh_if_idle()
+            closed.set()
+
+        threading.Thread(target=close, name="companion-close-stream", daemon=True).start()
+        if not closed.wait(CLOSE_TIMEOUT):
+            log.warning(
+                "a sound stream did not close within %.0f s; going on without it", CLOSE_TIMEOUT
+            )
 
     def _refresh_if_idle(self) -> None:
         """Re-read the device list, but only when it may be stale and no stream is open."""

@@ -181,7 +181,7 @@ class Listener:
         self._notify()
 
     def _notify(self) -> None:
-        tell(self._on_status, self.status())
+        tell(self._on_status, self.status)
 
     def _end(self) -> None:
         """No thread will apply a phrase any more: say so for the phrase wanted now."""

@@ -211,7 +211,7 @@ class SpeechOut:
             self._notify()
 
     def _notify(self) -> None:
-        tell(self._on_status, self.status())
+        tell(self._on_status, self.status)
 
     def underruns(self) -> int:
         """Output blocks the device asked for too late, since the voice started."""
