@@ -20,7 +20,7 @@ from companion.core.script import Names, Script
 from companion.library.loader import default_library_dir, load_library, load_script
 from companion.progress import ProgressBar
 from companion.voice.cue_tones import SAMPLE_RATE
-from companion.voice.render import Rendered, RenderError, render
+from companion.voice.render import Rendered, RenderError, render_session
 from companion.voice.tts import VoiceSettings, cache_key, pyttsx3_version, wav_seconds
 
 NAMES = Names("Sam", "Alex")
@@ -106,7 +106,7 @@ def small(
     script = load_script(small_file)
     cache = xdg_cache / "companion" / "voice"
     out = tmp_path_factory.mktemp("out") / "small.wav"
-    rendered = render(script, out, names=NAMES, cache_dir=cache)
+    rendered = render_session(script, out, names=NAMES, cache_dir=cache)
     return SmallRender(script, rendered, read_mono(out), cache)
 
 
@@ -184,7 +184,7 @@ def test_each_chime_cue_sounds_at_its_offset(small: SmallRender) -> None:
 def test_a_built_in_breathing_script_matches_its_preview(user_cache: Path, tmp_path: Path) -> None:
     script = load_library(default_library_dir())["breathing-4-7-8"]
     out = tmp_path / "478.wav"
-    rendered = render(script, out, cache_dir=user_cache)
+    rendered = render_session(script, out, cache_dir=user_cache)
     end = timeline_seconds(preview(script, Names(), cached_seconds(user_cache, VoiceSettings())))
     assert abs(wav_seconds(out) - end) <= 0.02 * end
     assert len(entries(rendered.timeline, "inhale")) == 4  # the preset's four for beginners
@@ -209,7 +209,7 @@ def test_a_trust_repair_script_renders_at_its_previewed_length_with_roles_by_nam
 ) -> None:
     script = load_library(default_library_dir())[script_id]
     out = tmp_path / f"{script_id}.wav"
-    rendered = render(script, out, names=NAMES, cache_dir=user_cache)
+    rendered = render_session(script, out, names=NAMES, cache_dir=user_cache)
     try:
         end = timeline_seconds(preview(script, NAMES, cached_seconds(user_cache, VoiceSettings())))
         assert abs(wav_seconds(out) - end) <= 0.02 * end
@@ -225,7 +225,7 @@ def test_a_long_break_is_streamed_not_held_in_memory(user_cache: Path, tmp_path:
     out = tmp_path / "time-out.wav"
     tracemalloc.start()
     try:
-        rendered = render(script, out, cache_dir=user_cache)
+        rendered = render_session(script, out, cache_dir=user_cache)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -239,7 +239,7 @@ def test_a_script_with_nothing_spoken_needs_no_speech_engine(tmp_path: Path) -> 
     path = tmp_path / "chimes.toml"
     path.write_text(CHIMES_ONLY, encoding="utf-8")
     out = tmp_path / "chimes.wav"
-    rendered = render(
+    rendered = render_session(
         load_script(path),
         out,
         settings=VoiceSettings(driver="no-such-driver"),
@@ -254,7 +254,7 @@ def test_without_a_speech_engine_it_says_to_install_espeak_and_writes_nothing(
 ) -> None:
     out = tmp_path / "never.wav"
     with pytest.raises(RenderError, match="espeak-ng") as caught:
-        render(
+        render_session(
             load_script(small_file),
             out,
             settings=VoiceSettings(driver="no-such-driver"),

@@ -35,7 +35,7 @@ from companion.audio.capture import Resampler, WavSource
 from companion.core.effects import Command, CommandName
 from companion.listening.heard import Heard, ListenSettings, SpeakingNow
 from companion.listening.pocketsphinx_engine import PocketsphinxEngine
-from companion.listening.recognisers import Engine
+from companion.listening.recognisers import SpeechEngine
 from companion.listening.speech_in import Listener
 from companion.voice.cue_tones import SAMPLE_RATE as VOICE_RATE
 from companion.voice.render import LineCache
@@ -107,7 +107,7 @@ def listen_file(
     speaking: Callable[[], SpeakingNow] = SpeakingNow,
     clock: Callable[[], float] = time.monotonic,
     source: WavSource | None = None,
-    engine: Engine | None = None,
+    engine: SpeechEngine | None = None,
 ) -> list[Heard]:
     heard: list[Heard] = []
     listener = Listener(

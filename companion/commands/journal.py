@@ -147,14 +147,14 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     """Write the report to a file or the screen."""
-    from companion.practice.report import build_report, render
+    from companion.practice.report import build_report, render_report
 
     since = parse_day(args.since, "--since")
     with Journal(args.data_dir) as journal:
         sessions = journal.sessions()
         plans = journal.plans()
     report = build_report(sessions, plans, date.today(), since)
-    text = render(report, args.format, Names.parse(args.names))
+    text = render_report(report, args.format, Names.parse(args.names))
     if args.out is None:
         sys.stdout.write(text)
         return 0

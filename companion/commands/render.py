@@ -41,14 +41,16 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Render the script, showing progress on stderr, and report the file written."""
-    from companion.voice.render import render  # numpy, the engine and pyttsx3 only when rendering
+    from companion.voice.render import (
+        render_session,
+    )  # numpy, the engine and pyttsx3 only when rendering
     from companion.voice.tts import VoiceSettings
 
     names = Names.parse(args.names)
     script = resolve_script(args.script, args.scripts_dir)
     bar = None if args.quiet else ProgressBar(sys.stderr, sys.stderr.isatty())
     try:
-        rendered = render(
+        rendered = render_session(
             script,
             args.out,
             names=names,

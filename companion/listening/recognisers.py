@@ -72,7 +72,7 @@ class Recogniser(Protocol):
         ...
 
 
-class Engine(Protocol):
+class SpeechEngine(Protocol):
     """A loaded model: makes recognisers and checks words (load once, share read-only)."""
 
     name: str
@@ -90,12 +90,14 @@ class Engine(Protocol):
         ...
 
 
-def unknown_words(engine: Engine, phrase: str) -> list[str]:
+def unknown_words(engine: SpeechEngine, phrase: str) -> list[str]:
     """The words of `phrase` the engine cannot recognise (empty: it can)."""
     return [w for w in words_of(phrase) if not engine.knows(w)]
 
 
-def phrase_problem(engine: Engine, phrase: str, vocab: Vocabulary | None = None) -> str | None:
+def phrase_problem(
+    engine: SpeechEngine, phrase: str, vocab: Vocabulary | None = None
+) -> str | None:
     """Why the couple's signal phrase cannot call a break, in one plain sentence; None when
     it can. Given the command vocabulary, a phrase that means another command cannot."""
     words = words_of(phrase)
@@ -122,13 +124,15 @@ def recognisable(phrase: str) -> str:
     return f"“{phrase}” can be recognised."
 
 
-def check_phrase(engine: Engine, phrase: str, vocab: Vocabulary | None = None) -> str:
+def check_phrase(engine: SpeechEngine, phrase: str, vocab: Vocabulary | None = None) -> str:
     """One plain sentence: whether the couple's signal phrase can be recognised (and, given
     the command vocabulary, whether it already means something else)."""
     return phrase_problem(engine, phrase, vocab) or recognisable(phrase)
 
 
-def grammar_words(engine: Engine, vocab: Vocabulary) -> tuple[list[tuple[str, ...]], list[str]]:
+def grammar_words(
+    engine: SpeechEngine, vocab: Vocabulary
+) -> tuple[list[tuple[str, ...]], list[str]]:
     """Phrases and decoys the engine knows; decoys that are command words are dropped."""
     phrases = [p for p in vocab.phrases() if all(engine.knows(w) for w in p)]
     skipped = [p for p in vocab.phrases() if p not in phrases]
@@ -239,7 +243,7 @@ def default_vosk_path() -> Path:
     return default_model_dir()
 
 
-def load_engine(name: str, vosk_path: Path | None) -> tuple[Engine, str]:
+def load_engine(name: str, vosk_path: Path | None) -> tuple[SpeechEngine, str]:
     """Load `name` ("auto", "vosk", "pocketsphinx"); returns the engine and a status note.
 
     "auto" prefers vosk and falls back to pocketsphinx, saying how to get the better one.

@@ -36,8 +36,8 @@ from companion.listening.heard import (
     SpeakingNow,
 )
 from companion.listening.recognisers import (
-    Engine,
     Recogniser,
+    SpeechEngine,
     TimedWord,
     Word,
     load_engine,
@@ -83,7 +83,7 @@ class Listener:
         speaking: Callable[[], SpeakingNow],
         *,
         source: SourceFactory | None = None,
-        engine: Engine | None = None,
+        engine: SpeechEngine | None = None,
         clock: Callable[[], float] = time.monotonic,
         played: PlayedSource | None = None,
         on_status: Callable[[ListenStatus], None] | None = None,
@@ -256,7 +256,7 @@ class Listener:
             self._phrase_changed = False
             return self._phrase
 
-    def _apply_phrase(self, base: Vocabulary, engine: Engine, phrase: str) -> Vocabulary:
+    def _apply_phrase(self, base: Vocabulary, engine: SpeechEngine, phrase: str) -> Vocabulary:
         """The vocabulary with `phrase` added; the status says whether the model knows it."""
         # Only a phrase that can call a break is added: "stop" keeps its own meaning, and
         # one the model cannot hear is left out. The status says which, and why.
@@ -281,7 +281,7 @@ class Listener:
             self._notify()
         return vocab
 
-    def _rest(self, seconds: float, base: Vocabulary, engine: Engine) -> None:
+    def _rest(self, seconds: float, base: Vocabulary, engine: SpeechEngine) -> None:
         """Wait before reopening the source; a new signal phrase is still checked meanwhile."""
         end = time.monotonic() + seconds
         while not self._stopping.is_set():
@@ -294,7 +294,7 @@ class Listener:
                 if phrase is not None:
                     self._apply_phrase(base, engine, phrase)
 
-    def _listen(self, source: AudioSource, base: Vocabulary, engine: Engine) -> bool:
+    def _listen(self, source: AudioSource, base: Vocabulary, engine: SpeechEngine) -> bool:
         """Recognise until the source ends (True) or we are closed (False)."""
         settings = self.settings
         vocab = self._apply_phrase(base, engine, self._take_phrase(force=True) or "")

@@ -312,6 +312,6 @@ def calm_words(before: int | None, after: int | None) -> str:
     return "{} before, {} after".format(*said)
 
 
-def render(report: Report, fmt: ReportFormat, names: Names | None = None) -> str:
+def render_report(report: Report, fmt: ReportFormat, names: Names | None = None) -> str:
     """The report as text in the chosen format."""
     return to_csv(report) if fmt == "csv" else to_html(report, names)

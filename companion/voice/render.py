@@ -251,7 +251,7 @@ def write_wav(
             progress("audio", block_end, total_frames)
 
 
-def render(
+def render_session(
     script: Script,
     out: Path,
     *,

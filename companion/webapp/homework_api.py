@@ -19,7 +19,7 @@ from companion.core.script import Names, Script
 from companion.practice.homework import library_scripts, week_label, week_of, week_progress
 from companion.practice.journal import Journal
 from companion.practice.plan_check import MAX_PLAN_BYTES, check_plan_bytes
-from companion.practice.report import build_report, render
+from companion.practice.report import build_report, render_report
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ def create_homework_blueprint(
         since = _day("since")
         with journal_factory() as journal:
             report = build_report(journal.sessions(), journal.plans(), date.today(), since)
-        text = render(report, "csv" if fmt == "csv" else "html", names())
+        text = render_report(report, "csv" if fmt == "csv" else "html", names())
         kind = "text/csv" if fmt == "csv" else "text/html"
         response = Response(text, content_type=f"{kind}; charset=utf-8")
         if request.args.get("download", "1") != "0":
