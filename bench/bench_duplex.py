@@ -151,11 +151,16 @@ def run_room(
             companion.command("start", script=TRIAL_SCRIPT)
             # Not over its opening line: it tells the couple they may say "pause", and a
             # word the companion is saying never commands it.
-            companion.wait_until(lambda: companion.state()["status"] == "running", 20)
-            companion.wait_until(lambda: "pause" in companion.state()["caption"], 30)
-            companion.wait_until(lambda: "pause" not in companion.state()["caption"], 30)
-            time.sleep(0.5 + 0.37 * (trial % 5))
-            companion.wait_until(lambda: rig.speaker.playing(within=0.05), timeout=20)
+            try:
+                companion.wait_until(lambda: companion.state()["status"] == "running", 20)
+                companion.wait_until(lambda: "pause" in companion.state()["caption"], 30)
+                companion.wait_until(lambda: "pause" not in companion.state()["caption"], 30)
+                time.sleep(0.5 + 0.37 * (trial % 5))
+                companion.wait_until(lambda: rig.speaker.playing(within=0.05), timeout=20)
+            except AssertionError as error:  # e.g. its own echo paused it: a lost trial
+                result.setdefault("trials_not_run", []).append(str(error).splitlines()[0][:160])
+                stop(companion)
+                continue
             clip = speak("pause", voice, rate, pitch) * level
             rig.say(clip, 1.0)
             said = time.monotonic()
