@@ -147,6 +147,10 @@ class PocketsphinxRecogniser:
             if verify
             else None
         )
+        self._decoders: tuple[Any, ...] = (self._decoder,) + (
+            (self._open,) if self._open is not None else ()
+        )
+        """Every decoder that hears the audio: the closed one, then the open one if asked."""
         self._opinion: list[TimedWord] | None = None
         self._rng = np.random.default_rng(0)
         self._heard_seconds = 0.0
@@ -166,27 +170,22 @@ class PocketsphinxRecogniser:
         return None
 
     def _decode(self, raw: bytes) -> None:
-        self._decoder.process_raw(raw)
-        if self._open is not None:
-            self._open.process_raw(raw)
+        for decoder in self._decoders:
+            decoder.process_raw(raw)
 
     def _end_utterance(self) -> None:
-        """End the utterance in both decoders; while cold, decode it again (see WARM_SECONDS)."""
-        self._decoder.end_utt()
-        if self._open is not None:
-            self._open.end_utt()
+        """End the utterance in every decoder; while cold, decode it again (WARM_SECONDS)."""
+        for decoder in self._decoders:
+            decoder.end_utt()
         if not self._utterance:
             return
         audio = b"".join(self._utterance)
         self._utterance = []
         self._heard_seconds += len(audio) / 2 / POCKETSPHINX_RATE
-        self._decoder.start_utt()
-        if self._open is not None:
-            self._open.start_utt()
-        self._decode(audio)
-        self._decoder.end_utt()
-        if self._open is not None:
-            self._open.end_utt()
+        for decoder in self._decoders:
+            decoder.start_utt()
+            decoder.process_raw(audio)
+            decoder.end_utt()
 
     def partial(self) -> tuple[str, ...]:
         hyp = self._decoder.hyp()
@@ -199,7 +198,6 @@ class PocketsphinxRecogniser:
         # speech, and are not useful with a grammar: rejection rests on the grammar's
         # "other words" branch and on whole-utterance matching instead.
         words = [Word(w, 1.0) for w in (hyp.hypstr.split() if hyp is not None else [])]
-        self._decoder.start_utt()
         if self._open is not None:
             self._opinion = [
                 TimedWord(
@@ -208,7 +206,8 @@ class PocketsphinxRecogniser:
                 for seg in (self._open.seg() or [])
                 if seg.word not in FILLER_TOKENS
             ]
-            self._open.start_utt()
+        for decoder in self._decoders:
+            decoder.start_utt()
         return words
 
     def second_opinion(self) -> list[TimedWord] | None:
