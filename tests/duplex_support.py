@@ -129,7 +129,8 @@ class ServedCompanion:
                 return value
             if time.monotonic() > deadline:
                 raise AssertionError(
-                    f"timed out; last status {self.status()}; WebSocket reader: "
+                    f"timed out; last state {self.state()}; last status {self.status()};"
+                    " WebSocket reader: "
                     f"{self.reader_error or 'running'}\n{self.log()}"
                 )
             time.sleep(0.05)
