@@ -16,7 +16,7 @@ import pytest
 from companion.audio.echo_cancel import _shifted
 from companion.audio.sound import ServerDevice, SoundServer, SoundSystem, StreamClock
 from companion.voice.cue_tones import SAMPLE_RATE
-from companion.voice.player import Clip, Player
+from companion.voice.player import Clip, PlayedRing, Player
 
 
 class FakeStream:
@@ -211,3 +211,15 @@ def test_an_output_that_refuses_every_rate_is_reported_as_refused() -> None:
     player = Player(sound_with(portaudio), on_failure=lambda: None)
     with pytest.raises(FakePortAudio.PortAudioError):
         player.open()
+
+
+def test_the_played_ring_gives_the_newest_samples_in_order_across_its_end() -> None:
+    ring = PlayedRing(capacity=1000, rate=100)
+    for start in range(0, 2300, 230):  # blocks that wrap around the ring's end
+        ring.write(np.arange(start, start + 230, dtype=np.int16), start / 100)
+    samples, rate, end, written = ring.recent(300)
+    assert written == 2300 and rate == 100
+    assert samples.tolist() == list(range(2000, 2300))
+    assert end == pytest.approx(23.0)
+    # A reader never asks for the part the writer may be overwriting while it copies.
+    assert len(ring.recent(10_000)[0]) == 1000 - round(PlayedRing.READ_MARGIN * 100)

@@ -104,12 +104,21 @@ def jsgf_grammar(
 FRAME_SECONDS = 0.01
 """pocketsphinx's frame step."""
 
+FEED_BYTES = 2 * round(POCKETSPHINX_RATE * 0.02)
+"""Audio handed to a decoder per call (20 ms). pocketsphinx holds Python's lock while it
+decodes, and the voice's sound callback needs that lock every 23 ms: one call on a whole
+utterance (the warm start's second pass) held it for 0.7 s, and the voice ran dry."""
+
 WARM_SECONDS = 3.0
 """Speech heard before the model's normalisation fits the room and the voice. Until then
 each utterance is decoded twice: the model was trained with each utterance's own mean
 taken out (batch CMN, feat.params), but live decoding starts from a stock mean that fits
 few microphones, so a lone first "pause" was often lost; the second pass decodes with the
 mean the first just measured on this very utterance."""
+
+WARM_MAX_UTTERANCE_SECONDS = 2.5
+"""Only utterances up to this long are decoded twice while cold: a command is shorter, and
+a second pass over a long one (a sentence, the companion's own echo) is seconds of work."""
 
 
 def _grammar_decoder(grammar: str) -> Any:
@@ -170,8 +179,10 @@ class PocketsphinxRecogniser:
         return None
 
     def _decode(self, raw: bytes) -> None:
-        for decoder in self._decoders:
-            decoder.process_raw(raw)
+        for start in range(0, len(raw), FEED_BYTES):
+            piece = raw[start : start + FEED_BYTES]
+            for decoder in self._decoders:
+                decoder.process_raw(piece)
 
     def _end_utterance(self) -> None:
         """End the utterance in every decoder; while cold, decode it again (WARM_SECONDS)."""
@@ -181,10 +192,14 @@ class PocketsphinxRecogniser:
             return
         audio = b"".join(self._utterance)
         self._utterance = []
-        self._heard_seconds += len(audio) / 2 / POCKETSPHINX_RATE
+        seconds = len(audio) / 2 / POCKETSPHINX_RATE
+        self._heard_seconds += seconds
+        if seconds > WARM_MAX_UTTERANCE_SECONDS:
+            return
         for decoder in self._decoders:
             decoder.start_utt()
-            decoder.process_raw(audio)
+        self._decode(audio)
+        for decoder in self._decoders:
             decoder.end_utt()
 
     def partial(self) -> tuple[str, ...]:

@@ -7,7 +7,6 @@ swaps which clip is current. What was played is kept as the listener's echo refe
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,39 +37,52 @@ PLAYED_SECONDS = 5.0
 
 
 class PlayedRing:
-    """The last played samples with the time the newest is heard; written by the audio callback."""
+    """The last played samples with the time the newest is heard; written by the audio callback.
+
+    The callback never waits for a lock: a reader holding one could lose Python's lock to
+    another thread meanwhile, and the callback would wait for both, past the device's
+    buffer (an underrun). One writer appends, then publishes how far it wrote; a reader
+    takes that mark first and copies what lies behind it, which the writer cannot reach
+    again before the copy ends (`READ_MARGIN`).
+    """
+
+    READ_MARGIN = 0.5
+    """Seconds of the ring a reader never asks for: room for the writer meanwhile."""
 
     def __init__(self, capacity: int, rate: int) -> None:
         self.rate = rate
         self._buffer = np.zeros(capacity, dtype=np.int16)
-        self._written = 0
-        self._end = 0.0
-        self._lock = threading.Lock()
+        self._mark: tuple[int, float] = (0, 0.0)
+        """Samples ever written and the time the newest is heard, published together."""
 
     def write(self, block: Samples, start: float, gap: bool = False) -> None:
         """Append a block whose first sample is heard at monotonic time `start`; `gap`
         when the device reports it ran dry just before (the timeline moved)."""
-        count = min(len(block), len(self._buffer))
-        with self._lock:
-            expected = self._end
-            # Callbacks arrive in bursts: follow a steady clock, re-anchoring only on a jump
-            # (start, an underrun), so the reference has no jitter between blocks.
-            if gap or abs(start - expected) > 0.1:
-                expected = start
-            else:
-                expected += (start - expected) * 0.05
-            index = (self._written + np.arange(count)) % len(self._buffer)
-            self._buffer[index] = block[-count:]
-            self._written += count
-            self._end = expected + len(block) / self.rate
+        size = len(self._buffer)
+        count = min(len(block), size)
+        written, expected = self._mark
+        # Callbacks arrive in bursts: follow a steady clock, re-anchoring only on a jump
+        # (start, an underrun), so the reference has no jitter between blocks.
+        if gap or abs(start - expected) > 0.1:
+            expected = start
+        else:
+            expected += (start - expected) * 0.05
+        at = written % size
+        first = min(count, size - at)
+        self._buffer[at : at + first] = block[len(block) - count : len(block) - count + first]
+        self._buffer[: count - first] = block[len(block) - count + first :]
+        self._mark = (written + count, expected + len(block) / self.rate)
 
     def recent(self, count: int) -> tuple[Samples, int, float, int]:
         """The newest `count` samples (fewer if not yet played), the rate, their end time and
         how many samples were ever written up to the newest."""
-        with self._lock:
-            count = min(count, self._written, len(self._buffer))
-            index = (self._written - count + np.arange(count)) % len(self._buffer)
-            return self._buffer[index].copy(), self.rate, self._end, self._written
+        written, end = self._mark
+        size = len(self._buffer)
+        count = max(0, min(count, written, size - round(self.READ_MARGIN * self.rate)))
+        at = (written - count) % size
+        first = min(count, size - at)
+        samples = np.concatenate([self._buffer[at : at + first], self._buffer[: count - first]])
+        return samples, self.rate, end, written
 
 
 @dataclass(eq=False)
