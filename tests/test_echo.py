@@ -95,6 +95,28 @@ def test_a_false_echo_delay_seen_once_does_not_move_the_filter() -> None:
     assert canceller.delay == found
 
 
+@pytest.mark.parametrize("moved", [0.03, -0.02, 0.08])
+def test_an_echo_that_moves_whole_is_trusted_again_within_two_seconds(moved: float) -> None:
+    # An underrun through a sound server plays the rest of the stream later: the whole
+    # echo moves, the room with it. Until the canceller trusts its filter again, nothing
+    # said over the companion's voice counts as another voice (a partner's "pause" is lost).
+    ref = speechlike(12.0, seed=9)
+    jump = 6 * RATE
+    mic = np.concatenate([room_echo(ref, 0.2, 1.0)[:jump], room_echo(ref, 0.2 + moved, 1.0)[jump:]])
+    mic += np.random.default_rng(10).standard_normal(len(ref)).astype(np.float32) * 20
+    canceller = EchoCanceller(RATE)
+    trusted_again = None
+    for i in range(0, len(mic), 800):
+        canceller.process(mic[i : i + 800], ref[i : i + 800])
+        if i == jump:
+            assert canceller.leak < 0.3  # learned before the move
+        moved_to = canceller.delay != int(0.2 * RATE)
+        if i > jump and trusted_again is None and moved_to and canceller.leak < 0.3:
+            trusted_again = (i - jump) / RATE
+    assert canceller.delay is not None and abs(canceller.delay - (0.2 + moved) * RATE) <= 2
+    assert trusted_again is not None and trusted_again < 2.5
+
+
 def test_the_band_stage_rebuilds_the_signal_exactly_when_nothing_is_echo() -> None:
     bands = BandSuppressor(256, margin=4.0, min_gain=0.05)
     x = np.random.default_rng(9).standard_normal(RATE) * 1000

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from companion.audio.echo_cancel import _shifted
 from companion.audio.sound import ServerDevice, SoundServer, SoundSystem, StreamClock
 from companion.voice.cue_tones import SAMPLE_RATE
 from companion.voice.player import Clip, PlayedRing, Player
@@ -120,13 +119,6 @@ def test_a_sound_server_device_chosen_by_name_is_watched_by_name() -> None:
 def test_an_echo_cancelled_source_is_recognised_by_its_name() -> None:
     assert ServerDevice("echo-cancel-source", "input").echo_cancelled
     assert not ServerDevice("alsa_input.pci-0000_00_1f.3.analog-stereo", "input").echo_cancelled
-
-
-def test_a_filter_moved_further_than_its_length_is_empty_not_an_error() -> None:
-    weights = np.arange(4, dtype=np.float64)
-    assert list(_shifted(weights, 2)) == [0, 0, 0, 1]
-    assert not _shifted(weights, 9).any()
-    assert not _shifted(weights, -9).any()
 
 
 CLI = "import sys; from companion.cli import main; sys.exit(main())"

@@ -210,12 +210,9 @@ class EchoCanceller:
             self._candidate = delay
             return
         self._candidate = None
-        if self.delay is not None:
-            # Keep what was learned, moved to the new delay. The reference's own spectrum
-            # does not depend on the delay; its cross-spectrum with the mic turns in phase.
-            self.weights = _shifted(self.weights, delay - self.delay)
-            bins = np.arange(len(self._cross))
-            self._cross *= np.exp(2j * np.pi * bins * (delay - self.delay) / self._frame)
+        # What was learned stays as it is, relative to the delay: two estimates agreeing
+        # on a new one means the whole echo moved (an underrun or a device shifted the
+        # played stream), the room with it, so the filter fits again at once.
         self.delay = delay
         self.distrust()
 
@@ -274,6 +271,10 @@ class EchoCanceller:
             self._left += (residual_power - self._left) * 0.1
             self._predicted += (echo_power - self._predicted) * 0.1
             self._leak = min(1.0, self._left / self._predicted)
+        if self._candidate is not None:
+            # The echo may have moved (an underrun shifts the played stream): what it hears
+            # now would blur what was learned, which fits again once moved to the new delay.
+            return residual, echo
         self._pending += n
         if self._pending >= self.solve_every:
             self._pending = 0
@@ -300,18 +301,6 @@ class EchoCanceller:
         floor = self.settings.regularisation * float(np.mean(self._power)) + 1e-9
         response = np.fft.irfft(self._cross / (self._power + floor), size)
         self.weights = response[: self.taps][::-1].copy()
-
-
-def _shifted(values: NDArray[np.float64], by: int) -> NDArray[np.float64]:
-    """`values` moved `by` places towards the end (towards the start if negative), zero-filled."""
-    out = np.zeros_like(values)
-    if abs(by) >= len(values):
-        return out  # moved past its whole length: nothing learned still applies
-    if by >= 0:
-        out[by:] = values[: len(values) - by]
-    else:
-        out[:by] = values[-by:]
-    return out
 
 
 class BandSuppressor:
