@@ -157,8 +157,11 @@ def run_room(
                 companion.wait_until(lambda: "pause" not in companion.state()["caption"], 30)
                 time.sleep(0.5 + 0.37 * (trial % 5))
                 companion.wait_until(lambda: rig.speaker.playing(within=0.05), timeout=20)
-            except AssertionError as error:  # e.g. its own echo paused it: a lost trial
-                result.setdefault("trials_not_run", []).append(str(error).splitlines()[0][:160])
+            except AssertionError:  # e.g. its own echo paused it: a lost trial
+                state = companion.state()
+                ended = state.get("ended") or ""
+                lost = f"{state['status']} ({ended}) at {state['caption'][:40]!r}"
+                result.setdefault("trials_not_run", []).append(lost)
                 stop(companion)
                 continue
             clip = speak("pause", voice, rate, pitch) * level

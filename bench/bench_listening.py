@@ -571,10 +571,12 @@ class Playback:
             self.spans.append((start, start + len(voice) / PLAY_RATE, text))
         self.position = 0.0
 
-    def played(self, seconds: float) -> tuple[np.ndarray, int, float]:
+    def played(self, seconds: float) -> Any:
+        from companion.audio.echo import PlayedAudio
+
         end = int(self.position * PLAY_RATE)
         first = max(0, end - int(seconds * PLAY_RATE))
-        return self.track[first:end].astype(np.int16), PLAY_RATE, end / PLAY_RATE
+        return PlayedAudio(self.track[first:end].astype(np.int16), PLAY_RATE, end / PLAY_RATE)
 
     def speaking(self) -> Any:
         from companion.listening.heard import SpeakingNow

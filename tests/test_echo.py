@@ -193,3 +193,14 @@ def test_the_echo_reference_follows_the_played_stream_through_jittering_device_t
     # reference stays whole and the room is learned; read afresh by time, it never was.
     assert play_through_path(jitter=0.003, counted=True).canceller.leak < 0.1
     assert play_through_path(jitter=0.003, counted=False).canceller.leak > 0.3
+
+
+def test_after_the_device_runs_dry_no_sound_over_the_echo_is_another_voice_till_rechecked() -> None:
+    # After an underrun the rest of the stream is heard later: a filter that fitted
+    # before leaves the companion's own voice behind, which must not pass for a partner.
+    path = play_through_path(jitter=0.0, counted=True)
+    assert path.canceller.leak < 0.1
+    ref = speechlike(1.0, seed=12)
+    after = PlayedAudio(ref, RATE, 9.0, 9 * RATE, gaps=1)
+    path.clean(np.zeros(800, dtype=np.float32), 9.0, after)
+    assert path.canceller.leak == 1.0 and not path.canceller.other_voice

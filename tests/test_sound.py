@@ -193,7 +193,7 @@ def test_an_output_that_refuses_the_voices_rate_plays_it_at_its_own() -> None:
     player.extend(clip, one_second)
     assert len(clip.samples) == pytest.approx(96000, abs=4)
     # The echo reference the listener gets says the device's rate, so it lines up.
-    _, rate, _, _ = player.recent_output(1.0)
+    rate = player.recent_output(1.0).rate
     assert rate == 48000
 
 
@@ -209,9 +209,12 @@ def test_the_played_ring_gives_the_newest_samples_in_order_across_its_end() -> N
     ring = PlayedRing(capacity=1000, rate=100)
     for start in range(0, 2300, 230):  # blocks that wrap around the ring's end
         ring.write(np.arange(start, start + 230, dtype=np.int16), start / 100)
-    samples, rate, end, written = ring.recent(300)
-    assert written == 2300 and rate == 100
-    assert samples.tolist() == list(range(2000, 2300))
-    assert end == pytest.approx(23.0)
+    played = ring.recent(300)
+    assert played.written == 2300 and played.rate == 100
+    assert played.samples.tolist() == list(range(2000, 2300))
+    assert played.end_time == pytest.approx(23.0)
+    assert played.gaps == 0
     # A reader never asks for the part the writer may be overwriting while it copies.
-    assert len(ring.recent(10_000)[0]) == 1000 - round(PlayedRing.READ_MARGIN * 100)
+    assert len(ring.recent(10_000).samples) == 1000 - round(PlayedRing.READ_MARGIN * 100)
+    ring.write(np.zeros(230, dtype=np.int16), 23.5, gap=True)  # the device ran dry
+    assert ring.recent(300).gaps == 1

@@ -100,6 +100,10 @@ def test_a_partner_talking_over_the_companion_can_still_command_it() -> None:
     assert match is not None and match.command == CommandName.PAUSE
     match = gate.decide(ws("slowly through your nose stop please"), own, other_voice=True)
     assert match is not None and match.command == CommandName.STOP
+    # A command sharing a word with the line is the partner's by its other word.
+    own = frozenset(words_of("Let your weight rest on the chair."))
+    match = gate.decide(ws("hold on"), own, other_voice=True)
+    assert match is not None and match.command == CommandName.PAUSE
 
 
 def test_over_the_companions_voice_only_a_voice_the_echo_canceller_heard_can_command() -> None:

@@ -32,6 +32,7 @@ from alsa import AlsaFileDevice
 from spoken import RATE, WARM_UP, speak, write_wav
 
 from companion.audio.capture import Resampler, WavSource
+from companion.audio.echo import PlayedAudio
 from companion.core.effects import Command, CommandName
 from companion.listening.heard import Heard, ListenSettings, SpeakingNow
 from companion.listening.pocketsphinx_engine import PocketsphinxEngine
@@ -409,7 +410,7 @@ def living_room(delay: float, gain: float, seed: int) -> np.ndarray:
     return response
 
 
-def played_by(timeline: Timeline) -> Callable[[float], tuple[np.ndarray, int, float]]:
+def played_by(timeline: Timeline) -> Callable[[float], PlayedAudio]:
     """What `SpeechOut.recent_output` reports: the companion's clean voice, at its own rate
     (the microphone heard the same voice through a 16 kHz converter)."""
     out_rate = VOICE_RATE
@@ -420,10 +421,10 @@ def played_by(timeline: Timeline) -> Callable[[float], tuple[np.ndarray, int, fl
         at = round(start * out_rate)
         track[at : at + len(voice)] = voice
 
-    def recent_output(seconds: float) -> tuple[np.ndarray, int, float]:
+    def recent_output(seconds: float) -> PlayedAudio:
         end = int(timeline.position * out_rate)
         first = max(0, end - int(seconds * out_rate))
-        return track[first:end].astype(np.int16), out_rate, end / out_rate
+        return PlayedAudio(track[first:end].astype(np.int16), out_rate, end / out_rate)
 
     return recent_output
 

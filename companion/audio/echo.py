@@ -27,6 +27,9 @@ class PlayedAudio:
     written: int | None = None
     """How many samples were ever played up to the last of `samples` (None if unknown):
     it lets a reader follow the played stream sample by sample."""
+    gaps: int = 0
+    """How many times the device has run dry so far: after each, what was played next is
+    heard later than before, so the echo moved."""
 
 
 REFERENCE_BAND = 0.96
@@ -125,6 +128,8 @@ class EchoPath:
         """One band-limited reader per rate the companion plays at (in practice one)."""
         self._position: float | None = None
         """Where in the played stream (samples ever played) the next mic sample lines up."""
+        self._gaps = 0
+        """The device's gaps seen so far (`PlayedAudio.gaps`)."""
 
     def clean(self, mic: Floats, now: float, played: PlayedAudio | None) -> Floats:
         """`mic` (a block whose last sample was captured by `now`) minus the echo in it."""
@@ -141,6 +146,12 @@ class EchoPath:
                 reader = SincReader(min(1.0, self.rate / played.rate))
                 self._readers[played.rate] = reader
         start = self._end - n / self.rate
+        if played is not None and played.gaps != self._gaps:
+            # The device ran dry: the echo now comes later by an unknown amount, and a
+            # filter that fitted before would leave the companion's own voice behind,
+            # which would pass for another voice (its echo once said "end it" that way).
+            self._gaps = played.gaps
+            self.canceller.distrust()
         if played is None or played.written is None:
             reference = reference_window(played, start, n, self.rate, reader)
             return self.canceller.process(mic, reference)

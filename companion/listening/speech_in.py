@@ -56,7 +56,7 @@ LISTENING_RESTARTS = "Listening hit a problem and starts again by itself in a mo
 
 
 SourceFactory = Callable[[], AudioSource]
-PlayedSource = Callable[[float], tuple[np.ndarray, int, float] | tuple[np.ndarray, int, float, int]]
+PlayedSource = Callable[[float], PlayedAudio]
 """`SpeechOut.recent_output`: the last seconds played, their rate and when the last is heard."""
 
 REFERENCE_SECONDS = 1.5  # played audio asked for per block: the longest echo delay and a block
@@ -339,7 +339,7 @@ class Listener:
                 # Behind (a busy machine), a block's echo was played that much longer ago.
                 behind = self._clock() - captured if captured is not None else 0.0
                 wanted = min(REFERENCE_SECONDS + max(0.0, behind), REFERENCE_MAX_SECONDS)
-                samples = echo.clean(samples, now, PlayedAudio(*self._played(wanted)))
+                samples = echo.clean(samples, now, self._played(wanted))
                 chunk = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
             rms = float(np.sqrt(np.mean(samples * samples)))
             if (

@@ -143,9 +143,18 @@ class CommandGate:
         if own:
             kept = [i for i, t in enumerate(texts) if t not in own]
             match = self.vocab.match([texts[i] for i in kept])
-            if match is None or match.command not in self.barge_in:
+            if match is not None:
+                span = kept[match.start : match.start + len(match.phrase)]
+            else:
+                # A command that shares a word with the line ("hold on" while it says
+                # "lean on") is still the partner's when one of its words is not the
+                # companion's.
+                match = self.vocab.match(texts)
+                if match is None or all(w in own for w in match.phrase):
+                    return None
+                span = list(range(match.start, match.start + len(match.phrase)))
+            if match.command not in self.barge_in:
                 return None
-            span = kept[match.start : match.start + len(match.phrase)]
             return match if self._sure(words, span) else None
         match = self.vocab.match(texts)
         if match is None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from companion.audio.echo import PlayedAudio
 from companion.audio.resample import resample_samples
 from companion.audio.sound import SoundSystem, StreamClock
 from companion.voice.cue_tones import SAMPLE_RATE, Samples
@@ -52,15 +53,16 @@ class PlayedRing:
     def __init__(self, capacity: int, rate: int) -> None:
         self.rate = rate
         self._buffer = np.zeros(capacity, dtype=np.int16)
-        self._mark: tuple[int, float] = (0, 0.0)
-        """Samples ever written and the time the newest is heard, published together."""
+        self._mark: tuple[int, float, int] = (0, 0.0, 0)
+        """Samples ever written, the time the newest is heard and how often the device ran
+        dry, published together."""
 
     def write(self, block: Samples, start: float, gap: bool = False) -> None:
         """Append a block whose first sample is heard at monotonic time `start`; `gap`
         when the device reports it ran dry just before (the timeline moved)."""
         size = len(self._buffer)
         count = min(len(block), size)
-        written, expected = self._mark
+        written, expected, gaps = self._mark
         # Callbacks arrive in bursts: follow a steady clock, re-anchoring only on a jump
         # (start, an underrun), so the reference has no jitter between blocks.
         if gap or abs(start - expected) > 0.1:
@@ -71,18 +73,18 @@ class PlayedRing:
         first = min(count, size - at)
         self._buffer[at : at + first] = block[len(block) - count : len(block) - count + first]
         self._buffer[: count - first] = block[len(block) - count + first :]
-        self._mark = (written + count, expected + len(block) / self.rate)
+        self._mark = (written + count, expected + len(block) / self.rate, gaps + gap)
 
-    def recent(self, count: int) -> tuple[Samples, int, float, int]:
-        """The newest `count` samples (fewer if not yet played), the rate, their end time and
-        how many samples were ever written up to the newest."""
-        written, end = self._mark
+    def recent(self, count: int) -> PlayedAudio:
+        """The newest `count` samples (fewer if not yet played), with the rate, the time the
+        newest is heard, how many were ever written up to it and the device's gaps."""
+        written, end, gaps = self._mark
         size = len(self._buffer)
         count = max(0, min(count, written, size - round(self.READ_MARGIN * self.rate)))
         at = (written - count) % size
         first = min(count, size - at)
         samples = np.concatenate([self._buffer[at : at + first], self._buffer[: count - first]])
-        return samples, self.rate, end, written
+        return PlayedAudio(samples, self.rate, end, written, gaps)
 
 
 @dataclass(eq=False)
@@ -235,9 +237,9 @@ class Player:
             return now + left + self._latency
         return self._last_end
 
-    def recent_output(self, seconds: float) -> tuple[Samples, int, float, int]:
-        """The last `seconds` of what was played, its rate, when its last sample is heard, and
-        the count of samples ever played up to it."""
+    def recent_output(self, seconds: float) -> PlayedAudio:
+        """The last `seconds` of what was played, its rate, when its last sample is heard,
+        the count of samples ever played up to it and how often the device ran dry."""
         return self._played.recent(round(seconds * self.rate))
 
     def healthy(self) -> bool:

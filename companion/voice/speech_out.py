@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from companion.audio.echo import PlayedAudio
 from companion.audio.sound import SoundSystem
 from companion.callbacks import tell
 from companion.core.effects import Cue, HoldSound, ReleaseSound, SoundEffect, Speak, StopSound
@@ -377,13 +378,13 @@ class SpeechOut:
         clip = player.current() if player is not None else None
         return clip.text if clip is not None else ""
 
-    def recent_output(self, seconds: float) -> tuple[Samples, int, float, int]:
+    def recent_output(self, seconds: float) -> PlayedAudio:
         """The last `seconds` played (silence included), its rate, the monotonic time its
         last sample is heard and the count of samples played up to it: the echo reference
         for the listener."""
         player = self._player
         if player is None:
-            return np.zeros(0, dtype=np.int16), SAMPLE_RATE, 0.0, 0
+            return PlayedAudio(np.zeros(0, dtype=np.int16), SAMPLE_RATE, 0.0, 0)
         return player.recent_output(seconds)
 
     def last_sound_end(self) -> float:
