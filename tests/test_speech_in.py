@@ -505,5 +505,15 @@ def test_the_companions_own_words_in_the_open_transcript_do_not_count_against_a_
     assert confirmed("pause", heard, own="breathe in slowly")
 
 
+def test_over_the_companions_voice_a_few_short_words_of_its_echo_do_not_count_against_it() -> None:
+    # What is left of its echo comes out as short words around a partner's "pause".
+    heard = opinion("pause", "um", "think", "but", "okay")
+    assert confirmed("pause okay okay", heard, own="notice your shoulders")
+    assert not confirmed("pause okay okay", heard)  # in quiet, that is a sentence
+    # A sentence over the voice is still more than that.
+    heard = opinion("pause", "the", "whole", "thing", "tonight", seconds=0.3)
+    assert not confirmed("pause", heard, own="notice your shoulders")
+
+
 def test_without_a_second_opinion_the_closed_answer_stands() -> None:
     assert confirmed("pause", None)

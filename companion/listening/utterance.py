@@ -112,6 +112,10 @@ class CommandGate:
     unexplained_seconds: float = 0.4
     """...lasting at most this long in all: a stray short word is the engine's noise, a
     longer stretch is the rest of a sentence."""
+    unexplained_over_voice: tuple[int, float] = (3, 1.0)
+    """The same two allowances over the companion's voice: what is left of its echo is
+    decoded as short words around a partner's "pause" ("pause um think but okay"), and
+    only a voice the canceller heard besides its own gets this far (`decide`)."""
 
     def __post_init__(self) -> None:
         self._known = self.vocab.words()
@@ -213,10 +217,12 @@ class CommandGate:
             and w.text not in self._fillers
             and w.text not in own
         ]
-        return (
-            len(rest) <= self.unexplained_words
-            and sum(w.seconds for w in rest) <= self.unexplained_seconds
+        words, seconds = (
+            self.unexplained_over_voice
+            if own
+            else (self.unexplained_words, self.unexplained_seconds)
         )
+        return len(rest) <= words and sum(w.seconds for w in rest) <= seconds
 
     def _sure(self, words: Sequence[Word], span: Sequence[int]) -> bool:
         return min(words[i].confidence for i in span) >= self.min_confidence
