@@ -307,6 +307,7 @@ class Listener:
         preroll: deque[bytes] = deque(maxlen=max(1, round(0.3 / settings.block_seconds)))
         feeding = False
         ruled_out = False  # the words so far can no longer be a command: hold no more
+        others_quiet = 0.0  # over the voice: how long the canceller has heard nobody else
         # With an echo reference, the companion's voice is subtracted before anything listens.
         echo = EchoPath(source.rate) if self._played is not None else None
         while not self._stopping.is_set():
@@ -373,6 +374,14 @@ class Listener:
                 continue
             if echo is not None and echo.canceller.other_voice and endpointer.speaking:
                 own.others += 1
+            if (
+                echo is not None
+                and echo.canceller.echo_rms > 0.0
+                and not (echo.canceller.other_voice and endpointer.speaking)
+            ):
+                others_quiet += seconds
+            else:
+                others_quiet = 0.0
             final = None
             if not feeding:
                 feeding = True
@@ -380,7 +389,10 @@ class Listener:
                     final = recogniser.accept(earlier) or final
                 preroll.clear()
             final = recogniser.accept(chunk) or final
-            quiet = endpointer.quiet_seconds
+            # Over the voice, a partner has stopped once the canceller hears nobody but the
+            # companion: in a reverberant room what is left of its echo goes on sounding
+            # like speech, and "pause" would wait for the line to end.
+            quiet = max(endpointer.quiet_seconds, others_quiet)
             so_far: Match | None = None
             if final is None and (quiet > 0.0 or self._holding):
                 other = own.other_voice(echo is not None, self.settings.other_voice_blocks)
@@ -407,6 +419,7 @@ class Listener:
                 final = recogniser.finish()
             if final is not None:
                 endpointer.reset()
+                others_quiet = 0.0
                 feeding = False
                 ruled_out = False
                 other = own.other_voice(echo is not None, self.settings.other_voice_blocks)
