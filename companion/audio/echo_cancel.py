@@ -173,6 +173,10 @@ class EchoCanceller:
         delay = self.max_delay if self.delay is None else self.delay
         return delay + self.taps + round(self.settings.reverb_seconds * self.rate)
 
+    def describe(self) -> str:
+        """Its state in a few words, for the debug log."""
+        return f"delay {self.delay} samples, leak {self._leak:.3f}, echo rms {self.echo_rms:.0f}"
+
     @property
     def leak(self) -> float:
         """The share of the echo's power the filter leaves (1.0 until it has learned)."""

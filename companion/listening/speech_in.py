@@ -348,13 +348,7 @@ class Listener:
                 and log.isEnabledFor(logging.DEBUG)
                 and int(at / 2) != int((at - seconds) / 2)
             ):
-                log.debug(
-                    "echo: delay %s samples, leak %.3f, echo rms %.0f, left rms %.0f",
-                    echo.canceller.delay,
-                    echo.canceller.leak,
-                    echo.canceller.echo_rms,
-                    rms,
-                )
+                log.debug("echo: %s, left rms %.0f", echo.canceller.describe(), rms)
             if echo is None:
                 endpointer.update(rms, seconds)
             else:
@@ -372,16 +366,10 @@ class Listener:
                 preroll.append(chunk)
                 own.take()
                 continue
-            if echo is not None and echo.canceller.other_voice and endpointer.speaking:
-                own.others += 1
-            if (
-                echo is not None
-                and echo.canceller.echo_rms > 0.0
-                and not (echo.canceller.other_voice and endpointer.speaking)
-            ):
-                others_quiet += seconds
-            else:
-                others_quiet = 0.0
+            heard_other = echo is not None and echo.canceller.other_voice and endpointer.speaking
+            own.others += int(heard_other)
+            over_voice = echo is not None and echo.canceller.echo_rms > 0.0
+            others_quiet = others_quiet + seconds if over_voice and not heard_other else 0.0
             final = None
             if not feeding:
                 feeding = True
