@@ -394,7 +394,9 @@ class Listener:
                 possible = gate.stops_voice(so_far) or (
                     short and not ruled_out and gate.may_stop_voice(partial, own_words, other)
                 )
-                if possible and quiet >= settings.hold_seconds:
+                # Held on the recogniser's quiet only: a moment's false "other voice" from
+                # its own echo is followed at once by the canceller's quiet.
+                if possible and endpointer.quiet_seconds >= settings.hold_seconds:
                     self._hold(True)
                 elif not possible and self._holding:
                     self._hold(False)
