@@ -235,7 +235,7 @@ def speech_end(clip: np.ndarray) -> float:
 def noise(seconds: float, level: float, seed: int) -> np.ndarray:
     """Brown noise at RMS `level` (int16 units), kept from drifting."""
     rng = np.random.default_rng(seed)
-    brown = np.cumsum(rng.standard_normal(int(seconds * RATE)))
+    brown = np.cumsum(rng.standard_normal(round(seconds * RATE)))
     brown -= np.convolve(brown, np.ones(400) / 400, mode="same")
     return (brown / (np.std(brown) + 1e-9) * level).astype(np.float32)
 
@@ -244,7 +244,7 @@ def babble(
     seconds: float, level: float, voices: Sequence[tuple[str, int, int]], text: str
 ) -> np.ndarray:
     """Several voices reading `text` at once, end to end, at RMS `level` over `seconds`."""
-    total = np.zeros(int(seconds * RATE), dtype=np.float32)
+    total = np.zeros(round(seconds * RATE), dtype=np.float32)
     for i, (voice, rate, pitch) in enumerate(voices):
         reading = speak(text, voice, rate, pitch)
         reps = int(np.ceil(len(total) / len(reading))) + 1
