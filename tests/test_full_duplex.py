@@ -185,9 +185,10 @@ def test_the_microphone_going_away_and_coming_back_never_stops_the_voice(
     assert "microphone" in gone["listening"]["reason"]
     rig.plug("air")
     companion.wait_message("status", since, lambda s: s["listening"]["on"], 20)
-    # The voice played on throughout.
+    # The voice played on throughout, and is heard (the script's own silences, for
+    # looking around, can fill the few seconds the microphone was away).
     assert all(status["voice"]["on"] for _, status in companion.received("status", since))
-    assert rig.speaker.loud_since(since) > 0.5
+    companion.wait_until(lambda: rig.speaker.loud_since(since) > 0.5, timeout=20)
     end_session(companion)
 
 
