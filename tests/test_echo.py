@@ -117,6 +117,43 @@ def test_an_echo_that_moves_whole_is_trusted_again_within_two_seconds(moved: flo
     assert trusted_again is not None and trusted_again < 2.5
 
 
+@pytest.mark.parametrize("moved", [0.005, -0.01, 0.05, 0.2])
+def test_an_echo_that_moves_unannounced_is_never_taken_for_another_voice(moved: float) -> None:
+    # A sound server can shift the played stream without the device saying a word (seen
+    # through PulseAudio): at once, far more is left than the filter usually leaves, as
+    # when a partner speaks. The echo found where it went tells the two apart.
+    ref = speechlike(12.0, seed=9)
+    jump = 6 * RATE
+    mic = np.concatenate([room_echo(ref, 0.2, 1.0)[:jump], room_echo(ref, 0.2 + moved, 1.0)[jump:]])
+    mic += np.random.default_rng(10).standard_normal(len(ref)).astype(np.float32) * 20
+    canceller = EchoCanceller(RATE)
+    taken_for_another = 0
+    for i in range(0, len(mic), 800):
+        canceller.process(mic[i : i + 800], ref[i : i + 800])
+        taken_for_another += canceller.other_voice and not canceller.checking
+    assert taken_for_another == 0
+    assert canceller.moves == 1
+    assert canceller.delay is not None and abs(canceller.delay - (0.2 + moved) * RATE) <= 2
+    assert canceller.leak < 0.3  # and trusted again
+
+
+def test_a_voice_over_the_echo_is_another_voice_once_checked_not_the_echo_moving() -> None:
+    ref = speechlike(6.0, seed=5)
+    noise = np.random.default_rng(6).standard_normal(len(ref)).astype(np.float32) * 20
+    voice = np.zeros_like(ref)
+    voice[4 * RATE : 5 * RATE] = speechlike(1.0, seed=7)[:RATE]
+    mic = room_echo(ref, 0.12, 1.0) + noise + voice
+    canceller = EchoCanceller(RATE)
+    checked_other = []
+    for i in range(0, len(mic), 800):
+        canceller.process(mic[i : i + 800], ref[i : i + 800])
+        if 4 * RATE <= i < 5 * RATE:
+            checked_other.append(canceller.other_voice and not canceller.checking)
+    assert canceller.moves == 0
+    assert not any(checked_other[:6])  # the first 0.3 s: checked for the echo moving
+    assert sum(checked_other) >= 8  # then heard as another voice
+
+
 def test_the_band_stage_rebuilds_the_signal_exactly_when_nothing_is_echo() -> None:
     bands = BandSuppressor(256, margin=4.0, min_gain=0.05)
     x = np.random.default_rng(9).standard_normal(RATE) * 1000

@@ -65,6 +65,11 @@ class EchoSettings:
     other_voice_margin: float = 30.0
     """Residual this many times what the filter usually leaves is someone else's voice
     (erring towards "no": the companion's own voice must not count as someone else)."""
+    check_seconds: float = 0.4
+    """For this long after double talk begins, each block checks whether the echo moved
+    instead (a sound server can shift the played stream without a word): the audio since
+    it began is correlated with what was played, and if the filter placed where the echo
+    is found would leave far less, the "voice" was the companion's own."""
     double_talk_hold_seconds: float = 0.25
     """Learning stays paused this long after double talk was last seen."""
     max_double_talk_seconds: float = 1.5
@@ -105,6 +110,11 @@ class EchoCanceller:
         self._predicted = 0.0
         self._talking = 0
         """Samples of double talk in a row."""
+        self._episode = self._never = 60 * rate
+        """Samples since double talk last began after a quiet (an episode)."""
+        self.moves = 0
+        """How often double talk turned out to be the echo moving (see `check_seconds`):
+        what the canceller took for another voice just before each was its own."""
         self._since_talk = self.rate
         """Samples since double talk was last seen."""
         self._echo_envelope = 0.0
@@ -151,6 +161,7 @@ class EchoCanceller:
             rise = (power - self._noise_power) * n / (3.0 * self.rate)
             self._noise_power = power if power < self._noise_power else self._noise_power + rise
             self.other_voice = True  # nothing of the companion's can be in this block
+            self._episode = self._never
         elif self.delay is None:
             residual, echo = d, np.zeros(n)
             self.other_voice = False  # the echo is not found yet: nothing can be told apart
@@ -186,13 +197,20 @@ class EchoCanceller:
         """Double talk now, or within the hold time (words fade in and out)."""
         return self._since_talk < self.settings.double_talk_hold_seconds * self.rate
 
-    def _estimate_delay(self) -> None:
-        """GCC-PHAT between the recent mic audio and the reference up to max_delay earlier."""
-        w, m = self.window, self.max_delay
+    @property
+    def checking(self) -> bool:
+        """Whether double talk began too recently to be sure it is not the echo having
+        moved (too little audio since to find where the echo is now)."""
+        return self._episode <= self.settings.check_seconds * self.rate
+
+    def _find_delay(self, window: int) -> int | None:
+        """The echo delay in the last `window` samples: GCC-PHAT between the mic audio and
+        the reference up to max_delay earlier (None without a clear peak)."""
+        w, m = window, self.max_delay
         mic = self._mic[-w:]
         ref = self._ref[-(w + m) :]
         if len(ref) < w + m or float(np.sqrt(np.mean(ref * ref))) < self.settings.min_reference_rms:
-            return
+            return None
         size = 1 << int(np.ceil(np.log2(2 * w + m)))
         cross = np.conj(np.fft.rfft(mic, size)) * np.fft.rfft(ref, size)
         # Whitening makes the peak sharp for speech, whatever the room's colouring.
@@ -201,8 +219,14 @@ class EchoCanceller:
         rest = np.delete(corr, slice(max(0, k - 8), k + 9))
         spread = float(np.std(rest)) + 1e-12
         if float(corr[k]) / spread < self.settings.min_peak_ratio:
+            return None
+        return m - k
+
+    def _estimate_delay(self) -> None:
+        """Re-check the echo delay on the last `estimate_seconds`; a move needs two agreeing."""
+        delay = self._find_delay(self.window)
+        if delay is None:
             return
-        delay = m - k
         if self.delay is not None and abs(delay - self.delay) <= self.lead:
             self._candidate = None
             return
@@ -229,22 +253,11 @@ class EchoCanceller:
     def _cancel(self, d: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The block minus its predicted echo, and that prediction; refines the filter."""
         assert self.delay is not None
-        n, taps = len(d), self.taps
+        n = len(d)
         start = max(0, self.delay - self.lead)  # the filter covers lags start..start+taps-1
-        end = len(self._ref) - start  # reference aligned with the block's last sample, +1
-        if end - n - taps + 1 < 0:
+        echo = self._predict(start, n)
+        if echo is None:
             return d, np.zeros(n)
-        segment = self._ref[end - n - taps + 1 : end]
-        # Sample i of the block lines up with segment[i + taps - 1]; weights run oldest lag
-        # first. Correlations through the FFT: a long filter stays cheap.
-        size = 1 << int(np.ceil(np.log2(len(segment))))
-        spectrum = np.fft.rfft(segment, size)
-
-        def against(x: NDArray[np.float64], count: int) -> NDArray[np.float64]:
-            """sum_i segment[i + k] * x[i] for k in 0..count-1."""
-            return np.fft.irfft(spectrum * np.conj(np.fft.rfft(x, size)), size)[:count]
-
-        echo = against(self.weights, n)
         residual = d - echo
         s = self.settings
         echo_power, residual_power = float(echo @ echo), float(residual @ residual)
@@ -257,14 +270,22 @@ class EchoCanceller:
         expected = self._leak * self._echo_envelope + s.noise_margin * self._noise_power * n
         excess = residual_power / (expected + 1e-9)
         trusted = self._leak < s.trusted_leak
+        heard = trusted and excess > s.double_talk_margin
+        if heard and not self._talked_lately() and self._talking == 0:
+            self._episode = 0
+        self._episode += n
+        if heard and self._episode <= s.check_seconds * self.rate and self._echo_moved(start):
+            self.moves += 1
+            self.other_voice = False
+            return residual, echo
         self.other_voice = trusted and excess > s.other_voice_margin
+        segment = self._ref[len(self._ref) - start - n - self.taps + 1 : len(self._ref) - start]
         if float(np.mean(segment * segment)) < s.min_reference_rms**2:
             return residual, echo
         # Learning from another voice would blur the filter; but a room that changed looks
         # the same, so a long "double talk" is believed to be a change and learning resumes.
-        talking = trusted and excess > s.double_talk_margin
-        self._talking = self._talking + n if talking else 0
-        self._since_talk = 0 if talking else self._since_talk + n
+        self._talking = self._talking + n if heard else 0
+        self._since_talk = 0 if heard else self._since_talk + n
         if self._talking > s.max_double_talk_seconds * self.rate:
             self._since_talk = self.rate  # believed a changed room: learn again at once
         if self._talked_lately():
@@ -284,6 +305,43 @@ class EchoCanceller:
             self._pending = 0
             self._solve(start)
         return residual, echo
+
+    def _predict(self, start: int, count: int) -> NDArray[np.float64] | None:
+        """The echo the filter, placed at lag `start`, predicts in the last `count` mic
+        samples (None while too little reference is kept)."""
+        taps = self.taps
+        end = len(self._ref) - start  # reference aligned with the last mic sample, +1
+        if end - count - taps + 1 < 0:
+            return None
+        segment = self._ref[end - count - taps + 1 : end]
+        # Sample i lines up with segment[i + taps - 1]; weights run oldest lag first.
+        # The correlation goes through the FFT: a long filter stays cheap.
+        size = 1 << int(np.ceil(np.log2(len(segment))))
+        spectrum = np.fft.rfft(segment, size) * np.conj(np.fft.rfft(self.weights, size))
+        predicted: NDArray[np.float64] = np.fft.irfft(spectrum, size)[:count]
+        return predicted
+
+    def _echo_moved(self, start: int) -> bool:
+        """Whether the double talk since the episode began is the echo having moved: the
+        filter, placed where the echo is found now, leaves far less. If so it moves there
+        (what it learned goes with it, as for any move) and is trusted only once it shows
+        again how little it leaves."""
+        assert self.delay is not None
+        window = min(self._episode, len(self._mic))
+        found = self._find_delay(window)
+        if found is None or abs(found - self.delay) <= 1:
+            return False
+        mic = self._mic[-window:]
+        now, there = self._predict(start, window), self._predict(max(0, found - self.lead), window)
+        if now is None or there is None:
+            return False
+        left_now, left_there = mic - now, mic - there
+        if float(left_there @ left_there) >= 0.25 * float(left_now @ left_now):
+            return False
+        self.delay, self._candidate = found, None
+        self.distrust()
+        self._talking, self._since_talk = 0, self.rate  # not another voice: learn again
+        return True
 
     def _solve(self, start: int) -> None:
         """The Wiener filter from averaged spectra of the recent reference and mic audio.

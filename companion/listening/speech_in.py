@@ -308,6 +308,7 @@ class Listener:
         feeding = False
         ruled_out = False  # the words so far can no longer be a command: hold no more
         others_quiet = 0.0  # over the voice: how long the canceller has heard nobody else
+        moves_seen = 0  # the canceller's `moves` already taken into account
         # With an echo reference, the companion's voice is subtracted before anything listens.
         echo = EchoPath(source.rate) if self._played is not None else None
         while not self._stopping.is_set():
@@ -342,6 +343,11 @@ class Listener:
                 wanted = min(REFERENCE_SECONDS + max(0.0, behind), REFERENCE_MAX_SECONDS)
                 samples = echo.clean(samples, now, self._played(wanted))
                 chunk = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
+                if echo.canceller.moves != moves_seen:
+                    # What the canceller took for someone else was its own echo, moved.
+                    moves_seen = echo.canceller.moves
+                    own.others = 0
+                    log.debug("echo moved unannounced: %s", echo.canceller.describe())
             rms = float(np.sqrt(np.mean(samples * samples)))
             if (
                 echo is not None
@@ -368,6 +374,8 @@ class Listener:
                 continue
             heard_other = echo is not None and echo.canceller.other_voice and endpointer.speaking
             own.others += int(heard_other)
+            # Not before the canceller is sure that voice is not its own echo, moved.
+            unsure = echo is not None and echo.canceller.checking
             over_voice = echo is not None and echo.canceller.echo_rms > 0.0
             others_quiet = others_quiet + seconds if over_voice and not heard_other else 0.0
             final = None
@@ -384,6 +392,7 @@ class Listener:
             so_far: Match | None = None
             if final is None and (quiet > 0.0 or self._holding):
                 other = own.other_voice(echo is not None, self.settings.other_voice_blocks)
+                other = False if unsure else other
                 own_words = frozenset(own.words)
                 partial = recogniser.partial()
                 # Only once the speaker paused is what was said so far worth deciding on.
@@ -413,6 +422,7 @@ class Listener:
                 feeding = False
                 ruled_out = False
                 other = own.other_voice(echo is not None, self.settings.other_voice_blocks)
+                other = False if unsure else other
                 opinion = recogniser.second_opinion()
                 self._consider(final, opinion, gate, own.take(), at, other)
                 self._hold(False)
