@@ -104,6 +104,9 @@ def test_a_partner_talking_over_the_companion_can_still_command_it() -> None:
     own = frozenset(words_of("Let your weight rest on the chair."))
     match = gate.decide(ws("hold on"), own, other_voice=True)
     assert match is not None and match.command == CommandName.PAUSE
+    # Not by a short word: with "hold" in the line, its echo was heard as "hold on".
+    own = frozenset(words_of("Hold your breath for a count of seven."))
+    assert gate.decide(ws("hold on"), own, other_voice=True) is None
 
 
 def test_over_the_companions_voice_only_a_voice_the_echo_canceller_heard_can_command() -> None:

@@ -151,10 +151,11 @@ class CommandGate:
                 span = kept[match.start : match.start + len(match.phrase)]
             else:
                 # A command that shares a word with the line ("hold on" while it says
-                # "lean on") is still the partner's when one of its words is not the
-                # companion's.
+                # "lean on") is still the partner's by a word that is not the companion's,
+                # if that word is not a short one its echo easily turns into: with "hold"
+                # in the line, its echo was heard as "hold on" and paused the session.
                 match = self.vocab.match(texts)
-                if match is None or all(w in own for w in match.phrase):
+                if match is None or all(w in own or len(w) < 4 for w in match.phrase):
                     return None
                 span = list(range(match.start, match.start + len(match.phrase)))
             if match.command not in self.barge_in:
