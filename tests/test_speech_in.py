@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Container, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from companion.audio.echo import PlayedAudio
 from companion.core.effects import CommandName
 from companion.listening.commands_vocab import (
     Vocabulary,
@@ -21,6 +23,7 @@ from companion.listening.commands_vocab import (
     words_of,
 )
 from companion.listening.heard import Heard, ListenSettings, SpeakingNow
+from companion.listening.over_voice import OverVoice
 from companion.listening.pocketsphinx_engine import jsgf_grammar
 from companion.listening.recognisers import Recogniser, TimedWord, Word, check_phrase
 from companion.listening.speech_in import Listener
@@ -520,3 +523,19 @@ def test_over_the_companions_voice_a_few_short_words_of_its_echo_do_not_count_ag
 
 def test_without_a_second_opinion_the_closed_answer_stands() -> None:
     assert confirmed("pause", None)
+
+
+def test_a_listener_so_far_behind_that_the_echo_reference_is_gone_trusts_no_other_voice() -> None:
+    # A starved machine: blocks come seconds after they were captured, and the voice keeps
+    # only the last 5 s it played. What played before that would be missing from the echo
+    # reference, and the companion's own voice would pass for someone else's.
+    now = 100.0
+    voice = np.full(5 * 16_000, 1000, dtype=np.int16)
+    over = OverVoice(16_000, lambda seconds: PlayedAudio(voice, 16_000, now), lambda: now)
+    block = np.zeros(800, dtype=np.float32)
+    over.clean(block, now - 0.3, now - 0.3)  # the usual: a block and the device's latency
+    assert not over.lagging
+    over.clean(block, now - 3.5, now - 3.5)
+    assert over.lagging and over.unsure
+    over.clean(block, now - 0.3, now - 0.3)  # caught up
+    assert not over.lagging

@@ -18,7 +18,6 @@ from typing import Literal
 import numpy as np
 
 from companion.audio.capture import AudioSource, DeviceLost, DeviceSource, SourceError
-from companion.audio.echo import EchoPath, PlayedAudio
 from companion.callbacks import tell
 from companion.core.effects import CommandName
 from companion.core.errors import CompanionError
@@ -35,6 +34,7 @@ from companion.listening.heard import (
     ListenStatus,
     SpeakingNow,
 )
+from companion.listening.over_voice import OverVoice, PlayedSource
 from companion.listening.recognisers import (
     Recogniser,
     SpeechEngine,
@@ -56,12 +56,6 @@ LISTENING_RESTARTS = "Listening hit a problem and starts again by itself in a mo
 
 
 SourceFactory = Callable[[], AudioSource]
-PlayedSource = Callable[[float], PlayedAudio]
-"""`SpeechOut.recent_output`: the last seconds played, their rate and when the last is heard."""
-
-REFERENCE_SECONDS = 1.5  # played audio asked for per block: the longest echo delay and a block
-REFERENCE_MAX_SECONDS = 4.5  # however far behind the listener is: the voice keeps 5 s
-
 
 EngineName = Literal["vosk", "pocketsphinx", "off"]
 
@@ -308,9 +302,8 @@ class Listener:
         feeding = False
         ruled_out = False  # the words so far can no longer be a command: hold no more
         others_quiet = 0.0  # over the voice: how long the canceller has heard nobody else
-        moves_seen = 0  # the canceller's `moves` already taken into account
         # With an echo reference, the companion's voice is subtracted before anything listens.
-        echo = EchoPath(source.rate) if self._played is not None else None
+        echo = None if self._played is None else OverVoice(source.rate, self._played, self._clock)
         while not self._stopping.is_set():
             phrase = None if feeding else self._take_phrase()
             if phrase is not None:
@@ -337,24 +330,12 @@ class Listener:
             now = captured if captured is not None else self._clock()
             own.observe(self._speaking(), now)
             samples = np.frombuffer(chunk, dtype="<i2").astype(np.float32)
-            if echo is not None and self._played is not None:
-                # Behind (a busy machine), a block's echo was played that much longer ago.
-                behind = self._clock() - captured if captured is not None else 0.0
-                wanted = min(REFERENCE_SECONDS + max(0.0, behind), REFERENCE_MAX_SECONDS)
-                samples = echo.clean(samples, now, self._played(wanted))
+            if echo is not None:
+                samples, moved = echo.clean(samples, now, captured)
                 chunk = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
-                if echo.canceller.moves != moves_seen:
-                    # What the canceller took for someone else was its own echo, moved.
-                    moves_seen = echo.canceller.moves
-                    own.others = 0
-                    log.debug("echo moved unannounced: %s", echo.canceller.describe())
+                if moved:
+                    own.others = 0  # what seemed another voice was its own echo, moved
             rms = float(np.sqrt(np.mean(samples * samples)))
-            if (
-                echo is not None
-                and log.isEnabledFor(logging.DEBUG)
-                and int(at / 2) != int((at - seconds) / 2)
-            ):
-                log.debug("echo: %s, left rms %.0f", echo.canceller.describe(), rms)
             if echo is None:
                 endpointer.update(rms, seconds)
             else:
@@ -374,8 +355,7 @@ class Listener:
                 continue
             heard_other = echo is not None and echo.canceller.other_voice and endpointer.speaking
             own.others += int(heard_other)
-            # Not before the canceller is sure that voice is not its own echo, moved.
-            unsure = echo is not None and echo.canceller.checking
+            unsure = echo is not None and echo.unsure  # that voice may be its own
             over_voice = echo is not None and echo.canceller.echo_rms > 0.0
             others_quiet = others_quiet + seconds if over_voice and not heard_other else 0.0
             final = None
