@@ -334,7 +334,7 @@ class Listener:
                 samples, moved = echo.clean(samples, now, captured)
                 chunk = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
                 if moved:
-                    own.others = 0  # what seemed another voice was its own echo, moved
+                    own.own_echo_after_all()
             rms = float(np.sqrt(np.mean(samples * samples)))
             if echo is None:
                 endpointer.update(rms, seconds)
@@ -354,8 +354,7 @@ class Listener:
                 own.take()
                 continue
             heard_other = echo is not None and echo.canceller.other_voice and endpointer.speaking
-            own.others += int(heard_other)
-            unsure = echo is not None and echo.unsure  # that voice may be its own
+            own.count_other(heard_other, unsure=echo is not None and echo.unsure)
             over_voice = echo is not None and echo.canceller.echo_rms > 0.0
             others_quiet = others_quiet + seconds if over_voice and not heard_other else 0.0
             final = None
@@ -372,7 +371,6 @@ class Listener:
             so_far: Match | None = None
             if final is None and (quiet > 0.0 or self._holding):
                 other = own.other_voice(echo is not None, self.settings.other_voice_blocks)
-                other = False if unsure else other
                 own_words = frozenset(own.words)
                 partial = recogniser.partial()
                 # Only once the speaker paused is what was said so far worth deciding on.
@@ -402,7 +400,6 @@ class Listener:
                 feeding = False
                 ruled_out = False
                 other = own.other_voice(echo is not None, self.settings.other_voice_blocks)
-                other = False if unsure else other
                 opinion = recogniser.second_opinion()
                 self._consider(final, opinion, gate, own.take(), at, other)
                 self._hold(False)

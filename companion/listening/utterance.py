@@ -278,6 +278,8 @@ class SelfVoice:
     words: set[str] = field(default_factory=set)
     others: int = 0
     """Blocks of the utterance in which the echo canceller heard a voice not the companion's."""
+    unsure_others: int = 0
+    """The same, heard while the canceller was not yet sure that voice was not its own."""
 
     def observe(self, speaking: SpeakingNow, now: float) -> None:
         """Note what is playing at `now`; its words count as own until the utterance ends."""
@@ -291,6 +293,19 @@ class SelfVoice:
         elif self.last_text and now - speaking.ended_at < self.tail_seconds:
             self.words.update(words_of(self.last_text))
 
+    def count_other(self, heard: bool, unsure: bool) -> None:
+        """Count a block in which the canceller did (`heard`) or did not hear another voice;
+        while it is `unsure`, such blocks wait, and count once it is sure."""
+        if unsure:
+            self.unsure_others += heard
+        else:
+            self.others += self.unsure_others + heard
+            self.unsure_others = 0
+
+    def own_echo_after_all(self) -> None:
+        """What the canceller took for another voice was the companion's echo, moved."""
+        self.others = self.unsure_others = 0
+
     def other_voice(self, echo_on: bool, blocks_needed: int) -> bool | None:
         """Whether the canceller heard someone besides the companion in this utterance
         (None without a canceller to ask)."""
@@ -300,5 +315,5 @@ class SelfVoice:
         """The own words of the utterance that just ended; starts afresh."""
         own = frozenset(self.words)
         self.words = set()
-        self.others = 0
+        self.others = self.unsure_others = 0
         return own
