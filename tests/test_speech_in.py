@@ -539,3 +539,18 @@ def test_a_listener_so_far_behind_that_the_echo_reference_is_gone_trusts_no_othe
     assert over.lagging and over.unsure
     over.clean(block, now - 0.3, now - 0.3)  # caught up
     assert not over.lagging
+
+
+def test_another_voice_heard_while_the_canceller_is_unsure_counts_once_it_is_sure() -> None:
+    own = SelfVoice()
+    own.count_other(True, unsure=True)
+    own.count_other(True, unsure=True)
+    assert not own.other_voice(echo_on=True, blocks_needed=2)  # it may be its own echo
+    own.count_other(False, unsure=False)  # the canceller is sure: the echo did not move
+    assert own.other_voice(echo_on=True, blocks_needed=2)
+    own.take()
+    own.count_other(True, unsure=True)
+    own.count_other(True, unsure=True)
+    own.own_echo_after_all()  # it was: the echo had moved
+    own.count_other(False, unsure=False)
+    assert not own.other_voice(echo_on=True, blocks_needed=2)
