@@ -95,15 +95,22 @@ def test_a_false_echo_delay_seen_once_does_not_move_the_filter() -> None:
     assert canceller.delay == found
 
 
+def echo_that_moves(moved: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """12 s of the companion's voice, and its echo 0.2 s later that moves by `moved`
+    seconds half way through (at the sample returned)."""
+    ref = speechlike(12.0, seed=9)
+    jump = 6 * RATE
+    mic = np.concatenate([room_echo(ref, 0.2, 1.0)[:jump], room_echo(ref, 0.2 + moved, 1.0)[jump:]])
+    mic += np.random.default_rng(10).standard_normal(len(ref)).astype(np.float32) * 20
+    return ref, mic, jump
+
+
 @pytest.mark.parametrize("moved", [0.03, -0.02, 0.08])
 def test_an_echo_that_moves_whole_is_trusted_again_within_two_seconds(moved: float) -> None:
     # An underrun through a sound server plays the rest of the stream later: the whole
     # echo moves, the room with it. Until the canceller trusts its filter again, nothing
     # said over the companion's voice counts as another voice (a partner's "pause" is lost).
-    ref = speechlike(12.0, seed=9)
-    jump = 6 * RATE
-    mic = np.concatenate([room_echo(ref, 0.2, 1.0)[:jump], room_echo(ref, 0.2 + moved, 1.0)[jump:]])
-    mic += np.random.default_rng(10).standard_normal(len(ref)).astype(np.float32) * 20
+    ref, mic, jump = echo_that_moves(moved)
     canceller = EchoCanceller(RATE)
     trusted_again = None
     for i in range(0, len(mic), 800):
@@ -122,10 +129,7 @@ def test_an_echo_that_moves_unannounced_is_never_taken_for_another_voice(moved: 
     # A sound server can shift the played stream without the device saying a word (seen
     # through PulseAudio): at once, far more is left than the filter usually leaves, as
     # when a partner speaks. The echo found where it went tells the two apart.
-    ref = speechlike(12.0, seed=9)
-    jump = 6 * RATE
-    mic = np.concatenate([room_echo(ref, 0.2, 1.0)[:jump], room_echo(ref, 0.2 + moved, 1.0)[jump:]])
-    mic += np.random.default_rng(10).standard_normal(len(ref)).astype(np.float32) * 20
+    ref, mic, _ = echo_that_moves(moved)
     canceller = EchoCanceller(RATE)
     taken_for_another = 0
     for i in range(0, len(mic), 800):
