@@ -274,7 +274,7 @@ class EchoCanceller:
         if heard and not self._talked_lately() and self._talking == 0:
             self._episode = 0
         self._episode += n
-        if heard and self._episode <= s.check_seconds * self.rate and self._echo_moved(start):
+        if heard and self.checking and self._echo_moved(start):
             self.moves += 1
             self.other_voice = False
             return residual, echo
