@@ -32,6 +32,15 @@ class PlayedAudio:
     heard later than before, so the echo moved."""
 
 
+JUMP_SECONDS = 0.1
+"""The played stream moved when the device times stray this far from the count."""
+PLAYED_MARGIN_SECONDS = 0.05
+"""When the device times put the microphone ahead of what was played, the reference is
+placed this far behind the newest sample: the output runs in bursts (of up to 70 ms
+through PulseAudio), and the newest sample must not be overtaken again at the next
+block. Less than the output's own latency (`player.OUTPUT_LATENCY`), so the echo never
+comes before its reference."""
+
 REFERENCE_BAND = 0.96
 """The reference keeps this fraction of the microphone's band; above it the reference is
 empty, so the canceller cannot predict the echo there and the suppressor handles it."""
@@ -128,8 +137,16 @@ class EchoPath:
         """One band-limited reader per rate the companion plays at (in practice one)."""
         self._position: float | None = None
         """Where in the played stream (samples ever played) the next mic sample lines up."""
+        self._bias = 0.0
+        """How far (in played samples) the device times put the mic later than that."""
+        self.anchors = 0
+        """How often the reference was placed afresh in the played stream."""
         self._gaps = 0
         """The device's gaps seen so far (`PlayedAudio.gaps`)."""
+
+    def describe(self) -> str:
+        """Where the reference is placed, for the debug log."""
+        return f"{self.anchors} placements, device times {self._bias:+.0f} played samples off"
 
     def clean(self, mic: Floats, now: float, played: PlayedAudio | None) -> Floats:
         """`mic` (a block whose last sample was captured by `now`) minus the echo in it."""
@@ -162,10 +179,24 @@ class EchoPath:
         by_time = first + (start - (played.end_time - len(played.samples) / played.rate)) * (
             played.rate
         )
-        if self._position is None or abs(by_time - self._position) > 0.1 * played.rate:
+        needed = n * played.rate / self.rate
+        jumped = self._position is not None and (
+            abs(by_time - self._bias - self._position) > JUMP_SECONDS * played.rate
+        )
+        if self._position is None or jumped or self._position + needed > played.written:
             if self._position is not None:
                 self.canceller.distrust()
-            self._position = by_time  # the start, or a real jump (an underrun, a new device)
+            # The start, a real jump (an underrun, a new device), or times that put the
+            # microphone ahead of what was played: through PulseAudio they were off by
+            # up to 0.15 s in some runs, and a reference read past the newest sample is
+            # silence in pieces that no filter can learn. The mic can only hear what was
+            # played, so the reference starts no later than that, and the canceller
+            # finds the delay beyond it. Later times are judged against this bias.
+            self._position = by_time
+            if by_time + needed > played.written:
+                self._position = played.written - needed - PLAYED_MARGIN_SECONDS * played.rate
+            self._bias = by_time - self._position
+            self.anchors += 1
         reference = reference_from(played, self._position - first, n, self.rate, reader)
-        self._position += n * played.rate / self.rate
+        self._position += needed
         return self.canceller.process(mic, reference)

@@ -44,7 +44,10 @@ class OverVoice:
         if (REFERENCE_SECONDS + behind > REFERENCE_MAX_SECONDS) != self.lagging:
             self.lagging = not self.lagging
             log.info("listening is %.1f s behind the microphone", behind)
+        anchors = self.path.anchors
         cleaned = self.path.clean(samples, now, self._played(wanted))
+        if self.path.anchors != anchors:
+            log.debug("echo reference placed afresh: %s", self.path.describe())
         moved = self.canceller.moves != self._moves
         self._moves = self.canceller.moves
         if moved:
