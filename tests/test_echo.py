@@ -268,6 +268,17 @@ def test_device_times_that_put_the_microphone_ahead_of_the_voice_still_line_up()
     assert path.anchors == 1
 
 
+def test_while_the_output_stalls_the_reference_is_silence_not_placed_again_and_again() -> None:
+    # Nothing more is played while the output stalls (a device away, a stream restarting):
+    # the microphone's blocks run past the newest sample, and that is silence, not the
+    # device times being wrong (placing it afresh at each block, it never learned again).
+    path = play_through_path(jitter=0.0, counted=True)
+    stalled = PlayedAudio(speechlike(1.0, seed=12), RATE, 8.0, 8 * RATE)
+    for i in range(10):
+        path.clean(np.zeros(800, dtype=np.float32), 8.0 + 0.05 * (i + 1), stalled)
+    assert path.anchors == 1
+
+
 def test_after_the_device_runs_dry_no_sound_over_the_echo_is_another_voice_till_rechecked() -> None:
     # After an underrun the rest of the stream is heard later: a filter that fitted
     # before leaves the companion's own voice behind, which must not pass for a partner.

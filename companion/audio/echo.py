@@ -139,6 +139,8 @@ class EchoPath:
         """Where in the played stream (samples ever played) the next mic sample lines up."""
         self._bias = 0.0
         """How far (in played samples) the device times put the mic later than that."""
+        self._written = 0
+        """How many samples had been played at the last block."""
         self.anchors = 0
         """How often the reference was placed afresh in the played stream."""
         self._gaps = 0
@@ -183,7 +185,12 @@ class EchoPath:
         jumped = self._position is not None and (
             abs(by_time - self._bias - self._position) > JUMP_SECONDS * played.rate
         )
-        if self._position is None or jumped or self._position + needed > played.written:
+        # Past the newest sample while the output plays on: the times put the mic ahead.
+        # (While the output stalls, nothing more was played: the reference is silence.)
+        ahead = self._position is not None and self._position + needed > played.written
+        ahead = ahead and played.written != self._written
+        self._written = played.written
+        if self._position is None or jumped or ahead:
             if self._position is not None:
                 self.canceller.distrust()
             # The start, a real jump (an underrun, a new device), or times that put the
