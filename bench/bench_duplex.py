@@ -101,10 +101,12 @@ def stop(companion: ServedCompanion) -> None:
     time.sleep(0.8)
 
 
-def all_lines_script(folder: Path) -> Path:
-    """The built-in library plus one script that says every line the library can say."""
+def all_lines_scripts(folder: Path) -> tuple[Path, list[str]]:
+    """The built-in library plus scripts that together say every line the library can
+    say (as many as a script's step limit needs), and their names in order."""
     from companion.core.script import Names
     from companion.library.catalogue import spoken_lines
+    from companion.library.limits import MAX_STEPS
     from companion.library.loader import default_library_dir, load_library
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -115,13 +117,19 @@ def all_lines_script(folder: Path) -> Path:
             lines[line] = None
     for path in default_library_dir().glob("*.toml"):
         (folder / path.name).write_text(path.read_text())
-    steps = "".join(
-        f'\n[[step]]\nkind = "say"\ntext = {json.dumps(line)}\n' for line in lines if line
-    )
-    (folder / "every-line.toml").write_text(
-        f'format = 1\ntitle = "Every line"\nsummary = "Every line the library says."\n{steps}'
-    )
-    return folder
+    said = [line for line in lines if line]
+    names = []
+    for part, first in enumerate(range(0, len(said), MAX_STEPS), start=1):
+        steps = "".join(
+            f'\n[[step]]\nkind = "say"\ntext = {json.dumps(line)}\n'
+            for line in said[first : first + MAX_STEPS]
+        )
+        names.append(f"every-line-{part}")
+        (folder / f"{names[-1]}.toml").write_text(
+            f'format = 1\ntitle = "Every line, part {part}"\n'
+            f'summary = "Every line the library says."\n{steps}'
+        )
+    return folder, names
 
 
 def run_room(
@@ -135,7 +143,7 @@ def run_room(
     rig = PulseRig(root, room).start()
     air = SpeakerRecorder(rig, "air.monitor", keep_seconds=6.0)
     air.start()
-    scripts = all_lines_script(root / "scripts")
+    scripts, every_line_parts = all_lines_scripts(root / "scripts")
     companion = ServedCompanion(rig, root, cache, "--scripts-dir", str(scripts))
     result: dict[str, Any] = {"room": room.name}
     try:
@@ -205,8 +213,10 @@ def run_room(
             return result
         before = companion.status()["listening"]
         mark = time.monotonic()
-        companion.command("start", script="every-line")
-        companion.wait_until(lambda: companion.state()["status"] == "ended", timeout=3600)
+        for part in every_line_parts:
+            companion.command("start", script=part)
+            companion.wait_until(lambda: companion.state()["status"] == "running", 20)
+            companion.wait_until(lambda: companion.state()["status"] == "ended", timeout=3600)
         after = companion.status()
         result["own_voice_commands"] = after["listening"]["heard"] - before["heard"]
         result["own_voice_holds"] = after["listening"]["held"] - before["held"]
