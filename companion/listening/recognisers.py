@@ -243,26 +243,38 @@ def default_vosk_path() -> Path:
     return default_model_dir()
 
 
-def load_engine(name: str, vosk_path: Path | None) -> tuple[SpeechEngine, str]:
+def load_engine(
+    name: str, vosk_path: Path | None, child_process: bool = False
+) -> tuple[SpeechEngine, str]:
     """Load `name` ("auto", "vosk", "pocketsphinx"); returns the engine and a status note.
 
     "auto" prefers vosk and falls back to pocketsphinx, saying how to get the better one.
+    With `child_process`, pocketsphinx decodes in a child process (it holds Python's lock
+    while it decodes; vosk releases it); the caller then closes the engine when done.
     Raises ModelError when the asked-for engine cannot be loaded.
     """
     from companion.listening.pocketsphinx_engine import PocketsphinxEngine
+
+    def pocketsphinx() -> SpeechEngine:
+        engine = PocketsphinxEngine()
+        if not child_process:
+            return engine
+        from companion.listening.child_process import ChildProcessEngine
+
+        return ChildProcessEngine(engine, PocketsphinxEngine)
 
     path = vosk_path or default_vosk_path()
     if name == "vosk":
         return VoskEngine(path), f"Listening with vosk ({path.name})."
     if name == "pocketsphinx":
-        return PocketsphinxEngine(), "Listening with pocketsphinx (built-in English model)."
+        return pocketsphinx(), "Listening with pocketsphinx (built-in English model)."
     if name != "auto":
         raise ModelError(f"Unknown engine {name!r}; choose vosk, pocketsphinx or off.")
     try:
         return VoskEngine(path), f"Listening with vosk ({path.name})."
     except ModelError as error:
         log.info("vosk unavailable: %s", error)
-        return PocketsphinxEngine(), (
+        return pocketsphinx(), (
             "Listening with the basic built-in recogniser; run `companion model download` "
             "for better recognition."
         )

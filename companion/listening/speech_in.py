@@ -21,6 +21,7 @@ from companion.audio.capture import AudioSource, DeviceLost, DeviceSource, Sourc
 from companion.callbacks import tell
 from companion.core.effects import CommandName
 from companion.core.errors import CompanionError
+from companion.listening.child_process import RecogniserLost
 from companion.listening.commands_vocab import (
     SIGNAL_LOADING_NOTE,
     SIGNAL_OFF_NOTE,
@@ -187,12 +188,23 @@ class Listener:
 
     # Runs on the listener thread only.
     def _run(self) -> None:
+        loaded_here = self._engine is None
+        try:
+            self._run_listening()
+        finally:
+            close = getattr(self._engine, "close", None)
+            if loaded_here and close is not None:
+                close()  # a recogniser process of its own
+
+    def _run_listening(self) -> None:
         try:
             base = load_vocabulary(self.settings.language, self.settings.vocabulary_path)
             if self._engine is None:
                 choice = self.settings.engine
                 # The model is loaded before the stream opens, or its first seconds overflow.
-                self._engine, engine_note = load_engine(choice, self.settings.model_path)
+                self._engine, engine_note = load_engine(
+                    choice, self.settings.model_path, child_process=True
+                )
             else:
                 engine_note = f"Listening with {self._engine.name}."
         except CompanionError as error:
@@ -224,7 +236,7 @@ class Listener:
             delay = self.settings.retry_seconds
             try:
                 finished = self._listen(source, base, engine)
-            except DeviceLost as error:
+            except (DeviceLost, RecogniserLost) as error:
                 self._set(False, engine_name, str(error))
                 finished = False
             except Exception:  # a bug must not end listening for the rest of the session
