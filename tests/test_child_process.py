@@ -63,6 +63,11 @@ def test_the_child_hears_what_the_engine_hears_in_this_process(
     assert "pause" in there[0]
 
 
+def test_word_checks_are_answered_by_the_child(engine: ChildProcessEngine) -> None:
+    assert engine.knows("pause") and not engine.knows("qzxvw")
+    assert engine.phones("pause") == PocketsphinxEngine().phones("pause")
+
+
 def test_decoding_in_the_child_leaves_this_process_free_to_run_the_voice(
     engine: ChildProcessEngine, tmp_path: Path
 ) -> None:

@@ -37,6 +37,10 @@ START_TIMEOUT_SECONDS = 30.0
 """Longest wait for the child to load its model (about a second here)."""
 
 
+ENGINE_CALLS = frozenset({"knows", "phones"})
+"""Calls the child answers from its engine; all others go to its current recogniser."""
+
+
 class RecogniserLost(CompanionError):
     """The child process stopped answering; listening starts again with a new one."""
 
@@ -62,6 +66,8 @@ def _serve(requests: Connection, answers: Connection) -> None:
             if call == "new":
                 recogniser = engine.recogniser(*args)
                 answer = None
+            elif call in ENGINE_CALLS:
+                answer = getattr(engine, call)(*args)
             else:
                 answer = getattr(recogniser, call)(*args)
             answers.send(("ok", answer))
@@ -78,15 +84,12 @@ def _child_main() -> None:
 
 
 class ChildProcessEngine:
-    """A `SpeechEngine` whose recognisers run in one child process.
+    """A `SpeechEngine` that lives in one child process: `make_engine` (picklable) builds
+    it there, and word checks and recognisers are all answered from there, so this
+    process loads no model at all."""
 
-    Word checks (`knows`, `phones`) are answered by `here`, a copy of the engine in this
-    process; `make_engine` (picklable) builds the copy that decodes, in the child.
-    """
-
-    def __init__(self, here: SpeechEngine, make_engine: Callable[[], SpeechEngine]) -> None:
-        self.name = here.name
-        self._here = here
+    def __init__(self, name: str, make_engine: Callable[[], SpeechEngine]) -> None:
+        self.name = name
         self._make_engine = make_engine
         self._to_child: Connection | None = None
         self._from_child: Connection | None = None
@@ -94,10 +97,12 @@ class ChildProcessEngine:
         self._start()  # now, not at the first recogniser: the model loads before the mic opens
 
     def knows(self, word: str) -> bool:
-        return self._here.knows(word)
+        known: bool = self.call("knows", word)
+        return known
 
     def phones(self, word: str) -> int:
-        return self._here.phones(word)
+        count: int = self.call("phones", word)
+        return count
 
     def recogniser(self, vocab: Vocabulary, rate: int) -> Recogniser:
         """A new recogniser in the child; the one it had before is dropped."""

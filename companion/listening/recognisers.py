@@ -256,12 +256,11 @@ def load_engine(
     from companion.listening.pocketsphinx_engine import PocketsphinxEngine
 
     def pocketsphinx() -> SpeechEngine:
-        engine = PocketsphinxEngine()
         if not child_process:
-            return engine
+            return PocketsphinxEngine()
         from companion.listening.child_process import ChildProcessEngine
 
-        return ChildProcessEngine(engine, PocketsphinxEngine)
+        return ChildProcessEngine(PocketsphinxEngine.name, PocketsphinxEngine)
 
     path = vosk_path or default_vosk_path()
     if name == "vosk":
