@@ -121,8 +121,22 @@ def test_over_the_companions_voice_only_a_voice_the_echo_canceller_heard_can_com
     assert match is not None and match.command == CommandName.PAUSE
     # Without an echo reference (None) nothing can be told apart: the safe side.
     assert gate.decide(ws("pause"), own, other_voice=None) is None
-    # While the companion is silent its echo is no concern.
-    assert gate.decide(ws("pause"), frozenset(), other_voice=False) is not None
+    # While the companion is silent (no echo to tell apart: None) its echo is no concern.
+    assert gate.decide(ws("pause"), frozenset(), other_voice=None) is not None
+    # Its echo outlasts its words: speech in the echo's tail must be another voice too.
+    assert gate.decide(ws("pause"), frozenset(), other_voice=False) is None
+    assert not gate.may_stop_voice((), frozenset(), other_voice=False)
+
+
+def test_the_echo_of_a_line_past_its_words_still_needs_another_voice_heard_over_it() -> None:
+    own = SelfVoice()
+    # The line ended over 0.6 s ago (no own words), but its echo still reaches the mic.
+    own.count_other(False, unsure=False, echo=True)
+    assert own.other_voice(echo_on=True, blocks_needed=2) is False
+    own.take()
+    # Quiet from the companion: nothing of its own to tell a voice apart from.
+    own.count_other(False, unsure=False, echo=False)
+    assert own.other_voice(echo_on=True, blocks_needed=2) is None
 
 
 def test_only_a_command_that_stops_the_voice_may_hold_it_before_the_utterance_ends() -> None:

@@ -366,8 +366,8 @@ class Listener:
                 own.take()
                 continue
             heard_other = echo is not None and echo.canceller.other_voice and endpointer.speaking
-            own.count_other(heard_other, unsure=echo is not None and echo.unsure)
             over_voice = echo is not None and echo.canceller.echo_rms > 0.0
+            own.count_other(heard_other, unsure=echo is not None and echo.unsure, echo=over_voice)
             others_quiet = others_quiet + seconds if over_voice and not heard_other else 0.0
             final = None
             if not feeding:

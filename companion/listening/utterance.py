@@ -142,7 +142,7 @@ class CommandGate:
         that has no "pause").
         """
         texts = [w.text for w in words]
-        if own and other_voice is not True:
+        if other_voice is False or (own and other_voice is None):
             return None
         if own:
             kept = [i for i, t in enumerate(texts) if t not in own]
@@ -257,7 +257,7 @@ class CommandGate:
         command does not rule one out. A word in no command or filler phrase does, and so
         does a command the engine already settled on that does not stop the voice.
         """
-        if own and other_voice is not True:
+        if other_voice is False or (own and other_voice is None):
             return False
         words = [t for t in partial if t not in own]
         match = self.vocab.match(words)
@@ -280,6 +280,11 @@ class SelfVoice:
     """Blocks of the utterance in which the echo canceller heard a voice not the companion's."""
     unsure_others: int = 0
     """The same, heard while the canceller was not yet sure that voice was not its own."""
+    over_echo: bool = False
+    """Whether the companion's echo reached the microphone in any block of the utterance.
+    Its echo outlasts its words: the room's delay and reverberation (0.4 s and 0.7 s in
+    a living room) go on past the 0.6 s in which a line's words still count as its own,
+    and speech heard there must be another voice too, not just free of its words."""
 
     def observe(self, speaking: SpeakingNow, now: float) -> None:
         """Note what is playing at `now`; its words count as own until the utterance ends."""
@@ -293,9 +298,11 @@ class SelfVoice:
         elif self.last_text and now - speaking.ended_at < self.tail_seconds:
             self.words.update(words_of(self.last_text))
 
-    def count_other(self, heard: bool, unsure: bool) -> None:
-        """Count a block in which the canceller did (`heard`) or did not hear another voice;
-        while it is `unsure`, such blocks wait, and count once it is sure."""
+    def count_other(self, heard: bool, unsure: bool, echo: bool = True) -> None:
+        """Count a block in which the canceller did (`heard`) or did not hear another voice
+        over the companion's `echo` (if any); while it is `unsure`, such blocks wait, and
+        count once it is sure."""
+        self.over_echo = self.over_echo or echo
         if unsure:
             self.unsure_others += heard
         else:
@@ -308,12 +315,15 @@ class SelfVoice:
 
     def other_voice(self, echo_on: bool, blocks_needed: int) -> bool | None:
         """Whether the canceller heard someone besides the companion in this utterance
-        (None without a canceller to ask)."""
-        return self.others >= blocks_needed if echo_on else None
+        (None without a canceller to ask, or with nothing of the companion's to tell apart)."""
+        if not echo_on or not (self.over_echo or self.words):
+            return None
+        return self.others >= blocks_needed
 
     def take(self) -> frozenset[str]:
         """The own words of the utterance that just ended; starts afresh."""
         own = frozenset(self.words)
         self.words = set()
         self.others = self.unsure_others = 0
+        self.over_echo = False
         return own
