@@ -555,6 +555,17 @@ def test_a_listener_so_far_behind_that_the_echo_reference_is_gone_trusts_no_othe
     assert not over.lagging
 
 
+def test_holding_the_voice_before_any_word_is_decoded_needs_twice_the_other_voice() -> None:
+    own = SelfVoice()
+    for _ in range(2):
+        own.count_other(True, unsure=False, echo=True)
+    assert own.other_voice_for_hold(echo_on=True, blocks_needed=2, decoded=True)
+    assert own.other_voice_for_hold(echo_on=True, blocks_needed=2, decoded=False) is False
+    for _ in range(2):
+        own.count_other(True, unsure=False, echo=True)
+    assert own.other_voice_for_hold(echo_on=True, blocks_needed=2, decoded=False)
+
+
 def test_another_voice_heard_while_the_canceller_is_unsure_counts_once_it_is_sure() -> None:
     own = SelfVoice()
     own.count_other(True, unsure=True)

@@ -29,12 +29,7 @@ from companion.listening.commands_vocab import (
     Vocabulary,
     load_vocabulary,
 )
-from companion.listening.heard import (
-    Heard,
-    ListenSettings,
-    ListenStatus,
-    SpeakingNow,
-)
+from companion.listening.heard import Heard, ListenSettings, ListenStatus, SpeakingNow
 from companion.listening.over_voice import OverVoice, PlayedSource
 from companion.listening.recognisers import (
     Recogniser,
@@ -192,8 +187,8 @@ class Listener:
         try:
             self._run_listening()
         finally:
-            close = getattr(self._engine, "close", None)
-            if loaded_here and close is not None:
+            close = getattr(self._engine, "close", None) if loaded_here else None
+            if close is not None:
                 close()  # a recogniser process of its own
 
     def _run_listening(self) -> None:
@@ -390,8 +385,11 @@ class Listener:
                 # The voice is held while a short utterance may still be a command that
                 # stops it, and plays on for good once the words rule that out.
                 short = endpointer.utterance_seconds - quiet <= settings.hold_within_seconds
+                decoded = any(w not in own_words for w in partial)
+                blocks = settings.other_voice_blocks
+                hold_other = own.other_voice_for_hold(echo is not None, blocks, decoded)
                 possible = gate.stops_voice(so_far) or (
-                    short and not ruled_out and gate.may_stop_voice(partial, own_words, other)
+                    short and not ruled_out and gate.may_stop_voice(partial, own_words, hold_other)
                 )
                 # Held on the recogniser's quiet only: a moment's false "other voice" from
                 # its own echo is followed at once by the canceller's quiet.

@@ -320,6 +320,12 @@ class SelfVoice:
             return None
         return self.others >= blocks_needed
 
+    def other_voice_for_hold(self, echo_on: bool, blocks_needed: int, decoded: bool) -> bool | None:
+        """`other_voice` for holding the voice before the utterance is decided: with no
+        word `decoded` yet, the weakest case, twice the blocks are needed (the onset of
+        one of its own lines passed for another voice for a block or two)."""
+        return self.other_voice(echo_on, blocks_needed if decoded else 2 * blocks_needed)
+
     def take(self) -> frozenset[str]:
         """The own words of the utterance that just ended; starts afresh."""
         own = frozenset(self.words)
