@@ -24,11 +24,11 @@ log = logging.getLogger(__name__)
 BLOCK_FRAMES = 512
 """Frames per audio block (about 23 ms at 22,050 Hz): a stop is heard within one block."""
 
-OUTPUT_LATENCY = 0.03
-"""Seconds of sound the output device buffers ahead: what plays on after a stop. At 60 ms
-a button took the voice to silence in 99 / 113 ms (p50 / p95) on the full-duplex rig; at
-30 ms, 77 / 88 ms, with no underrun, now that recognition no longer holds Python's lock
-(`companion.listening.child_process`): before that, 46 ms underran several times a minute."""
+OUTPUT_LATENCY = 0.06
+"""Seconds of sound the output device buffers ahead: what plays on after a stop. 30 ms
+took a button to silence from 99 / 113 ms (p50 / p95) to 77 / 91 ms on the full-duplex
+rig with no underrun, but in one kitchen run of four the echo canceller never found the
+room (0 of 30 pauses over the voice heard), as with the flush on stop: kept at 60 ms."""
 
 HOLD_MAX_SECONDS = 2.0
 """A held voice plays on by itself after this long, whatever became of its release."""
