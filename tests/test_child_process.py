@@ -7,7 +7,6 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -69,7 +68,7 @@ def test_word_checks_are_answered_by_the_child(engine: ChildProcessEngine) -> No
 
 
 def test_decoding_in_the_child_leaves_this_process_free_to_run_the_voice(
-    engine: ChildProcessEngine, tmp_path: Path
+    engine: ChildProcessEngine,
 ) -> None:
     # In this process, pocketsphinx holds Python's lock for the whole call: a thread that
     # plays the voice could not run at all while three seconds of speech are decoded.

@@ -100,6 +100,12 @@ class Endpointer:
         self.speech_seconds = self.quiet_seconds = self.utterance_seconds = 0.0
 
 
+def _maybe_its_own_echo(own: frozenset[str], other_voice: bool | None) -> bool:
+    """Whether speech may be the companion's own echo: the canceller heard no other voice
+    over it, or there is no canceller to ask while the companion says its words."""
+    return other_voice is False or (bool(own) and other_voice is None)
+
+
 @dataclass
 class CommandGate:
     """Decides whether a finished utterance is a command the couple gave."""
@@ -142,7 +148,7 @@ class CommandGate:
         that has no "pause").
         """
         texts = [w.text for w in words]
-        if other_voice is False or (own and other_voice is None):
+        if _maybe_its_own_echo(own, other_voice):
             return None
         if own:
             kept = [i for i, t in enumerate(texts) if t not in own]
@@ -257,7 +263,7 @@ class CommandGate:
         command does not rule one out. A word in no command or filler phrase does, and so
         does a command the engine already settled on that does not stop the voice.
         """
-        if other_voice is False or (own and other_voice is None):
+        if _maybe_its_own_echo(own, other_voice):
             return False
         words = [t for t in partial if t not in own]
         match = self.vocab.match(words)
