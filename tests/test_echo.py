@@ -232,21 +232,28 @@ def test_the_echo_path_follows_a_steady_microphone_clock() -> None:
     assert len(path.clean(block, 1.0, None)) == 800
 
 
-def play_through_path(jitter: float, counted: bool, mic_ahead: float = 0.0) -> EchoPath:
-    """The companion plays `ref` at 16 kHz; the mic hears it 0.2 s later. Each block's
-    snapshot of what was played is stamped with a time that jitters by `jitter` seconds,
-    as a device's reported times do through a sound server; the mic's blocks are stamped
-    `mic_ahead` seconds later than they were captured."""
+def play_through_path(
+    jitter: float,
+    counted: bool,
+    mic_ahead: float = 0.0,
+    echo_delay: float = 0.2,
+    seconds: float = 8.0,
+) -> EchoPath:
+    """The companion plays `ref` at 16 kHz; the mic hears it `echo_delay` s later. Each
+    block's snapshot of what was played (the last 5 s, as the player keeps) is stamped with
+    a time that jitters by `jitter` seconds, as a device's reported times do through a
+    sound server; the mic's blocks are stamped `mic_ahead` seconds later than they were
+    captured."""
     rng = np.random.default_rng(5)
-    ref = speechlike(8.0, seed=11)
-    mic = room_echo(ref, 0.2, 0.5) + rng.standard_normal(len(ref)).astype(np.float32) * 20
+    ref = speechlike(seconds, seed=11)
+    mic = room_echo(ref, echo_delay, 0.5) + rng.standard_normal(len(ref)).astype(np.float32) * 20
     path = EchoPath(RATE)
     block = 800
     for i in range(0, len(mic) - block, block):
         end = i + block  # samples played so far (the voice runs ahead of nothing here)
         heard_at = end / RATE + rng.uniform(-jitter, jitter)
         played = PlayedAudio(
-            ref[max(0, end - RATE) : end], RATE, heard_at, end if counted else None
+            ref[max(0, end - 5 * RATE) : end], RATE, heard_at, end if counted else None
         )
         path.clean(mic[i : i + block], end / RATE + mic_ahead, played)
     return path
@@ -255,7 +262,8 @@ def play_through_path(jitter: float, counted: bool, mic_ahead: float = 0.0) -> E
 def test_the_echo_reference_follows_the_played_stream_through_jittering_device_times() -> None:
     # Measured through PulseAudio: block times jitter by milliseconds. Read by count, the
     # reference stays whole and the room is learned; read afresh by time, it never was.
-    assert play_through_path(jitter=0.003, counted=True).canceller.leak < 0.1
+    counted = play_through_path(jitter=0.003, counted=True)
+    assert counted.canceller.leak < 0.1 and counted.searches == 0
     assert play_through_path(jitter=0.003, counted=False).canceller.leak > 0.3
 
 
@@ -266,6 +274,24 @@ def test_device_times_that_put_the_microphone_ahead_of_the_voice_still_line_up()
     path = play_through_path(jitter=0.003, counted=True, mic_ahead=0.15)
     assert path.canceller.leak < 0.1
     assert path.anchors == 1
+
+
+@pytest.mark.parametrize(
+    ("mic_ahead", "echo_delay"),
+    [
+        (-0.35, 0.2),  # the mic stamped early: its echo comes before the reference
+        (0.0, 1.3),  # a sound server's latency past the canceller's 1 s delay search
+    ],
+)
+def test_an_echo_outside_the_delay_search_is_looked_for_in_all_that_was_played(
+    mic_ahead: float, echo_delay: float
+) -> None:
+    # Device times can be off by more than the canceller's search reaches, either way:
+    # then it never learns the room, and no partner is heard over the voice (one rig run,
+    # 0 of 30). After a few seconds of its voice unlearned, the echo is looked for.
+    path = play_through_path(0.003, True, mic_ahead, echo_delay, seconds=12.0)
+    assert path.searches == 1
+    assert path.canceller.leak < 0.1
 
 
 def test_while_the_output_stalls_the_reference_is_silence_not_placed_again_and_again() -> None:

@@ -38,8 +38,24 @@ PLAYED_MARGIN_SECONDS = 0.05
 """When the device times put the microphone ahead of what was played, the reference is
 placed this far behind the newest sample: the output runs in bursts (of up to 70 ms
 through PulseAudio), and the newest sample must not be overtaken again at the next
-block. Less than the output's own latency (`player.OUTPUT_LATENCY`), so the echo never
-comes before its reference."""
+block. With an output buffer shorter than that and a quick microphone, the echo can come
+before its reference, where the canceller does not look: the search after `LOST_SECONDS`
+finds it there."""
+
+LOST_SECONDS = 3.0
+"""Seconds of the companion's voice after which a canceller that has not learned the room
+has the echo looked for in all that was played: device times can be off by more than its
+delay search reaches, either way (one rig run never found the room, its estimates
+wandering from 6 to 1,000 ms)."""
+SEARCH_SECONDS = 1.5
+"""How much of the microphone's recent audio is looked for in what was played."""
+SEARCH_REACH_SECONDS = 4.5
+"""How much played audio such a search needs (the player keeps 5 s)."""
+SEARCH_PEAK_RATIO = 9.0
+"""A peak found that way must stand this far above the rest (over many more lags than the
+canceller's own search, so higher than its ratio)."""
+SETTLE_SECONDS = 0.05
+"""The reference is then placed this far ahead of the echo found: a small, sure delay."""
 
 REFERENCE_BAND = 0.96
 """The reference keeps this fraction of the microphone's band; above it the reference is
@@ -145,16 +161,33 @@ class EchoPath:
         """How often the reference was placed afresh in the played stream."""
         self._gaps = 0
         """The device's gaps seen so far (`PlayedAudio.gaps`)."""
+        self._heard = np.zeros(0, dtype=np.float32)
+        """The microphone's last `SEARCH_SECONDS`, for a search (`lost`)."""
+        self._unlearned = 0
+        """Samples of the companion's voice since the canceller last trusted its filter."""
+        self.searches = 0
+        """How often the echo was looked for in all that was played, and found."""
+
+    @property
+    def lost(self) -> bool:
+        """Whether the canceller has heard the companion's voice for `LOST_SECONDS` without
+        learning the room: the next block looks for the echo in all that was played, so it
+        should come with `SEARCH_REACH_SECONDS` of it."""
+        return self._unlearned >= LOST_SECONDS * self.rate
 
     def describe(self) -> str:
         """Where the reference is placed, for the debug log."""
-        return f"{self.anchors} placements, device times {self._bias:+.0f} played samples off"
+        return (
+            f"{self.anchors} placements ({self.searches} by search), "
+            f"device times {self._bias:+.0f} played samples off"
+        )
 
     def clean(self, mic: Floats, now: float, played: PlayedAudio | None) -> Floats:
         """`mic` (a block whose last sample was captured by `now`) minus the echo in it."""
         n = len(mic)
         if self._end is None or abs(now - (self._end + n / self.rate)) > 0.2:
             self._end = now
+            self._heard = self._heard[:0]  # what came before is not continuous with this
         else:
             self._end += n / self.rate
             self._end += (now - self._end) * 0.01
@@ -173,7 +206,7 @@ class EchoPath:
             self.canceller.distrust()
         if played is None or played.written is None:
             reference = reference_window(played, start, n, self.rate, reader)
-            return self.canceller.process(mic, reference)
+            return self._process(mic, reference)
         # Follow the played stream sample by sample: the times a device reports jitter by
         # milliseconds from block to block (tens through a sound server), and reading the
         # reference afresh at each block's time broke it into pieces no filter could learn.
@@ -187,6 +220,8 @@ class EchoPath:
         )
         # Past the newest sample while the output plays on: the times put the mic ahead.
         # (While the output stalls, nothing more was played: the reference is silence.)
+        if self.lost and self._search(played, by_time, needed, reader):
+            jumped = False
         ahead = self._position is not None and self._position + needed > played.written
         ahead = ahead and played.written != self._written
         self._written = played.written
@@ -206,4 +241,54 @@ class EchoPath:
             self.anchors += 1
         reference = reference_from(played, self._position - first, n, self.rate, reader)
         self._position += needed
+        return self._process(mic, reference)
+
+    def _process(self, mic: Floats, reference: Floats) -> Floats:
+        """The canceller's work on one block, and what a search would need kept."""
+        self._heard = np.concatenate([self._heard, mic])[-round(SEARCH_SECONDS * self.rate) :]
+        settings = self.canceller.settings
+        if self.canceller.leak < settings.trusted_leak:
+            self._unlearned = 0
+        elif float(np.sqrt(np.mean(np.square(reference, dtype=np.float64)))) >= (
+            settings.min_reference_rms
+        ):
+            self._unlearned += len(mic)
         return self.canceller.process(mic, reference)
+
+    def _search(
+        self, played: PlayedAudio, by_time: float, needed: float, reader: SincReader | None
+    ) -> bool:
+        """Look for the microphone's recent audio in all that was played, and if it is
+        found, place the reference just ahead of it; whether it was placed."""
+        assert played.written is not None
+        if len(played.samples) < SEARCH_REACH_SECONDS * played.rate * 0.9:
+            return False  # asked for more; it comes with the next block
+        self._unlearned = 0
+        span = int(len(played.samples) * self.rate / played.rate)
+        found = find_in(self._heard, reference_from(played, 0, span, self.rate, reader))
+        if found is None:
+            return False
+        first = played.written - len(played.samples)
+        heard = first + (found + len(self._heard)) * played.rate / self.rate
+        newest = played.written - needed - PLAYED_MARGIN_SECONDS * played.rate
+        self._position = max(heard, min(heard + SETTLE_SECONDS * played.rate, newest))
+        self._bias = by_time - self._position
+        self.anchors += 1
+        self.searches += 1
+        self.canceller.distrust(lost=True)
+        return True
+
+
+def find_in(heard: Floats, played: Floats) -> int | None:
+    """Where in `played` the echo `heard` begins (GCC-PHAT), None without a clear peak."""
+    h, p = len(heard), len(played)
+    if h == 0 or p < h or not np.any(heard):
+        return None
+    size = 1 << int(np.ceil(np.log2(p + h)))
+    cross = np.fft.rfft(played, size) * np.conj(np.fft.rfft(heard, size))
+    corr = np.fft.irfft(cross / (np.abs(cross) + 1e-9), size)[: p - h + 1]
+    k = int(np.argmax(corr))
+    rest = np.delete(corr, slice(max(0, k - 8), k + 9))
+    if len(rest) == 0 or float(corr[k]) < SEARCH_PEAK_RATIO * (float(np.std(rest)) + 1e-12):
+        return None
+    return k

@@ -112,8 +112,7 @@ class EchoCanceller:
         self._pending = 0
         self._leak = 1.0
         """How much of the echo's power the filter leaves, while only the echo plays."""
-        self._left = 0.0
-        self._predicted = 0.0
+        self._left = self._predicted = 0.0
         self._talking = 0
         """Samples of double talk in a row."""
         self._episode = self._never = 60 * rate
@@ -250,9 +249,14 @@ class EchoCanceller:
         self.delay = delay
         self.distrust()
 
-    def distrust(self) -> None:
+    def distrust(self, lost: bool = False) -> None:
         """The echo path changed (a new delay, a jump in the played stream): until the
-        filter shows again how little it leaves, nothing over the echo is another voice."""
+        filter shows again how little it leaves, nothing over the echo is another voice.
+        `lost`: the reference was placed afresh; all is learned anew from what follows."""
+        if lost:
+            self.delay = self._candidate = None
+            self.weights[:], self._power[:], self._cross[:] = 0.0, 0.0, 0.0
+            self._since_estimate = self.every - self.window  # a whole window placed anew
         self._leak = 1.0
         self._left = self._predicted = 0.0
 

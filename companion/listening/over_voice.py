@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from companion.audio.echo import EchoPath, PlayedAudio
+from companion.audio.echo import SEARCH_REACH_SECONDS, EchoPath, PlayedAudio
 from companion.audio.echo_cancel import Floats
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ class OverVoice:
         # Behind (a busy machine), a block's echo was played that much longer ago.
         behind = self._clock() - captured if captured is not None else 0.0
         wanted = min(REFERENCE_SECONDS + max(0.0, behind), REFERENCE_MAX_SECONDS)
+        if self.path.lost:  # the echo is looked for in all that was played
+            wanted = max(wanted, SEARCH_REACH_SECONDS)
         if (REFERENCE_SECONDS + behind > REFERENCE_MAX_SECONDS) != self.lagging:
             self.lagging = not self.lagging
             log.info("listening is %.1f s behind the microphone", behind)
