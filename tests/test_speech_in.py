@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from companion.audio.echo import PlayedAudio
+from companion.audio.echo import LOST_SECONDS, SEARCH_REACH_SECONDS, PlayedAudio
 from companion.core.effects import CommandName
 from companion.listening.commands_vocab import (
     Vocabulary,
@@ -553,6 +553,25 @@ def test_a_listener_so_far_behind_that_the_echo_reference_is_gone_trusts_no_othe
     assert over.lagging and over.unsure
     over.clean(block, now - 0.3, now - 0.3)  # caught up
     assert not over.lagging
+
+
+def test_a_listener_whose_canceller_never_learns_the_room_asks_for_all_the_voice_keeps() -> None:
+    # Device times can put the echo outside the canceller's delay search; after a few
+    # seconds of its voice unlearned, the echo is looked for in all that was played.
+    asked: list[float] = []
+
+    def played(seconds: float) -> PlayedAudio:
+        asked.append(seconds)
+        noise = np.random.default_rng(len(asked)).integers(-3000, 3000, 5 * 16_000)
+        return PlayedAudio(noise.astype(np.int16), 16_000, now)
+
+    now = 100.0
+    over = OverVoice(16_000, played, lambda: now)
+    silence = np.zeros(800, dtype=np.float32)  # the microphone hears none of it
+    for _ in range(round(LOST_SECONDS / 0.05) + 1):
+        over.clean(silence, now - 0.3, now - 0.3)
+        now += 0.05
+    assert max(asked[:-1]) < SEARCH_REACH_SECONDS <= asked[-1]
 
 
 def test_holding_the_voice_before_any_word_is_decoded_needs_twice_the_other_voice() -> None:
