@@ -59,7 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        # A debug log is read against the clock (what was playing, when a word was heard).
+        format=("%(asctime)s.%(msecs)03d " if args.verbose else "")
+        + "%(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
     )
     try:
         status: int = args.func(args)

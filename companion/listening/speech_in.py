@@ -394,7 +394,8 @@ class Listener:
                 # Held on the recogniser's quiet only: a moment's false "other voice" from
                 # its own echo is followed at once by the canceller's quiet.
                 if possible and endpointer.quiet_seconds >= settings.hold_seconds:
-                    self._hold(True)
+                    why = f"heard {partial}, {own.others} blocks of another voice"
+                    self._hold(True, f"{why}, {echo.canceller.describe()}" if echo else why)
                 elif not possible and self._holding:
                     self._hold(False)
                     ruled_out = True
@@ -415,12 +416,12 @@ class Listener:
                 self._hold(False)
         return False
 
-    def _hold(self, on: bool) -> None:
+    def _hold(self, on: bool, why: str = "") -> None:
         """Hold the companion's voice while an utterance is decided, or release it."""
         if self._on_hold is None or on == self._holding:
             return
         self._holding = on
-        log.debug("voice %s", "held" if on else "released")
+        log.debug("voice %s%s", "held: " if on else "released", why)
         try:
             self._on_hold(on)
         except Exception:  # the listener must outlive a faulty consumer
