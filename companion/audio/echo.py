@@ -218,10 +218,10 @@ class EchoPath:
         jumped = self._position is not None and (
             abs(by_time - self._bias - self._position) > JUMP_SECONDS * played.rate
         )
+        if self.lost and self._search(played, by_time, needed, reader):
+            jumped = False  # placed where the echo is, whatever the times say
         # Past the newest sample while the output plays on: the times put the mic ahead.
         # (While the output stalls, nothing more was played: the reference is silence.)
-        if self.lost and self._search(played, by_time, needed, reader):
-            jumped = False
         ahead = self._position is not None and self._position + needed > played.written
         ahead = ahead and played.written != self._written
         self._written = played.written
