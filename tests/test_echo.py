@@ -10,7 +10,8 @@ import pytest
 from spoken import needs_espeak, speak
 
 from companion.audio.echo import EchoPath, PlayedAudio, SincReader, reference_window
-from companion.audio.echo_cancel import BandSuppressor, EchoCanceller
+from companion.audio.echo_bands import BandSuppressor
+from companion.audio.echo_cancel import EchoCanceller
 
 RATE = 16_000
 
@@ -314,3 +315,4 @@ def test_after_the_device_runs_dry_no_sound_over_the_echo_is_another_voice_till_
     after = PlayedAudio(ref, RATE, 9.0, 9 * RATE, gaps=1)
     path.clean(np.zeros(800, dtype=np.float32), 9.0, after)
     assert path.canceller.leak == 1.0 and not path.canceller.other_voice
+

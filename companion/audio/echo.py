@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from companion.audio.echo_cancel import EchoCanceller, EchoSettings, Floats
+from companion.audio.echo_cancel import EchoCanceller, EchoSettings, Floats, find_in
 
 
 @dataclass(frozen=True)
@@ -265,7 +265,8 @@ class EchoPath:
             return False  # asked for more; it comes with the next block
         self._unlearned = 0
         span = int(len(played.samples) * self.rate / played.rate)
-        found = find_in(self._heard, reference_from(played, 0, span, self.rate, reader))
+        playing = reference_from(played, 0, span, self.rate, reader)
+        found = find_in(self._heard, playing, SEARCH_PEAK_RATIO)
         if found is None:
             return False
         first = played.written - len(played.samples)
@@ -277,18 +278,3 @@ class EchoPath:
         self.searches += 1
         self.canceller.distrust(lost=True)
         return True
-
-
-def find_in(heard: Floats, played: Floats) -> int | None:
-    """Where in `played` the echo `heard` begins (GCC-PHAT), None without a clear peak."""
-    h, p = len(heard), len(played)
-    if h == 0 or p < h or not np.any(heard):
-        return None
-    size = 1 << int(np.ceil(np.log2(p + h)))
-    cross = np.fft.rfft(played, size) * np.conj(np.fft.rfft(heard, size))
-    corr = np.fft.irfft(cross / (np.abs(cross) + 1e-9), size)[: p - h + 1]
-    k = int(np.argmax(corr))
-    rest = np.delete(corr, slice(max(0, k - 8), k + 9))
-    if len(rest) == 0 or float(corr[k]) < SEARCH_PEAK_RATIO * (float(np.std(rest)) + 1e-12):
-        return None
-    return k

@@ -4,8 +4,8 @@ The microphone hears what the companion plays back later (output and input laten
 air), quieter and coloured by the room. `EchoCanceller` finds that delay by
 cross-correlation (GCC-PHAT, re-checked while the companion speaks, since devices and
 rooms differ), subtracts the echo with a 256 ms Wiener filter placed at that delay, and
-turns down what is left band by band (`BandSuppressor`). What remains is what the room
-added: a partner's voice. It also says, block by block, whether it hears a voice besides
+turns down what is left band by band (`echo_bands.BandSuppressor`). What remains is what
+the room added: a partner's voice. It also says, block by block, whether it hears a voice besides
 the companion's. Pure numpy, no clock, no I/O.
 """
 
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+
+from companion.audio.echo_bands import BandSuppressor
 
 Floats = NDArray[np.float32]
 
@@ -209,23 +211,14 @@ class EchoCanceller:
         return self._episode <= self.settings.check_seconds * self.rate
 
     def _find_delay(self, window: int) -> int | None:
-        """The echo delay in the last `window` samples: GCC-PHAT between the mic audio and
-        the reference up to max_delay earlier (None without a clear peak)."""
+        """The echo delay in the last `window` samples: where the mic audio lies in the
+        reference up to max_delay earlier (None without a clear peak)."""
         w, m = window, self.max_delay
-        mic = self._mic[-w:]
         ref = self._ref[-(w + m) :]
         if len(ref) < w + m or float(np.sqrt(np.mean(ref * ref))) < self.settings.min_reference_rms:
             return None
-        size = 1 << int(np.ceil(np.log2(2 * w + m)))
-        cross = np.conj(np.fft.rfft(mic, size)) * np.fft.rfft(ref, size)
-        # Whitening makes the peak sharp for speech, whatever the room's colouring.
-        corr = np.fft.irfft(cross / (np.abs(cross) + 1e-9), size)[: m + 1]
-        k = int(np.argmax(corr))
-        rest = np.delete(corr, slice(max(0, k - 8), k + 9))
-        spread = float(np.std(rest)) + 1e-12
-        if float(corr[k]) / spread < self.settings.min_peak_ratio:
-            return None
-        return m - k
+        found = find_in(self._mic[-w:], ref, self.settings.min_peak_ratio)
+        return None if found is None else m - found
 
     def _estimate_delay(self) -> None:
         """Re-check the echo delay on the last `estimate_seconds`; a move needs two agreeing."""
@@ -376,74 +369,17 @@ class EchoCanceller:
         self.weights = response[: self.taps][::-1].copy()
 
 
-class BandSuppressor:
-    """Turns down what is left of the echo band by band, and lets the rest through.
-
-    What the filter leaves is about `leak` times the predicted echo in each band. Where the
-    residual is no louder than a few times that, it is echo and is turned down; where a
-    partner speaks, their voice fills bands the echo does not and passes at full strength.
-    Short overlapping frames (square-root Hann, half overlap) rebuild the signal exactly
-    when every gain is 1; the output lags the input by one frame.
-    """
-
-    LEARN_RATE = 0.05
-    """How fast each band's leak follows what it measures (per frame)."""
-    SINGLE_TALK = 0.5
-    """Leak is learned only in frames whose residual is below this share of the echo."""
-    MIN_ECHO_RMS = 30.0
-    """Below this predicted echo level (int16 units) a frame teaches nothing."""
-
-    def __init__(self, frame: int, margin: float, min_gain: float) -> None:
-        self.frame = frame = max(16, frame + frame % 2)
-        self.hop = frame // 2
-        self.margin = margin
-        self.min_gain = min_gain
-        self.window = np.sqrt(np.hanning(frame + 1)[:frame])
-        self._residual = np.zeros(self.hop)
-        self._echo = np.zeros(self.hop)
-        self._overlap = np.zeros(frame)
-        self._ready = np.zeros(self.hop)
-        self.leak = np.ones(frame // 2 + 1)
-        """Per band: the residual's power over the predicted echo's, while only echo plays."""
-        self._left = np.zeros(frame // 2 + 1)
-        self._predicted = np.zeros(frame // 2 + 1)
-
-    def process(
-        self, residual: NDArray[np.float64], echo: NDArray[np.float64], hold: bool = False
-    ) -> NDArray[np.float64]:
-        """The next `len(residual)` samples of output (delayed by one frame).
-
-        `hold`: someone may be talking over the echo, so nothing is turned down; any
-        suppression distorts their words more than the leftover echo confuses a
-        recogniser (measured: even a quarter of the margin lost every interruption).
-        """
-        self._residual = np.concatenate([self._residual, residual])
-        self._echo = np.concatenate([self._echo, echo])
-        done = [self._ready]
-        frame, hop, w = self.frame, self.hop, self.window
-        while len(self._residual) >= frame:
-            r = np.fft.rfft(self._residual[:frame] * w)
-            e = np.fft.rfft(self._echo[:frame] * w)
-            r_power, e_power = np.abs(r) ** 2 + 1e-9, np.abs(e) ** 2
-            e_total, r_total = float(e_power.sum()), float(r_power.sum())
-            learn = e_total > self.MIN_ECHO_RMS**2 * frame and r_total < self.SINGLE_TALK * e_total
-            if learn:
-                # Learned only while the echo clearly dominates: a partner's voice would
-                # make bands look worse than the filter is, and raise the bar against them.
-                # Powers are averaged apart, then divided: a mean of per-frame ratios
-                # would be ruled by frames where the predicted echo is nearly nothing.
-                self._left += (r_power - self._left) * self.LEARN_RATE
-                self._predicted += (e_power - self._predicted) * self.LEARN_RATE
-                self.leak = np.clip(self._left / (self._predicted + 1e-9), 1e-4, 100.0)
-            if not hold:
-                r = r * np.clip(
-                    1.0 - self.margin * self.leak * e_power / r_power, self.min_gain, 1.0
-                )
-            self._overlap += np.fft.irfft(r, frame) * w
-            done.append(self._overlap[:hop].copy())
-            self._overlap = np.concatenate([self._overlap[hop:], np.zeros(hop)])
-            self._residual = self._residual[hop:]
-            self._echo = self._echo[hop:]
-        ready = np.concatenate(done)
-        self._ready = ready[len(residual) :]
-        return ready[: len(residual)]
+def find_in(heard: NDArray[np.floating], played: NDArray[np.floating], ratio: float) -> int | None:
+    """Where in `played` the audio `heard` begins (GCC-PHAT: whitening makes the peak sharp
+    for speech, whatever a room's colouring); None without a peak `ratio` times the rest."""
+    h, p = len(heard), len(played)
+    if h == 0 or p < h:
+        return None
+    size = 1 << int(np.ceil(np.log2(p + h)))
+    cross = np.fft.rfft(played, size) * np.conj(np.fft.rfft(heard, size))
+    corr = np.fft.irfft(cross / (np.abs(cross) + 1e-9), size)[: p - h + 1]
+    k = int(np.argmax(corr))
+    rest = np.delete(corr, slice(max(0, k - 8), k + 9))
+    if len(rest) == 0 or float(corr[k]) < ratio * (float(np.std(rest)) + 1e-12):
+        return None
+    return k
