@@ -61,6 +61,11 @@ class EchoSettings:
     voice then left 30 times as much (it passed for another voice)."""
     trusted_leak: float = 0.3
     """A filter that leaves less than this share of the echo's power has learned the room."""
+    trust_after_seconds: float = 1.0
+    """How much of the echo, loud over the room's noise, a filter must have been measured
+    on since it was last distrusted before its leak counts: a few blocks can come from a
+    filter half re-learned after the echo moved (on the rig its own voice passed for
+    another's in 11 blocks, 0.9 s after a jump)."""
     reverb_seconds: float = 0.8
     """A long room reverberation time (RT60): after the companion's voice falls, what is
     left may linger this long (a little longer than most living rooms)."""
@@ -115,6 +120,8 @@ class EchoCanceller:
         self._leak = 1.0
         """How much of the echo's power the filter leaves, while only the echo plays."""
         self._left = self._predicted = 0.0
+        self._measured = 0
+        """Samples the leak was measured on since the filter was last distrusted."""
         self._talking = 0
         """Samples of double talk in a row."""
         self._episode = self._never = 60 * rate
@@ -252,6 +259,7 @@ class EchoCanceller:
             self._since_estimate = self.every - self.window  # a whole window placed anew
         self._leak = 1.0
         self._left = self._predicted = 0.0
+        self._measured = 0
 
     def _cancel(self, d: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The block minus its predicted echo, and that prediction; refines the filter."""
@@ -299,7 +307,9 @@ class EchoCanceller:
             # the room's noise (as a syllable fades, the noise alone would look like leak).
             self._left += (residual_power - self._left) * 0.1
             self._predicted += (echo_power - self._predicted) * 0.1
-            self._leak = min(1.0, self._left / self._predicted)
+            self._measured += n
+            if self._measured >= s.trust_after_seconds * self.rate:
+                self._leak = min(1.0, self._left / self._predicted)
         if self._candidate is not None:
             # The echo may have moved (an underrun shifts the played stream): what it hears
             # now would blur what was learned, which fits again once moved to the new delay.
