@@ -24,12 +24,11 @@ log = logging.getLogger(__name__)
 BLOCK_FRAMES = 512
 """Frames per audio block (about 23 ms at 22,050 Hz): a stop is heard within one block."""
 
-OUTPUT_LATENCY = 0.03
+OUTPUT_LATENCY = 0.06
 """Seconds of sound the output device buffers ahead: what plays on after a stop. 30 ms
-took a button to silence from 99 / 113 ms (p50 / p95, at 60 ms) to 77 / 91 ms on the
-full-duplex rig with no underrun. In one kitchen run of four at 30 ms the echo canceller
-never found the room; a canceller that does not learn now looks for the echo in all
-that was played (`echo.LOST_SECONDS`)."""
+took a button to silence from 99 / 113 ms (p50 / p95) to 77 / 91 ms on the full-duplex
+rig with no underrun, but in one kitchen run of four the echo canceller never found the
+room (0 of 30 pauses over the voice heard), as with the flush on stop: kept at 60 ms."""
 
 HOLD_MAX_SECONDS = 2.0
 """A held voice plays on by itself after this long, whatever became of its release."""
