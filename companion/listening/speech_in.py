@@ -394,8 +394,9 @@ class Listener:
                 # Held on the recogniser's quiet only: a moment's false "other voice" from
                 # its own echo is followed at once by the canceller's quiet.
                 if possible and endpointer.quiet_seconds >= settings.hold_seconds:
-                    why = f"heard {partial}, {own.others} blocks of another voice"
-                    self._hold(True, f"{why}, {echo.canceller.describe()}" if echo else why)
+                    if not self._holding:  # the reason is written once, as the hold begins
+                        why = f"heard {partial}, {own.others} blocks of another voice"
+                        self._hold(True, f"{why}, {echo.canceller.describe()}" if echo else why)
                 elif not possible and self._holding:
                     self._hold(False)
                     ruled_out = True
