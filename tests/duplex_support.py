@@ -139,6 +139,17 @@ class ServedCompanion:
         lines = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(line for line in lines if "werkzeug" not in line)[-4000:]
 
+    def log_lines(self, containing: str, before: int = 12) -> str:
+        """Each line of its log (requests left out) that contains `containing`, with the
+        `before` lines leading up to it: why it did what a test did not expect."""
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        lines = [line for line in lines if "webapp.server" not in line and "werkzeug" not in line]
+        shown: list[str] = []
+        for i, line in enumerate(lines):
+            if containing in line:
+                shown += [*lines[max(0, i - before) : i + 1], "..."]
+        return "\n".join(shown)
+
     def close(self) -> None:
         if self._socket is not None:
             self._socket.close()

@@ -132,7 +132,7 @@ def test_a_whole_script_plays_with_the_microphone_open_and_its_voice_commands_no
     # Its own voice, back through the room, never commanded it nor held it.
     after = companion.status()["listening"]
     assert after["heard"] == before["heard"]
-    assert after["held"] == before["held"]
+    assert after["held"] == before["held"], companion.log_lines("voice held")
     assert not companion.received("heard", since=started)
 
 
