@@ -34,13 +34,21 @@ class PlayedAudio:
 
 JUMP_SECONDS = 0.1
 """The played stream moved when the device times stray this far from the count."""
-PLAYED_MARGIN_SECONDS = 0.05
-"""When the device times put the microphone ahead of what was played, the reference is
-placed this far behind the newest sample: the output runs in bursts (of up to 70 ms
-through PulseAudio), and the newest sample must not be overtaken again at the next
-block. With an output buffer shorter than that and a quick microphone, the echo can come
-before its reference, where the canceller does not look: the search after `LOST_SECONDS`
-finds it there."""
+PLAYED_MARGIN_SECONDS = 0.1
+"""A reference is placed at least this far behind the newest sample played: the output
+runs in bursts (of up to 70 ms through PulseAudio), and the newest sample must not be
+overtaken at a later block (each time it is, the reference is placed afresh and the room
+learned again; at 50 ms that happened 10 s into a script on the rig). With less latency
+than that from the output to the microphone, the echo comes before its reference, where
+the canceller does not look: the search after `LOST_SECONDS` finds it there."""
+
+TIMES_EARLY_SECONDS = 0.35
+"""A reference placed by the device times is placed this much later in the played stream
+(within `PLAYED_MARGIN_SECONDS` of the newest sample at most): on the rig, through
+PulseAudio, those times put the echo anywhere from 0.31 s before its reference to 0.08 s
+after it, fixed for a whole run. An echo before its reference is out of the canceller's
+reach, and its first line's own voice passed for another's (the voice was held); one
+after it only costs delay search."""
 
 LOST_SECONDS = 3.0
 """Seconds of the companion's voice after which a canceller that has not learned the room
@@ -229,14 +237,15 @@ class EchoPath:
             if self._position is not None:
                 self.canceller.distrust()
             # The start, a real jump (an underrun, a new device), or times that put the
-            # microphone ahead of what was played: through PulseAudio they were off by
-            # up to 0.15 s in some runs, and a reference read past the newest sample is
-            # silence in pieces that no filter can learn. The mic can only hear what was
-            # played, so the reference starts no later than that, and the canceller
-            # finds the delay beyond it. Later times are judged against this bias.
-            self._position = by_time
-            if by_time + needed > played.written:
-                self._position = played.written - needed - PLAYED_MARGIN_SECONDS * played.rate
+            # microphone ahead of what was played. Placed later than the times say, so
+            # an echo they put early is still after its reference; but never past the
+            # newest sample: the mic can only hear what was played, and a reference read
+            # past it is silence in pieces that no filter can learn. The canceller finds
+            # the delay beyond it. Later times are judged against this bias.
+            self._position = min(
+                by_time + TIMES_EARLY_SECONDS * played.rate,
+                played.written - needed - PLAYED_MARGIN_SECONDS * played.rate,
+            )
             self._bias = by_time - self._position
             self.anchors += 1
         reference = reference_from(played, self._position - first, n, self.rate, reader)
