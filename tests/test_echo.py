@@ -12,6 +12,7 @@ from spoken import needs_espeak, speak
 from companion.audio.echo import EchoPath, PlayedAudio, SincReader, reference_window
 from companion.audio.echo_bands import BandSuppressor
 from companion.audio.echo_cancel import EchoCanceller
+from companion.core.effects import CueName
 from companion.voice.cue_tones import tone_floats
 
 RATE = 16_000
@@ -355,8 +356,9 @@ def test_the_pacers_tones_never_move_a_filter_that_fits(delay: float) -> None:
     # rig the breathing pacer's tones moved a filter that fitted, twice in a row, and the
     # next line's own voice came through unlearned.
     parts = [speechlike(4.0, seed=3)]
+    pacer: list[tuple[CueName, float]] = [("inhale", 4.0), ("hold", 7.0), ("exhale", 8.0)]
     for _ in range(3):
-        for name, seconds in (("inhale", 4.0), ("hold", 7.0), ("exhale", 8.0)):
+        for name, seconds in pacer:
             tone = tone_floats(name, RATE) * 3000
             parts += [tone, np.zeros(round(seconds * RATE) - len(tone))]
     ref = np.concatenate(parts).astype(np.float32)
