@@ -24,11 +24,12 @@ log = logging.getLogger(__name__)
 BLOCK_FRAMES = 512
 """Frames per audio block (about 23 ms at 22,050 Hz): a stop is heard within one block."""
 
-OUTPUT_LATENCY = 0.06
-"""Seconds of sound the output device buffers ahead: what plays on after a stop. 30 ms
-took a button to silence from 99 / 113 ms (p50 / p95) to 77 / 91 ms on the full-duplex
-rig with no underrun, but in one kitchen run of four the echo canceller never found the
-room (0 of 30 pauses over the voice heard), as with the flush on stop: kept at 60 ms."""
+OUTPUT_LATENCY = 0.03
+"""Seconds of sound the output device is asked to buffer ahead: what plays on after a stop.
+PortAudio rounds it up to two blocks (46 ms). On the full-duplex rig a stop was silent after
+75 / 86 ms (p50 / p95, device alone) against 99 / 116 ms at 60 ms (70 ms buffered), with
+no underrun in 35-minute runs. The rig's whole-script test once seemed to hold on its own
+voice only at 30 ms; it did at 60 ms too, and the cause was in the echo reference."""
 
 HOLD_MAX_SECONDS = 2.0
 """A held voice plays on by itself after this long, whatever became of its release."""
@@ -153,9 +154,9 @@ class Player:
             channels=1,
             dtype="int16",
             blocksize=round(BLOCK_FRAMES * rate / SAMPLE_RATE),
-            # Pause must be heard to stop at once, so the buffer is shallow; but not the
-            # shallowest: through a sound server that underran under load (PulseAudio,
-            # 46 ms: several a minute while the machine was busy; 60 ms: none seen).
+            # Pause must be heard to stop at once, so the buffer is shallow. 46 ms underran
+            # several times a minute under load while the callback still waited on locks
+            # (PulseAudio); since it takes none, none in 35-minute rig runs.
             latency=OUTPUT_LATENCY,
             callback=self._callback,
             finished_callback=self._finished,
