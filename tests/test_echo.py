@@ -370,3 +370,19 @@ def test_the_pacers_tones_never_move_a_filter_that_fits(delay: float) -> None:
     assert found is not None and abs(found - delay * RATE) < 10 and canceller.leak < 0.3
     run(mic[4 * RATE :], ref[4 * RATE :], canceller)
     assert canceller.delay == found
+
+
+def test_after_the_predicted_echo_ends_the_room_is_still_ringing() -> None:
+    # A living room rings on for most of a second after the filter's 256 ms: speech that
+    # starts there is over the companion's voice too (its tail once held the voice).
+    ref = speechlike(4.0, seed=31)
+    ref[3 * RATE :] = 0.0
+    noise = np.random.default_rng(32).standard_normal(len(ref)).astype(np.float32) * 20
+    mic = room_echo(ref, 0.1, 0.8) + noise
+    canceller = EchoCanceller(RATE)
+    tail = []
+    for i in range(0, len(mic), 800):
+        canceller.process(mic[i : i + 800], ref[i : i + 800])
+        if i >= 3.5 * RATE:
+            tail.append((canceller.echo_rms, canceller.echoing))
+    assert tail and all(rms == 0.0 and echoing for rms, echoing in tail)

@@ -144,6 +144,10 @@ class EchoCanceller:
         """Samples since the reference was last audible (its echo may still be arriving)."""
         self.echo_rms = 0.0
         """How loud the echo predicted in the last block was (0: none)."""
+        self.echoing = False
+        """Whether the companion's echo may still reach the microphone in the last block:
+        it plays, or fell quiet less than the delay, the filter and the room's ringing ago
+        (after the predicted echo ends, a reverberant room's tail goes on)."""
         self.double_talk = False
         """Whether someone may be speaking over the echo now (or did a moment ago)."""
         self._bands = BandSuppressor(round(s.band_seconds * rate), s.suppress_margin, s.min_gain)
@@ -162,7 +166,7 @@ class EchoCanceller:
         self._mic = np.concatenate([self._mic, d])[-self._history :]
         loud = float(np.sqrt(np.mean(ref * ref))) >= self.settings.min_reference_rms
         self._quiet = 0 if loud else self._quiet + n
-        echoing = self._quiet <= self._echo_span()
+        self.echoing = echoing = self._quiet <= self._echo_span()
         if echoing:
             self._since_estimate += n
             if self._since_estimate >= self.every:

@@ -362,7 +362,9 @@ class Listener:
                 continue
             heard_other = echo is not None and echo.canceller.other_voice and endpointer.speaking
             over_voice = echo is not None and echo.canceller.echo_rms > 0.0
-            own.count_other(heard_other, unsure=echo is not None and echo.unsure, echo=over_voice)
+            # The room's ringing outlasts the predicted echo: speech there is over it too.
+            ringing = echo is not None and echo.canceller.echoing
+            own.count_other(heard_other, unsure=echo is not None and echo.unsure, echo=ringing)
             others_quiet = others_quiet + seconds if over_voice and not heard_other else 0.0
             final = None
             if not feeding:

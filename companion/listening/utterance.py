@@ -287,7 +287,8 @@ class SelfVoice:
     unsure_others: int = 0
     """The same, heard while the canceller was not yet sure that voice was not its own."""
     over_echo: bool = False
-    """Whether the companion's echo reached the microphone in any block of the utterance.
+    """Whether the companion's echo may have reached the microphone in any block of the
+    utterance (`EchoCanceller.echoing`: its voice or the room's ringing after it).
     Its echo outlasts its words: the room's delay and reverberation (0.4 s and 0.7 s in
     a living room) go on past the 0.6 s in which a line's words still count as its own,
     and speech heard there must be another voice too, not just free of its words."""
