@@ -135,15 +135,18 @@ class ServedCompanion:
                 )
             time.sleep(0.05)
 
-    def log(self) -> str:
+    def _lines(self) -> list[str]:
+        """Its log's lines without the requests the tests themselves make."""
         lines = self.log_path.read_text(errors="replace").splitlines()
-        return "\n".join(line for line in lines if "werkzeug" not in line)[-4000:]
+        return [line for line in lines if "webapp.server" not in line and "werkzeug" not in line]
+
+    def log(self) -> str:
+        return "\n".join(self._lines())[-4000:]
 
     def log_lines(self, containing: str, before: int = 12) -> str:
-        """Each line of its log (requests left out) that contains `containing`, with the
-        `before` lines leading up to it: why it did what a test did not expect."""
-        lines = self.log_path.read_text(errors="replace").splitlines()
-        lines = [line for line in lines if "webapp.server" not in line and "werkzeug" not in line]
+        """Each line of its log that contains `containing`, with the `before` lines leading
+        up to it: why it did what a test did not expect."""
+        lines = self._lines()
         shown: list[str] = []
         for i, line in enumerate(lines):
             if containing in line:
