@@ -12,8 +12,6 @@ from spoken import needs_espeak, speak
 from companion.audio.echo import EchoPath, PlayedAudio, SincReader, reference_window
 from companion.audio.echo_bands import BandSuppressor
 from companion.audio.echo_cancel import EchoCanceller
-from companion.core.effects import CueName
-from companion.voice.cue_tones import tone_floats
 
 RATE = 16_000
 
@@ -348,28 +346,6 @@ def test_after_the_echo_path_changes_trust_needs_a_second_of_the_echo_not_a_mome
     assert canceller.leak == 1.0
     run(mic[4 * RATE + 4000 :], ref[4 * RATE + 4000 :], canceller)
     assert canceller.leak < 0.1
-
-
-@pytest.mark.parametrize("delay", [0.07, 0.29])
-def test_the_pacers_tones_never_move_a_filter_that_fits(delay: float) -> None:
-    # A tone is all pitch and no breadth: its correlation peaks at false delays too. On the
-    # rig the breathing pacer's tones moved a filter that fitted, twice in a row, and the
-    # next line's own voice came through unlearned.
-    parts = [speechlike(4.0, seed=3)]
-    pacer: list[tuple[CueName, float]] = [("inhale", 4.0), ("hold", 7.0), ("exhale", 8.0)]
-    for _ in range(3):
-        for name, seconds in pacer:
-            tone = tone_floats(name, RATE) * 3000
-            parts += [tone, np.zeros(round(seconds * RATE) - len(tone))]
-    ref = np.concatenate(parts).astype(np.float32)
-    noise = np.random.default_rng(1).standard_normal(len(ref)).astype(np.float32) * 33
-    mic = room_echo(ref, delay, 0.5) + noise
-    canceller = EchoCanceller(RATE)
-    run(mic[: 4 * RATE], ref[: 4 * RATE], canceller)
-    found = canceller.delay
-    assert found is not None and abs(found - delay * RATE) < 10 and canceller.leak < 0.3
-    run(mic[4 * RATE :], ref[4 * RATE :], canceller)
-    assert canceller.delay == found
 
 
 def test_after_the_predicted_echo_ends_the_room_is_still_ringing() -> None:

@@ -233,11 +233,6 @@ class EchoCanceller:
 
     def _estimate_delay(self) -> None:
         """Re-check the echo delay on the last `estimate_seconds`; a move needs two agreeing."""
-        if self.delay is not None and self._leak < self.settings.trusted_leak:
-            # The filter fits where it is: a peak elsewhere is a false one (the pacer's
-            # tones, all pitch and no breadth, moved it on the rig). An echo that really
-            # moved leaves far more than the filter does, and `_echo_moved` finds it.
-            return
         delay = self._find_delay(self.window)
         if delay is None:
             return
