@@ -59,7 +59,8 @@ fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ tools/constraints.txt -nt "$stamp" ]; then
   say "installing Python packages into .venv"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -c tools/constraints.txt -e ".${extras}"
+  # Quiet setuptools too: its notes about editable installs are for packagers, not users.
+  PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet -c tools/constraints.txt -e ".${extras}"
   touch "$stamp"
 fi
 

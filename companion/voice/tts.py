@@ -187,7 +187,8 @@ class TtsEngine:
                 # espeak's "completed" flag is False for many whole renders: length decides.
                 if seconds >= shortest_plausible:
                     break
-                log.warning(
+                # Seen at start-up, with the machine busy; the next try is whole.
+                log.debug(
                     "render %d of %r came back short (%.2f s, completed=%s); rendering again",
                     attempt,
                     text,
@@ -197,6 +198,8 @@ class TtsEngine:
             assert best is not None
             if best[0] <= 0.0:
                 raise VoiceUnavailable(f"The speech engine wrote no audio for {text!r}.")
+            if best[0] < shortest_plausible:
+                log.warning("%r came back short after %d tries: it may be cut off", text, attempt)
             os.replace(best[1], path)
         finally:
             if best is not None:
