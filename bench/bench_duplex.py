@@ -152,7 +152,7 @@ def run_room(
         rig.say(speak("we were talking about the weekend", "en-gb-x-gbclan"))
         time.sleep(1.0)
         # A partner says "pause" over the voice.
-        obeyed, to_silent = 0, []
+        obeyed, to_silent, each = 0, [], []
         for trial in range(trials):
             voice, rate, pitch = PARTNERS[trial % len(PARTNERS)]
             level = LEVELS[(trial // len(PARTNERS)) % len(LEVELS)]
@@ -182,9 +182,15 @@ def run_room(
                 silent = silent_from(rig, said - 1.5)
                 if end is not None and silent is not None:
                     to_silent.append(silent - end)
+                    # Each trial by its time in the companion's log, to trace a slow one.
+                    each.append(
+                        f"{time.strftime('%H:%M:%S')} {voice} x{level}: "
+                        f"{1000 * (silent - end):.0f} ms"
+                    )
             stop(companion)
         result["pause_obeyed"] = f"{obeyed}/{trials}"
         result["pause_to_silent"] = percentiles(to_silent)
+        result["pause_to_silent_each"] = each
         # A button (the JSON API, as the page sends it), and a step starting.
         to_quiet, to_sound = [], []
         for _ in range(trials):
