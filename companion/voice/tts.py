@@ -187,7 +187,7 @@ class TtsEngine:
                 # espeak's "completed" flag is False for many whole renders: length decides.
                 if seconds >= shortest_plausible:
                     break
-                # Seen at start-up, with the machine busy; the next try is whole.
+                # Seen at start-up (cause unknown); the next try has come back whole.
                 log.debug(
                     "render %d of %r came back short (%.2f s, completed=%s); rendering again",
                     attempt,
