@@ -483,13 +483,17 @@ def bench_engine(name: str, work: Path, talk_minutes: float, barge: bool) -> dic
 
     # Two people talking for `talk_minutes`, many sentences with command words inside.
     talk = conversation_items(sentences, voices, talk_minutes)
-    conversation, _ = recording(talk, CONVERSATION_GAP_SECONDS)
+    conversation, said = recording(talk, CONVERSATION_GAP_SECONDS)
     run = Run(settings, engine, write_wav(work / f"{name}_talk.wav", conversation))
     talk_cpu = run.run()
     results["talk"] = {
         "seconds": len(conversation) / RATE,
         "sentences": len(talk),
-        "fired": [(h.text, h.command.value if h.command else None) for h, _ in run.heard],
+        # What was heard, the command, and the sentence it was heard in.
+        "fired": [
+            (h.text, h.command.value if h.command else None, said[clip_at(said, h.at)].text)
+            for h, _ in run.heard
+        ],
         "holds": len(run.holds),
         "held_seconds": run.held_seconds,
         "cpu_per_second": talk_cpu / (len(conversation) / RATE),

@@ -238,6 +238,49 @@ def test_endpointer_does_not_call_steady_noise_speech() -> None:
     assert not any(speech[1:])
 
 
+def talking_room(seconds: float, level: float, seed: int) -> list[float]:
+    """Block levels (50 ms) of a TV or several people talking on and on, as measured on
+    voices reading at once: a level that never falls to quiet, dipping up to 15 dB below
+    its median between words and rising about 6 dB above it."""
+    rng = np.random.default_rng(seed)
+    blocks = round(seconds / 0.05)
+    db = rng.normal(0.0, 2.5, blocks) - rng.exponential(3.0, blocks)
+    return list(level * 10 ** (db / 20))
+
+
+def test_an_utterance_ends_when_the_partner_stops_though_a_tv_talks_on() -> None:
+    ep = Endpointer()
+    for rms in talking_room(10.0, 1000.0, seed=1):
+        ep.update(rms, 0.05)
+    assert ep.background > 0.0  # the room is talking: its level is the bar now
+    ep.reset()
+    # A partner, nearer and about 12 dB louder than the TV, says a command...
+    for _ in range(12):
+        assert ep.update(4000.0, 0.05)
+    # ...and stops; the TV goes on, and the utterance is over within a second.
+    for rms in talking_room(1.0, 1000.0, seed=2):
+        ep.update(rms, 0.05)
+    assert ep.quiet_seconds >= 0.6
+
+
+def test_the_tv_alone_starts_no_utterance_once_its_level_is_known() -> None:
+    ep = Endpointer()
+    for rms in talking_room(10.0, 1000.0, seed=3):
+        ep.update(rms, 0.05)
+    ep.reset()
+    speech = [ep.update(rms, 0.05) for rms in talking_room(20.0, 1000.0, seed=4)]
+    assert sum(speech) <= 0.02 * len(speech)
+
+
+def test_a_room_with_quiet_moments_has_no_background_bar() -> None:
+    # Two people talking with pauses between sentences: the noise floor alone decides.
+    ep = Endpointer()
+    for _ in range(5):
+        for rms in [50.0] * 10 + talking_room(2.0, 3000.0, seed=5):
+            ep.update(rms, 0.05)
+        assert ep.background == 0.0
+
+
 def test_a_signal_word_adds_a_timeout_phrase() -> None:
     vocab = EN.with_phrase(CommandName.TIMEOUT, "Pineapple")
     match = vocab.match(words_of("pineapple please"))

@@ -38,6 +38,7 @@ from companion.listening.heard import Heard, ListenSettings, SpeakingNow
 from companion.listening.pocketsphinx_engine import PocketsphinxEngine
 from companion.listening.recognisers import SpeechEngine
 from companion.listening.speech_in import Listener
+from companion.listening.utterance import Endpointer
 from companion.voice.cue_tones import SAMPLE_RATE as VOICE_RATE
 from companion.voice.render import LineCache
 from companion.voice.tts import VoiceSettings, wav_seconds
@@ -222,6 +223,71 @@ def test_a_lone_pause_as_the_first_thing_said_after_start_is_heard_in_several_vo
         first_heard.append([h.command for h in listen_file(path, PS)])
     assert sum(heard == [CommandName.PAUSE] for heard in first_heard) >= 4, first_heard
     assert all(heard in ([], [CommandName.PAUSE]) for heard in first_heard), first_heard
+
+
+# A television in the room: two voices reading a programme at once, never pausing
+# (voices and text in neither the bench nor the other tests).
+TV_VOICES = [("en-us+m4", 155, 45), ("en-gb+f4", 165, 55)]
+TV_TEXT = (
+    "Good evening, and welcome to the programme. Tonight we travel along the coast to meet "
+    "the fishermen who still mend their nets by hand. The season has been short this year, "
+    "and the harbour is quieter than anyone can remember. Later, a soup that takes an hour."
+)
+
+
+def tv_track(samples: int, level: float) -> np.ndarray:
+    """The television, `samples` long at RMS `level`: its voices out of step, end to end."""
+    track = np.zeros(samples, dtype=np.float32)
+    for i, (voice, rate, pitch) in enumerate(TV_VOICES):
+        reading = speak(TV_TEXT, voice, rate, pitch)
+        looped = np.tile(reading, samples // len(reading) + 2)
+        start = i * len(reading) // len(TV_VOICES)
+        track += looped[start : start + samples]
+    return track / float(np.sqrt(np.mean(track * track))) * level
+
+
+def test_each_command_said_over_a_talking_tv_is_an_utterance_of_its_own(
+    en_clips: list[np.ndarray],
+) -> None:
+    # The partner is nearer than the TV: 12 dB louder. The utterance must end when they
+    # stop, though the TV talks on; before, it ran into the next command and beyond.
+    # The companion has heard the room for a few seconds before anyone speaks.
+    before = 5 * RATE
+    audio = np.concatenate([np.zeros(before, dtype=np.float32), sequence(en_clips)])
+    audio += tv_track(len(audio), speech_level(en_clips) / 10 ** (12 / 20))
+    ends = (before + np.cumsum([len(c) + RATE for c in en_clips])) / RATE  # 1 s gaps
+    block = RATE // 20
+    endpointer = Endpointer()
+    utterances: list[tuple[float, float]] = []
+    start = 0.0
+    for i in range(len(audio) // block):
+        samples = audio[i * block : (i + 1) * block]
+        endpointer.update(float(np.sqrt(np.mean(samples * samples))), 0.05)
+        at = (i + 1) * 0.05
+        if i * block == before - block:
+            endpointer.reset()  # what the TV alone began is not the partner's
+        if endpointer.in_utterance and endpointer.utterance_seconds <= 0.05:
+            start = at - 0.05
+        if endpointer.in_utterance and endpointer.quiet_seconds >= PS.end_seconds:
+            utterances.append((start, at))
+            endpointer.reset()
+    assert len(utterances) == len(en_clips), utterances
+    for (begun, ended), said_until in zip(utterances, ends, strict=True):
+        assert begun < said_until < ended < said_until + 1.0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pocketsphinx's bundled model hears a TV 12 dB below as words around the "
+    "command: the bench's babble recall is in README (issue 13 left open)",
+)
+def test_commands_under_a_babble_track_are_heard(
+    audio_dir: Path, en_clips: list[np.ndarray]
+) -> None:
+    audio = sequence(en_clips)
+    audio += tv_track(len(audio), speech_level(en_clips) / 10 ** (12 / 20))
+    heard = listen_file(write_wav(audio_dir / "en_tv.wav", audio), PS)
+    assert recall(heard, [c for *_, c in EN_COMMANDS]) >= 0.75, heard
 
 
 def test_sentences_containing_command_words_trigger_nothing(audio_dir: Path) -> None:
@@ -839,6 +905,7 @@ LISTEN_AND_REPORT = """
 import dataclasses, json, sys, time
 from companion.listening.heard import ListenSettings, SpeakingNow
 from companion.listening.speech_in import Listener
+from companion.listening.utterance import Endpointer
 listener = Listener(ListenSettings(engine="pocketsphinx"), print, SpeakingNow)
 listener.start()
 for _ in range(150):

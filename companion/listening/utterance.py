@@ -19,8 +19,11 @@ device (time and audio levels come in as data).
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from companion.core.effects import CommandName
 from companion.listening.commands_vocab import (
@@ -41,8 +44,11 @@ log = logging.getLogger(__name__)
 class Endpointer:
     """Energy-based speech/quiet tracking on blocks of audio; time is passed in as data.
 
-    The noise floor follows the quietest recent blocks, so a fan or a TV far away raises
-    the bar instead of counting as speech.
+    The noise floor follows the quietest recent blocks, so a fan raises the bar instead
+    of counting as speech. A voice that never stops (a TV, people talking in the room) has
+    no quiet blocks to follow: the room's level is then mostly well above its quietest
+    moments, and speech must stand out from that level (`background`), as a partner's
+    nearer voice does, so their utterance ends when they stop and the TV goes on.
     """
 
     ratio: float = 3.0
@@ -55,7 +61,30 @@ class Endpointer:
     keep_ratio: float = 1.6
     """...and stays speech until it falls below this factor: weak sounds ("f", "th")
     inside a word or sentence are not mistaken for the end of speech."""
+    background_seconds: float = 8.0
+    """How much of the room's recent sound the background level is taken over..."""
+    background_quantile: float = 0.15
+    """...as the level it stays above for 85% of that time..."""
+    quiet_quantile: float = 0.01
+    """...compared with its quietest moments over the same time: the background counts
+    only when it stands `background_over_quiet` (6 dB) above them. A room with pauses
+    between sentences has its 15% quietest blocks at the floor, and nothing changes."""
+    background_over_quiet: float = 2.0
+    background_still_over_quiet: float = 1.4
+    """Once counted, the background goes on counting until it stands less than this
+    factor (3 dB) above the quietest moments: between words, a few voices at once dip
+    close to that 6 dB now and then."""
+    background_ratio: float = 4.5
+    """Speech over such a background stands this factor (13 dB) above it..."""
+    background_keep_ratio: float = 3.2
+    """...and stays speech down to this factor (10 dB). Measured on several voices
+    reading at once, the level they stay above 85% of the time is about 5 dB below
+    their median, and their loudest blocks reach about 6 dB above it."""
     floor: float = 0.0
+    background: float = 0.0
+    """The continuous background level (0 while the room has quiet moments)."""
+    _levels: deque[float] = field(default_factory=deque, repr=False)
+    _levels_seconds: float = 0.0
     speaking: bool = False
     in_utterance: bool = False
     speech_seconds: float = 0.0
@@ -79,9 +108,14 @@ class Endpointer:
             # ones. Not while echo is being cancelled: that output is not the room's noise.
             rise = (rms - self.floor) * seconds / 3.0
             self.floor = rms if rms < self.floor else self.floor + rise
+            self._follow_background(rms, seconds)
         floor = max(self.floor, self.echo_leftover * echo_rms)
         ratio = self.keep_ratio if self.speaking else self.ratio
-        speech = rms > max(floor * ratio, self.min_rms * ratio / self.ratio)
+        bar = max(floor * ratio, self.min_rms * ratio / self.ratio)
+        if self.background:
+            keep = self.background_keep_ratio if self.speaking else self.background_ratio
+            bar = max(bar, self.background * keep)
+        speech = rms > bar
         speech = speech and (echo_rms == 0.0 or over_echo)
         self.speaking = speech
         if speech:
@@ -93,6 +127,19 @@ class Endpointer:
         if self.in_utterance:
             self.utterance_seconds += seconds
         return speech
+
+    def _follow_background(self, rms: float, seconds: float) -> None:
+        self._levels.append(rms)
+        self._levels_seconds += seconds
+        while self._levels_seconds > self.background_seconds and len(self._levels) > 1:
+            self._levels.popleft()
+            self._levels_seconds -= seconds
+        if self._levels_seconds < self.background_seconds / 2:
+            return  # too little heard yet to tell a talking room from a quiet one
+        levels = np.fromiter(self._levels, float)
+        level, quiet = np.quantile(levels, (self.background_quantile, self.quiet_quantile))
+        over = self.background_still_over_quiet if self.background else self.background_over_quiet
+        self.background = float(level) if level > quiet * over else 0.0
 
     def reset(self) -> None:
         """Forget the current utterance (the noise floor is kept)."""
