@@ -73,6 +73,14 @@ def test_a_page_that_plays_here_sounds_each_line_and_falls_silent_on_pause(
         phone.locator('.script-card[data-script="slow-breathing"]').click()
         phone.get_by_role("button", name="Start the chosen exercise").click()
         expect(phone.locator("body")).to_have_attribute("data-status", "running", timeout=WAIT_MS)
+        # Mid-session the phone's top bar is narrow: what speaks is said in a few words,
+        # whole, while screen readers still hear the full sentence.
+        brief = phone.locator("#speakers-short")
+        expect(brief).to_be_visible()
+        expect(brief).to_have_text("Sound: here")
+        assert brief.evaluate("el => el.scrollWidth <= el.clientWidth"), "cut short"
+        expect(speakers).to_have_text("Speaking: this device")
+        expect(speakers).to_have_attribute("role", "status")
         # The AnalyserNode hears the line: audio is advancing on the phone.
         # (Polled from here: the page's CSP rightly refuses the eval wait_for_function needs.)
         wait_for(lambda: phone.evaluate(LEVEL) > 0.01)

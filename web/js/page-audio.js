@@ -20,9 +20,14 @@ export function renderSpeakers() {
   if (page.voiceOn) parts.push("this computer");
   if (others) parts.push(others === 1 ? "1 other page" : `${others} other pages`);
   const text = parts.length ? `Speaking: ${parts.join(", ").replace(/, ([^,]*)$/, " and $1")}` : "Nothing speaks: captions only";
-  const pill = $("speakers");
-  if (pill.textContent !== text) pill.textContent = text;
-  pill.classList.toggle("on", parts.length > 0);
+  // The same in a few words, for a phone's narrow top bar mid-session.
+  const brief = parts.map((part) => part.replace("this device", "here").replace("this computer", "computer"));
+  const short = brief.length ? `Sound: ${brief.join(" + ")}` : "Captions only";
+  for (const [id, words] of [["speakers", text], ["speakers-short", short]]) {
+    const pill = $(id);
+    if (pill.textContent !== words) pill.textContent = words;
+    pill.classList.toggle("on", parts.length > 0);
+  }
 }
 
 export function setPlayHere(on) {
