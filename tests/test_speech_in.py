@@ -474,11 +474,27 @@ def listen_to_blocks(engine: ScriptedEngine, source: BlockSource) -> list[tuple[
 
 def test_the_voice_is_held_at_the_first_quiet_after_pause_and_released_once_decided() -> None:
     done = listen_to_blocks(ScriptedEngine(["pause"]), BlockSource(range(20, 30), 60))
-    # Speech ends at 1.5 s: one quiet block later the voice is held; the command is decided
-    # after 0.2 s of quiet and passed on before the voice is released.
+    # Speech ends at 1.5 s: one quiet block later the voice is held; with the voice held,
+    # the command is decided after 0.2 s of quiet and passed on before it is released.
     assert [what for what, _ in done] == ["hold", "pause", "release"]
     assert done[0][1] == pytest.approx(1.55)
-    assert done[1][1] == pytest.approx(1.7, abs=0.051)
+    assert done[1][1] == pytest.approx(1.7, abs=0.01)
+
+
+def test_a_command_in_the_couples_own_talk_waits_a_little_longer_than_over_the_voice() -> None:
+    # No voice to hold: "we need a break ... from all this" must not be cut at its breath.
+    heard: list[Heard] = []
+    listener = Listener(
+        ListenSettings(engine="pocketsphinx"),
+        heard.append,
+        SpeakingNow,
+        source=lambda: BlockSource(range(20, 30), 60),
+        engine=ScriptedEngine(["pause"]),
+    )
+    listener.start()
+    assert listener.join(timeout=10)
+    assert [h.command for h in heard] == [CommandName.PAUSE]
+    assert heard[0].at == pytest.approx(1.75, abs=0.01)
 
 
 def test_a_sentence_that_began_like_a_command_releases_the_voice_and_commands_nothing() -> None:

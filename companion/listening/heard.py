@@ -39,6 +39,11 @@ class ListenSettings:
     six of 54 such sentences (voices in neither tests nor bench) fired, at 0.25 s one, at
     0.3 s none, for 79, 77 and 73 of 144 commands heard. The voice is held sooner anyway
     (`hold_seconds`), so only the decision waits."""
+    quick_end_over_voice_seconds: float = 0.2
+    """The same quiet while the companion speaks or its voice is held for the utterance:
+    a partner talking over it wants it silent, and a command decided later is heard as
+    the companion talking on (its voice is not always held before the decision: in a
+    ringing room the canceller may hear the partner stop before the endpointer does)."""
     hold_seconds: float = 0.05
     """Quiet after words that are, or may still become, a command that stops the voice
     (`barge_in`) before the companion's voice is held while the utterance is decided."""

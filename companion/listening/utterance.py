@@ -2,8 +2,9 @@
 device (time and audio levels come in as data).
 
 - whole utterances only: "let's pause" fires, "don't tell me to stop" never does;
-- an utterance ends early (about 0.25 s of quiet) when what was heard so far is already a
-  complete command phrase, so a command acts before the speaker has finished breathing out;
+- an utterance ends early (about 0.25 s of quiet, 0.2 s over the companion's voice) when
+  what was heard so far is already a complete command phrase, so a command acts before the
+  speaker has finished breathing out;
 - the companion's voice is held at the first quiet in a short utterance that may still be
   "pause", "stop" or "time out" (`on_hold`), and released once a word rules that out or
   the utterance is decided: the voice stops without waiting for the decision, and speech
