@@ -81,6 +81,13 @@ def test_a_page_that_plays_here_sounds_each_line_and_falls_silent_on_pause(
         assert brief.evaluate("el => el.scrollWidth <= el.clientWidth"), "cut short"
         expect(speakers).to_have_text("Speaking: this device")
         expect(speakers).to_have_attribute("role", "status")
+        other_play = other.get_by_role("button", name="Play on this device")
+        other_play.click()
+        expect(brief).to_have_text("Sound: here + 1 page", timeout=WAIT_MS)
+        assert brief.evaluate("el => el.scrollWidth <= el.clientWidth"), "cut short"
+        expect(speakers).to_have_text("Speaking: this device and 1 other page")
+        other_play.click()
+        expect(brief).to_have_text("Sound: here", timeout=WAIT_MS)
         # The AnalyserNode hears the line: audio is advancing on the phone.
         # (Polled from here: the page's CSP rightly refuses the eval wait_for_function needs.)
         wait_for(lambda: phone.evaluate(LEVEL) > 0.01)

@@ -20,9 +20,13 @@ export function renderSpeakers() {
   if (page.voiceOn) parts.push("this computer");
   if (others) parts.push(others === 1 ? "1 other page" : `${others} other pages`);
   const text = parts.length ? `Speaking: ${parts.join(", ").replace(/, ([^,]*)$/, " and $1")}` : "Nothing speaks: captions only";
-  // The same in a few words, for a phone's narrow top bar mid-session.
-  const brief = parts.map((part) => part.replace("this device", "here").replace("this computer", "computer"));
-  const short = brief.length ? `Sound: ${brief.join(" + ")}` : "Captions only";
+  // The same in a few words, for a phone's narrow top bar mid-session: two places at most,
+  // else the first and how many more ("Sound: here + 2 more"), whole on a 390 px phone.
+  const brief = parts.map((part) =>
+    part.replace("this device", "here").replace("this computer", "computer").replace(" other", ""));
+  const places = (page.playHere ? 1 : 0) + (page.voiceOn ? 1 : 0) + others;
+  const said = brief.length > 2 ? [brief[0], `${places - 1} more`] : brief;
+  const short = said.length ? `Sound: ${said.join(" + ")}` : "Captions only";
   for (const [id, words] of [["speakers", text], ["speakers-short", short]]) {
     const pill = $(id);
     if (pill.textContent !== words) pill.textContent = words;
