@@ -439,10 +439,11 @@ class BlockSource:
         pass
 
 
-def test_a_complete_command_acts_after_a_short_quiet_not_the_full_endpoint() -> None:
+def hear_pause_in_blocks_20_to_30(settings: ListenSettings) -> tuple[list[Heard], Listener]:
+    """What a listener with `settings` heard of "pause" said in blocks 20-29 of 60."""
     heard: list[Heard] = []
     listener = Listener(
-        ListenSettings(engine="pocketsphinx", quick_end_seconds=0.2, end_seconds=0.6),
+        settings,
         heard.append,
         SpeakingNow,
         source=lambda: BlockSource(range(20, 30), 60),
@@ -450,6 +451,13 @@ def test_a_complete_command_acts_after_a_short_quiet_not_the_full_endpoint() -> 
     )
     listener.start()
     assert listener.join(timeout=10)
+    return heard, listener
+
+
+def test_a_complete_command_acts_after_a_short_quiet_not_the_full_endpoint() -> None:
+    heard, listener = hear_pause_in_blocks_20_to_30(
+        ListenSettings(engine="pocketsphinx", quick_end_seconds=0.2, end_seconds=0.6)
+    )
     assert [h.command for h in heard] == [CommandName.PAUSE]
     # Speech ends at block 30 (1.5 s); 0.2 s of quiet later it acts: at 1.7 s.
     assert heard[0].at == pytest.approx(1.7, abs=0.051)
@@ -483,16 +491,7 @@ def test_the_voice_is_held_at_the_first_quiet_after_pause_and_released_once_deci
 
 def test_a_command_in_the_couples_own_talk_waits_a_little_longer_than_over_the_voice() -> None:
     # No voice to hold: "we need a break ... from all this" must not be cut at its breath.
-    heard: list[Heard] = []
-    listener = Listener(
-        ListenSettings(engine="pocketsphinx"),
-        heard.append,
-        SpeakingNow,
-        source=lambda: BlockSource(range(20, 30), 60),
-        engine=ScriptedEngine(["pause"]),
-    )
-    listener.start()
-    assert listener.join(timeout=10)
+    heard, _ = hear_pause_in_blocks_20_to_30(ListenSettings(engine="pocketsphinx"))
     assert [h.command for h in heard] == [CommandName.PAUSE]
     assert heard[0].at == pytest.approx(1.75, abs=0.01)
 
