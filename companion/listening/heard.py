@@ -66,6 +66,10 @@ class ListenSettings:
     """First wait before reopening a lost device; doubles up to `retry_max_seconds`."""
     retry_max_seconds: float = 15.0
 
+    def quick_end(self, over_voice: bool) -> float:
+        """Quiet after a complete command phrase that decides it (`quick_end_seconds`)."""
+        return self.quick_end_over_voice_seconds if over_voice else self.quick_end_seconds
+
 
 @dataclass(frozen=True)
 class SpeakingNow:

@@ -402,15 +402,10 @@ class Listener:
                 elif not possible and self._holding:
                     self._hold(False)
                     ruled_out = True
-            quick_end = (
-                settings.quick_end_over_voice_seconds
-                if over_voice or self._holding
-                else settings.quick_end_seconds
-            )
             if final is None and (
                 quiet >= settings.end_seconds
                 or endpointer.utterance_seconds >= settings.max_utterance_seconds
-                or (quiet >= quick_end and so_far is not None)
+                or (quiet >= settings.quick_end(over_voice or self._holding) and so_far is not None)
             ):
                 final = recogniser.finish()
             if final is not None:
