@@ -24,8 +24,8 @@ export function renderSpeakers() {
   // else the first and how many more ("Sound: here + 2 more"), whole on a 390 px phone.
   const brief = parts.map((part) =>
     part.replace("this device", "here").replace("this computer", "computer").replace(" other", ""));
-  const places = (page.playHere ? 1 : 0) + (page.voiceOn ? 1 : 0) + others;
-  const said = brief.length > 2 ? [brief[0], `${places - 1} more`] : brief;
+  // Three parts are here, the computer and other pages: after "here", 1 + others more.
+  const said = brief.length > 2 ? [brief[0], `${1 + others} more`] : brief;
   const short = said.length ? `Sound: ${said.join(" + ")}` : "Captions only";
   for (const [id, words] of [["speakers", text], ["speakers-short", short]]) {
     const pill = $(id);
